@@ -1,0 +1,38 @@
+/* buf: a growable byte buffer owned by whoever embeds it.
+ *
+ * Used where an evbuffer does not fit (building a uwsgi packet, formatting a
+ * log line, a config token).  The buffer owns `data`; buf_free() releases it
+ * and leaves an empty, reusable buffer.  All functions return 0 on success and
+ * -1 when memory runs out, leaving the contents as they were. */
+#ifndef CHAIN_BUF_H
+#define CHAIN_BUF_H
+
+#include <stddef.h>
+#include <stdarg.h>
+
+struct buf {
+    char *data; /* owned; NUL-terminated when len < cap (buf_cstr guarantees it) */
+    size_t len; /* bytes used */
+    size_t cap; /* bytes allocated */
+};
+
+#define BUF_INIT {NULL, 0, 0}
+
+/* Makes room for `extra` more bytes (plus a NUL). */
+int buf_reserve(struct buf *b, size_t extra);
+/* Appends `n` bytes (borrows p). */
+int buf_append(struct buf *b, const void *p, size_t n);
+/* Appends a NUL-terminated string (borrows s). */
+int buf_puts(struct buf *b, const char *s);
+/* Appends printf-formatted text. */
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Returns data as a C string (always NUL-terminated; "" for an empty buffer
+ * that never allocated).  The pointer is valid until the next change. */
+const char *buf_cstr(struct buf *b);
+/* Empties the buffer, keeping its memory. */
+void buf_reset(struct buf *b);
+/* Releases the memory; the buffer is empty and reusable afterwards. */
+void buf_free(struct buf *b);
+
+#endif

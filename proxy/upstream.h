@@ -1,0 +1,67 @@
+/* upstream: the runtime state of upstream groups in one worker: peers,
+ * balancing through the lb policy table, failure accounting (max_fails /
+ * fail_timeout), max_conns, backup servers, slow start, active health checks
+ * and DNS re-resolution.
+ *
+ * The connection side (connecting, keep-alive pools, writing requests) is not
+ * here: it asks this module which peer to try (up_pick) and tells it how the
+ * try went (up_done).  Failure counting lives only here, never in a policy. */
+#ifndef PROXY_UPSTREAM_H
+#define PROXY_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+#include "req.h"
+
+struct event_base;
+struct up_group; /* runtime state of one cf_upstream (cf_upstream.rt) */
+
+/* Creates the runtime group of every upstream in cf (cf_upstream.rt), starts
+ * health checks and re-resolution timers on `base`.  0, or -1 with a message
+ * ("FILE:LINE: ..." where the config is at fault) in err. */
+int up_init_all(struct cf_main *cf, struct event_base *base, char *err, size_t errlen);
+void up_free_all(struct cf_main *cf);
+
+/* One request's attempts (what proxy_next_upstream needs).  The caller owns
+ * it: up_try_init() before the first pick, up_try_free() after the last. */
+struct up_try {
+    int ntries;         /* picks made so far */
+    uint64_t small[2];  /* tried bitmap for up to 128 peers */
+    uint64_t *tried;    /* points at small or at a heap bitmap */
+};
+void up_try_init(struct up_try *t, const struct up_group *g);
+void up_try_free(struct up_try *t);
+
+/* Picks the peer for the next try: a usable (not down, not failed within
+ * fail_timeout, below max_conns) primary not tried yet, by the group's
+ * policy; backups only when no primary is usable.  Counts the connection as
+ * active.  Returns the peer index, or -1 when none is left (the caller answers
+ * 502, or the last upstream response). */
+int up_pick(struct up_group *g, const struct req *r, struct up_try *t);
+
+enum up_result {
+    UP_OK,       /* a response was received (any status not counted as failure) */
+    UP_FAIL,     /* error, timeout, invalid header, or a proxy_next_upstream http_* status */
+    UP_DISCARD,  /* the try was abandoned by us (client went away): neither */
+};
+
+struct up_timing { /* seconds, -1 when unknown */
+    double connect;
+    double header;   /* until the response head was read */
+    double response; /* until the last byte */
+};
+
+/* Ends a try begun by up_pick(): releases the active connection, counts
+ * failures and feeds timings to the policy (least_time, ewma). */
+void up_done(struct up_group *g, int peer, enum up_result res, const struct up_timing *tm);
+
+int up_npeers(const struct up_group *g);
+const struct addr *up_peer_addr(const struct up_group *g, int peer);
+/* "127.0.0.1:8001" / "unix:/path": what $upstream_addr shows. */
+const char *up_peer_name(const struct up_group *g, int peer);
+const struct cf_upstream *up_group_conf(const struct up_group *g);
+
+#endif
