@@ -1,0 +1,42 @@
+"""A small validated WSGI app for the gateway's process tests (88-91).
+
+GET /          -> "pid=<worker pid> version=<VERSION> n=<requests this worker served>"
+GET /sleep?s=S -> sleeps S seconds first (harakiri, graceful stop)
+The reload test copies this file and edits VERSION to see new code picked up.
+$WSGI_RECORD_DIR/validator.log receives anything the validator raises."""
+import os
+import time
+from urllib.parse import parse_qs
+from wsgiref import validate
+
+VERSION = "1"
+served = 0
+
+
+def record(line):
+    d = os.environ.get("WSGI_RECORD_DIR")
+    if d:
+        with open(os.path.join(d, "validator.log"), "a") as f:
+            f.write("%d %s\n" % (os.getpid(), line))
+
+
+def inner(environ, start_response):
+    global served
+    served += 1
+    q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    if environ.get("PATH_INFO", "").startswith("/sleep"):
+        time.sleep(float(q.get("s", "1")))
+    body = ("pid=%d version=%s n=%d" % (os.getpid(), VERSION, served)).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+validated = validate.validator(inner)
+
+
+def application(environ, start_response):
+    try:
+        return validated(environ, start_response)
+    except AssertionError as e:
+        record("AssertionError: %s" % e)
+        raise
