@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# The README's run command: installs what is missing, builds, and runs the
+# proxy in front of the gateway carrying a sample app, on 127.0.0.1:8080.
+#
+#   deploy/run.sh [--app flask|django|hello] [--port N] [--detach] [--peers] [--no-build]
+#
+#   --app      which sample (default flask): flask  = conf/flask.conf + conf/flask.ini
+#              (uwsgi protocol), django = conf/django.conf + conf/django.ini (HTTP on a
+#              unix socket, static files served by the proxy), hello = conf/proxy.conf
+#              + conf/hello.ini
+#   --port     listen on 127.0.0.1:N instead of 8080 (also CHAIN_PORT)
+#   --detach   leave everything running and return; stop it with deploy/stop.sh
+#   --peers    run the same configs with nginx and uWSGI (from apt) instead of ours
+#   --no-build skip deploy/install-deps.sh and deploy/build.sh
+#
+# Logs, pid files and sockets go to ./run/.  In the foreground, Ctrl-C stops
+# everything.  Running it again first stops what a previous run left behind.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+RUN=$ROOT/run
+PORT=${CHAIN_PORT:-8080}
+
+app=flask detach=0 impl=ours build=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --app) app=${2:-}; shift ;;
+    --app=*) app=${1#--app=} ;;
+    --port) PORT=${2:-}; shift ;;
+    --port=*) PORT=${1#--port=} ;;
+    --detach|-d) detach=1 ;;
+    --peers) impl=peers ;;
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+case "$app" in
+flask|django) conf=conf/$app.conf ;;
+hello) conf=conf/proxy.conf ;;
+*) echo "run.sh: --app must be flask, django or hello (got '$app')" >&2; exit 2 ;;
+esac
+ini=conf/$app.ini
+[[ "$PORT" =~ ^[0-9]+$ ]] && [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || { echo "run.sh: bad port '$PORT'" >&2; exit 2; }
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+unset PYTHONHOME PYTHONPATH   # the pyenv python on PATH must not leak in
+PY=/usr/bin/python3
+
+if [ $build -eq 1 ]; then
+    bash deploy/install-deps.sh
+    if [ $impl = ours ]; then
+        echo "building (deploy/build.sh) ..."
+        bash deploy/build.sh >"$ROOT/build.log" 2>&1 || { tail -n 30 "$ROOT/build.log" >&2; die "build failed (full log: build.log)"; }
+    fi
+fi
+
+if [ $impl = ours ]; then
+    PROXY=$ROOT/build/proxy/proxy GATEWAY=$ROOT/build/gateway/gateway
+    [ -x "$PROXY" ] || die "$PROXY is not built (run deploy/build.sh)"
+    [ -x "$GATEWAY" ] || die "$GATEWAY is not built (run deploy/build.sh)"
+else
+    PROXY=/usr/sbin/nginx GATEWAY=/usr/bin/uwsgi
+    [ -x "$PROXY" ] && [ -x "$GATEWAY" ] || die "--peers needs nginx and uwsgi (bash deploy/install-deps.sh)"
+fi
+
+# Idempotent: stop whatever an earlier run left running.
+bash "$ROOT/deploy/stop.sh" --quiet
+mkdir -p "$RUN"
+
+# Port and sockets: refuse clearly rather than fail obscurely.
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    who=$(ss -ltnpH "sport = :$PORT" 2>/dev/null | sed -n 's/.*users:((\("[^"]*"\),pid=\([0-9]*\).*/\1 (pid \2)/p' | head -n 1)
+    die "127.0.0.1:$PORT is already in use${who:+ by $who}; stop it first, or edit 'listen' in $conf"
+fi
+sock=$(sed -n 's/^[a-z-]*socket *= *//p' "$ini" | head -n 1)
+rm -f "$sock"
+
+# App preparation: Django's database, static files and an admin account.
+if [ "$app" = django ]; then
+    export CHAIN_RUN_DIR=$RUN
+    manage="$PY apps/django_app/manage.py"
+    $manage migrate --noinput >"$RUN/django-setup.log" 2>&1 || { cat "$RUN/django-setup.log" >&2; die "manage.py migrate failed"; }
+    $manage collectstatic --noinput --clear >>"$RUN/django-setup.log" 2>&1 || { cat "$RUN/django-setup.log" >&2; die "manage.py collectstatic failed"; }
+    if [ ! -s "$RUN/django-admin-password" ]; then
+        (umask 077; $PY -c 'import secrets; print(secrets.token_urlsafe(12))' >"$RUN/django-admin-password")
+        DJANGO_SUPERUSER_PASSWORD=$(cat "$RUN/django-admin-password") \
+            $manage createsuperuser --noinput --username admin --email admin@localhost \
+            >>"$RUN/django-setup.log" 2>&1 || true  # exists already: keep it
+    fi
+fi
+
+# The files in conf/ are used as they are.  For another port, and for the
+# peers, a copy goes to run/: nginx does not know server_timing and needs its
+# MIME types and a socket its `nobody` workers may use.
+proxy_conf=$ROOT/$conf
+if [ $impl = peers ] || [ "$PORT" != 8080 ]; then
+    proxy_conf=$RUN/proxy-$app.conf
+    sed_args=(-e "s|^\([[:space:]]*listen[[:space:]]*127.0.0.1:\)8080;|\1$PORT;|"
+              -e "s|include uwsgi_params;|include $ROOT/conf/uwsgi_params;|")
+    if [ $impl = peers ]; then
+        sed_args+=(-e '/^[[:space:]]*server_timing[[:space:]]/d'
+                   -e 's|^http {|http {\n    include /etc/nginx/mime.types;|')
+    fi
+    sed "${sed_args[@]}" "$conf" >"$proxy_conf"
+fi
+if [ $impl = peers ]; then
+    proxy_cmd=("$PROXY" -p "$ROOT/" -c "$proxy_conf" -g "daemon off;")
+    gateway_cmd=("$GATEWAY" --plugin python3 --die-on-term --chmod-socket=666 --ini "$ini")
+else
+    proxy_cmd=("$PROXY" -p "$ROOT/" -c "$proxy_conf")
+    gateway_cmd=("$GATEWAY" --ini "$ini")
+fi
+echo "$impl $app" >"$RUN/impl"
+
+# Children get their own session so that Ctrl-C reaches only this script,
+# which then stops them in order (proxy first, then the gateway).
+start() { # NAME LOG CMD...
+    local name=$1 log=$2; shift 2
+    setsid "$@" </dev/null >>"$log" 2>&1 &
+    echo $! >"$RUN/$name.spawn.pid"
+}
+tail_log() { echo "--- last lines of $1:" >&2; tail -n 25 "$1" >&2; }
+
+start gateway "$RUN/gateway-$app.log" "${gateway_cmd[@]}"
+for _ in $(seq 1 300); do
+    [ -S "$sock" ] && break
+    kill -0 "$(cat "$RUN/gateway.spawn.pid")" 2>/dev/null || { tail_log "$RUN/gateway-$app.log"; die "the gateway exited at start-up"; }
+    sleep 0.1
+done
+[ -S "$sock" ] || { tail_log "$RUN/gateway-$app.log"; bash deploy/stop.sh --quiet; die "the gateway did not open $sock within 30 s"; }
+
+start proxy "$RUN/proxy.log" "${proxy_cmd[@]}"
+for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+    kill -0 "$(cat "$RUN/proxy.spawn.pid")" 2>/dev/null || { tail_log "$RUN/proxy.log"; bash deploy/stop.sh --quiet; die "the proxy exited at start-up"; }
+    sleep 0.1
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || { tail_log "$RUN/proxy.log"; bash deploy/stop.sh --quiet; die "the proxy did not listen on $PORT within 10 s"; }
+
+echo
+echo "  $app sample running ($([ $impl = ours ] && echo "our proxy + gateway" || echo "nginx + uWSGI")):  http://127.0.0.1:$PORT/"
+[ "$app" = django ] && echo "  admin: http://127.0.0.1:$PORT/admin/  user admin, password in run/django-admin-password"
+echo "  logs and pid files: run/   (proxy.log, proxy-access.log, proxy-error.log, gateway-$app.log)"
+if [ $detach -eq 1 ]; then
+    echo "  stop with: deploy/stop.sh"
+    exit 0
+fi
+echo "  Ctrl-C stops everything"
+
+stopping=0
+on_signal() {
+    [ $stopping -eq 1 ] && return
+    stopping=1
+    echo
+    bash "$ROOT/deploy/stop.sh"
+    exit 0
+}
+trap on_signal INT TERM HUP
+# Wait until either child dies (then stop the other) or a signal arrives.
+while kill -0 "$(cat "$RUN/proxy.spawn.pid")" 2>/dev/null && kill -0 "$(cat "$RUN/gateway.spawn.pid")" 2>/dev/null; do
+    sleep 1 &
+    wait $! || true
+done
+[ $stopping -eq 1 ] && exit 0
+echo "run.sh: a process exited unexpectedly; stopping the rest" >&2
+tail_log "$RUN/proxy.log"
+tail_log "$RUN/gateway-$app.log"
+bash "$ROOT/deploy/stop.sh"
+exit 1
