@@ -78,9 +78,10 @@ fi
 sock=$(sed -n 's/^[a-z-]*socket *= *//p' "$ini" | head -n 1)
 rm -f "$sock"
 
+# The apps keep their state (databases, uploads, keys) in the run folder.
+export CHAIN_RUN_DIR=$RUN
 # App preparation: Django's database, static files and an admin account.
 if [ "$app" = django ]; then
-    export CHAIN_RUN_DIR=$RUN
     manage="$PY apps/django_app/manage.py"
     $manage migrate --noinput >"$RUN/django-setup.log" 2>&1 || { cat "$RUN/django-setup.log" >&2; die "manage.py migrate failed"; }
     $manage collectstatic --noinput --clear >>"$RUN/django-setup.log" 2>&1 || { cat "$RUN/django-setup.log" >&2; die "manage.py collectstatic failed"; }

@@ -1,0 +1,167 @@
+"""Helpers for the whole-chain tests (70-79): a sample app deployed with
+deploy/run.sh --detach in a scratch copy of the repository, on a free port.
+
+The scratch root holds a copy of deploy/ and links to conf/, apps/ and the
+build folder under test, so the tests exercise the very configs, ini files
+and scripts users run, while run/ (logs, pid files, sockets, databases) stays
+private to the test.  CHAIN_IMPL=ours (default) runs our proxy and gateway,
+CHAIN_IMPL=peers runs nginx + uWSGI on the same files (to check the tests
+themselves against the reference); a test for ours exits 77 (skip) while a
+binary is not built."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import harness
+
+IMPL = os.environ.get("CHAIN_IMPL", "ours")
+if IMPL not in ("ours", "peers"):
+    sys.exit("CHAIN_IMPL must be ours or peers")
+
+
+def need_impl():
+    """Skips the calling test file (exit 77) when its programs are missing."""
+    if IMPL == "ours":
+        harness.need_binary(harness.PROXY_BIN)
+        harness.need_binary(harness.GATEWAY_BIN)
+    else:
+        for b in ("/usr/sbin/nginx", "/usr/bin/uwsgi"):
+            harness.need_binary(b)
+
+
+def make_root(tmp):
+    """A scratch repository root in `tmp`: deploy/ copied (run.sh finds the
+    root from its own path), conf/ and apps/ linked, build/ -> BUILD_DIR."""
+    root = os.path.join(tmp, "root")
+    os.makedirs(root)
+    shutil.copytree(os.path.join(harness.SRC_DIR, "deploy"), os.path.join(root, "deploy"))
+    for d in ("conf", "apps"):
+        os.symlink(os.path.join(harness.SRC_DIR, d), os.path.join(root, d))
+    os.symlink(harness.BUILD_DIR, os.path.join(root, "build"))
+    return root
+
+
+class Deployment:
+    """One sample app started by deploy/run.sh --detach in a scratch root."""
+
+    def __init__(self, tmp, app, env=None):
+        self.root = make_root(tmp)
+        self.run_dir = os.path.join(self.root, "run")
+        self.app = app
+        self.port = harness.free_port()
+        self.env = harness.clean_env(env or {})
+        self.env["PYTHONDONTWRITEBYTECODE"] = "1"
+
+    def run_sh(self, *args, timeout=120):
+        cmd = ["bash", os.path.join(self.root, "deploy", "run.sh"), "--no-build", "--app", self.app,
+               "--port", str(self.port)]
+        if IMPL == "peers":
+            cmd.append("--peers")
+        return subprocess.run(cmd + list(args), cwd=self.root, env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def start(self):
+        r = self.run_sh("--detach")
+        if r.returncode != 0:
+            raise RuntimeError("deploy/run.sh failed (%d):\n%s\n%s\n%s" % (
+                r.returncode, r.stdout, r.stderr, self.logs()))
+        self.started = r
+        return r
+
+    def stop(self):
+        return subprocess.run(["bash", os.path.join(self.root, "deploy", "stop.sh")], cwd=self.root,
+                              env=self.env, capture_output=True, text=True, timeout=60)
+
+    def logs(self):
+        out = []
+        if os.path.isdir(self.run_dir):
+            for n in sorted(os.listdir(self.run_dir)):
+                if n.endswith(".log"):
+                    with open(os.path.join(self.run_dir, n), errors="replace") as f:
+                        out.append("--- run/%s\n%s" % (n, f.read()[-3000:]))
+        return "\n".join(out)
+
+    def processes(self):
+        """Pids of processes whose working folder is this root (ours only)."""
+        pids = []
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    if os.readlink("/proc/%s/cwd" % p) == self.root:
+                        pids.append(int(p))
+                except OSError:
+                    pass
+        return pids
+
+    def kill_leftovers(self):
+        for pid in self.processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def request(self, method="GET", path="/", headers=None, body=None, host="127.0.0.1"):
+        h = {"Host": host}
+        h.update(headers or {})
+        return harness.request(self.port, method, path, headers=h, body=body, timeout=30)
+
+
+class DeployedTestCase(harness.TempDirTestCase):
+    """Starts one sample app for the whole class (setUpClass), stops it after."""
+    APP = None
+    ENV = None
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.ctmp = tempfile.mkdtemp(prefix="chain-e2e-")
+        cls.dep = Deployment(cls.ctmp, cls.APP, cls.ENV)
+        try:
+            cls.dep.start()
+        except Exception:
+            cls.dep.stop()
+            cls.dep.kill_leftovers()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        r = cls.dep.stop()
+        left = cls.dep.processes()
+        cls.dep.kill_leftovers()
+        if not os.environ.get("KEEP_TMP"):
+            shutil.rmtree(cls.ctmp, ignore_errors=True)
+        if left:
+            raise AssertionError("processes left after deploy/stop.sh: %s\n%s%s" % (left, r.stdout, r.stderr))
+
+
+SERVER_TIMING_RE = re.compile(r'^\s*([A-Za-z0-9_!#$%&\'*+.^`|~-]+)\s*((?:;\s*[A-Za-z]+\s*=\s*(?:"[^"]*"|[^;,]*))*)\s*$')
+
+
+def parse_server_timing(value):
+    """'a;dur=1.2, b;desc="x";dur=3' -> [("a", {"dur": "1.2"}), ("b", {...})]
+    (RFC 8941-ish, as browsers read the Server-Timing header)."""
+    out = []
+    for item in re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', value):
+        m = SERVER_TIMING_RE.match(item)
+        if not m:
+            raise ValueError("bad Server-Timing entry %r in %r" % (item, value))
+        params = {}
+        for p in re.findall(r';\s*([A-Za-z]+)\s*=\s*("[^"]*"|[^;,]*)', m.group(2)):
+            params[p[0].lower()] = p[1].strip().strip('"')
+        out.append((m.group(1), params))
+    return out
+
+
+def wait_gone(pids, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [p for p in pids if os.path.exists("/proc/%d" % p)
+                 and open("/proc/%d/stat" % p).read().split(")")[-1].split()[0] != "Z"]
+        if not alive:
+            return []
+        time.sleep(0.05)
+    return alive
