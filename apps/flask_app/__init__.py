@@ -223,6 +223,14 @@ def create_app():
             yield "done\n"
         return Response(stream_with_context(lines()), mimetype="text/plain")
 
+    @app.route("/work")
+    def work():
+        """Simulated slow work (a slow query, say) of ?ms= milliseconds, at
+        most 2 s: watch it appear as `app` in the Server-Timing header."""
+        ms = min(max(request.args.get("ms", 100, type=int), 0), 2000)
+        time.sleep(ms / 1000.0)
+        return jsonify(worked_ms=ms)
+
     @app.route("/go/<target>")
     def go(target):
         """A redirect built by url_for: relative by default, external when asked."""

@@ -186,9 +186,14 @@ class FlaskSample(chainstack.DeployedTestCase):
     def test_access_log_written(self):
         self.get("/hello/logged")
         log = os.path.join(self.dep.run_dir, "proxy-access.log")
-        harness.wait_for(lambda: os.path.exists(log) and b"/hello/logged" in open(log, "rb").read(),
-                         timeout=10, what="the access log line")
-        line = [ln for ln in open(log, "rb").read().splitlines() if b"/hello/logged" in ln][-1]
+
+        def read():
+            if not os.path.exists(log):
+                return b""
+            with open(log, "rb") as f:
+                return f.read()
+        harness.wait_for(lambda: b"/hello/logged" in read(), timeout=10, what="the access log line")
+        line = [ln for ln in read().splitlines() if b"/hello/logged" in ln][-1]
         self.assertRegex(line.decode(), r'^127\.0\.0\.1 - - \[[^]]+\] "GET /hello/logged HTTP/1\.1" 200 \d+ ')
 
 

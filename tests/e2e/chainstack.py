@@ -38,6 +38,7 @@ def make_root(tmp):
     root from its own path), conf/ and apps/ linked, build/ -> BUILD_DIR."""
     root = os.path.join(tmp, "root")
     os.makedirs(root)
+    os.chmod(tmp, 0o755)  # nginx's workers (nobody) read run/django-static
     shutil.copytree(os.path.join(harness.SRC_DIR, "deploy"), os.path.join(root, "deploy"))
     for d in ("conf", "apps"):
         os.symlink(os.path.join(harness.SRC_DIR, d), os.path.join(root, d))
@@ -165,3 +166,12 @@ def wait_gone(pids, timeout=15.0):
             return []
         time.sleep(0.05)
     return alive
+
+
+def read_text(path):
+    """A file's text ("" when it does not exist yet)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""

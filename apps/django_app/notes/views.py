@@ -32,6 +32,7 @@ def whoami(request):
         "scheme": request.scheme,
         "absolute_index": request.build_absolute_uri(reverse("index")),
         "remote_addr": request.META.get("REMOTE_ADDR"),
+        "forwarded_for": request.META.get("HTTP_X_FORWARDED_FOR"),
         "path": request.path,
         "script_name": request.META.get("SCRIPT_NAME"),
     })
