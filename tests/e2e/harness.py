@@ -457,12 +457,13 @@ def proc_children(pid):
     return sorted(kids)
 
 
-def proc_rss(pid):
-    """Resident set size of `pid` in bytes (0 when gone)."""
+def proc_rss(pid, field="VmRSS"):
+    """Resident set size of `pid` in bytes (0 when gone); field="VmHWM"
+    gives its peak instead."""
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
