@@ -411,12 +411,13 @@ def gateway_argv(args, impl=None):
     """The command line running the gateway under test with `args` (uWSGI's
     option names).  For uWSGI the flags that make it behave like ours by
     default are added: a master, TERM stops, a failed import is fatal, the app
-    is imported after the fork."""
+    is imported after the fork, --max-requests works at once (uWSGI >= 2.0.15
+    ignores it during a worker's first 60 s)."""
     impl = impl or GATEWAY_IMPL
     args = [str(a) for a in args]
     if impl == "uwsgi":
         return [UWSGI_BIN, "--plugin", "python3", "--master", "--die-on-term", "--need-app",
-                "--lazy-apps"] + args
+                "--lazy-apps", "--min-worker-lifetime", "0"] + args
     return [GATEWAY_BIN] + args
 
 

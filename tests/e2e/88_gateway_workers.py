@@ -1,0 +1,193 @@
+"""Gateway, black box: the master keeps its workers: a SIGKILLed worker is
+respawned (and the log says so), --harakiri replaces a stuck worker and
+answers 504, --max-requests recycles after exactly N requests with no failed
+request, --stats serves uWSGI-shaped JSON."""
+import json
+import os
+import signal
+import socket
+import time
+
+import harness
+from harness import uwsgi_differs, wait_for
+
+PID_APP = os.path.join(harness.TEST_APPS_DIR, "pid_app.py")
+SUITE_APP = os.path.join(harness.TEST_APPS_DIR, "wsgi_suite.py")
+
+
+def hit(port, path="/", timeout=15):
+    r = harness.request(port, path=path, timeout=timeout)
+    return r
+
+
+def pid_n(r):
+    d = dict(kv.split("=") for kv in r.body.decode().split())
+    return int(d["pid"]), int(d["n"])
+
+
+def read_stats(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    if data.startswith(b"HTTP/"):
+        data = data.split(b"\r\n\r\n", 1)[1]
+    return json.loads(data)
+
+
+class Workers(harness.GatewayTestCase):
+    def setUp(self):
+        super().setUp()
+        harness.need_gateway()
+        self.port = harness.free_port()
+
+    def gw(self, *extra, app=PID_APP, processes=2):
+        return self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", app,
+                                   "--processes", str(processes)] + list(extra))
+
+    def test_sigkill_respawn(self):
+        g = self.gw()
+        old = g.wait_workers(2)
+        self.assertEqual(hit(self.port).status, 200)
+        mark = len(g.output())
+        victim = old[0]
+        os.kill(victim, signal.SIGKILL)
+        new = wait_for(lambda: (lambda w: w if len(w) == 2 and victim not in w else None)(g.workers()),
+                       20, what="respawn")
+        self.assertIn(old[1], new)
+        for _ in range(40):
+            self.assertEqual(hit(self.port).status, 200)
+        wait_for(lambda: str(victim) in g.output()[mark:], 5, what="log naming the dead worker")
+        self.assertTrue(g.alive())
+        self.assertValidatorClean(g)
+
+    def test_sigkill_all_workers(self):
+        g = self.gw()
+        old = g.wait_workers(2)
+        for p in old:
+            os.kill(p, signal.SIGKILL)
+        wait_for(lambda: len(g.workers()) == 2 and not set(old) & set(g.workers()), 20, what="respawn")
+        for _ in range(20):
+            self.assertEqual(hit(self.port).status, 200)
+
+    @uwsgi_differs("uWSGI's harakiri closes the connection without a response")
+    def test_harakiri_504(self):
+        g = self.gw("--harakiri", "2", processes=1)
+        (before,) = g.wait_workers(1)
+        t0 = time.monotonic()
+        r = hit(self.port, "/sleep?s=8", timeout=20)
+        took = time.monotonic() - t0
+        self.assertEqual(r.status, 504)
+        self.assertLess(took, 7.5)
+        wait_for(lambda: len(g.workers()) == 1 and before not in g.workers(), 15, what="replacement")
+        self.assertEqual(hit(self.port).status, 200)
+
+    def test_harakiri_replaces_worker(self):
+        g = self.gw("--harakiri", "2", processes=1)
+        (before,) = g.wait_workers(1)
+        try:
+            hit(self.port, "/sleep?s=8", timeout=20)
+        except (ConnectionError, OSError, harness.http.client.HTTPException):
+            pass  # uWSGI closes; ours answers 504 (test_harakiri_504)
+        wait_for(lambda: len(g.workers()) == 1 and before not in g.workers(), 15, what="replacement")
+        r = hit(self.port)
+        self.assertEqual(r.status, 200)
+        self.assertNotEqual(pid_n(r)[0], before)
+        # fast requests under harakiri are left alone
+        pids = {pid_n(hit(self.port, "/sleep?s=0.5"))[0] for _ in range(3)}
+        self.assertEqual(len(pids), 1)
+
+    def test_max_requests_exact(self):
+        n = 5
+        g = self.gw("--max-requests", str(n), processes=1)
+        g.wait_workers(1)
+        seen = []
+        for _ in range(4 * n):
+            r = hit(self.port)
+            self.assertEqual(r.status, 200, "a request failed during recycling")
+            seen.append(pid_n(r))
+        pids = []
+        for pid, count in seen:
+            if not pids or pids[-1] != pid:
+                pids.append(pid)
+        self.assertEqual(len(pids), 4, seen)
+        for i, (pid, count) in enumerate(seen):
+            self.assertEqual(count, i % n + 1, "worker served %r" % seen)
+        self.assertValidatorClean(g)
+
+    def test_max_requests_two_workers_no_failure(self):
+        g = self.gw("--max-requests", "3", processes=2)
+        g.wait_workers(2)
+        ok = 0
+        pids = set()
+        for _ in range(30):
+            r = hit(self.port)
+            self.assertEqual(r.status, 200)
+            p, count = pid_n(r)
+            self.assertLessEqual(count, 3)
+            pids.add(p)
+            ok += 1
+        self.assertEqual(ok, 30)
+        self.assertGreaterEqual(len(pids), 10)
+
+    @uwsgi_differs("uWSGI 2.0 has no --max-requests-jitter (gunicorn's option)")
+    def test_max_requests_jitter(self):
+        g = self.gw("--max-requests", "4", "--max-requests-jitter", "3", processes=1)
+        g.wait_workers(1)
+        seen = [pid_n(hit(self.port)) for _ in range(30)]
+        groups = {}
+        order = []
+        for pid, count in seen:
+            if pid not in groups:
+                order.append(pid)
+            groups[pid] = count
+        for pid in order[:-1]:  # the last worker may not be done
+            self.assertTrue(4 <= groups[pid] <= 7, seen)
+
+    def test_stats_json(self):
+        stats_port = harness.free_port()
+        g = self.gw("--stats", "127.0.0.1:%d" % stats_port, app=SUITE_APP)
+        pids = g.wait_workers(2)
+        for _ in range(10):
+            self.assertEqual(hit(self.port, "/pid").status, 200)
+        try:
+            hit(self.port, "/raise")
+        except (ConnectionError, OSError, harness.http.client.HTTPException):
+            pass
+        st = read_stats(stats_port)
+        self.assertIn("listen_queue", st)
+        self.assertIsInstance(st["listen_queue"], int)
+        self.assertEqual(len(st["workers"]), 2)
+        for w in st["workers"]:
+            for k in ("pid", "requests", "exceptions", "harakiri_count", "status", "rss",
+                      "avg_rt", "respawn_count"):
+                self.assertIn(k, w)
+            self.assertIsInstance(w["requests"], int)
+            self.assertIsInstance(w["rss"], int)
+        got = sorted(w["pid"] for w in st["workers"])
+        self.assertEqual(got, sorted(g.workers()))
+        self.assertGreaterEqual(sum(w["requests"] for w in st["workers"]), 11)
+        self.assertGreaterEqual(sum(w["exceptions"] for w in st["workers"]), 1)
+
+    def test_usr1_logs_workers(self):
+        g = self.gw()
+        pids = g.wait_workers(2)
+        for _ in range(4):
+            hit(self.port)
+        mark = len(g.output())
+        g.signal(signal.SIGUSR1)
+
+        def logged():
+            out = g.output()[mark:]
+            return all(str(p) in out for p in pids) or (
+                g.impl == "uwsgi" and "requests" in out)  # uWSGI logs worker numbers
+        wait_for(logged, 10, what="USR1 worker state in the log")
+        self.assertTrue(g.alive())
+        self.assertEqual(hit(self.port).status, 200)
+
+
+if __name__ == "__main__":
+    harness.main()
