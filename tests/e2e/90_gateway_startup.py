@@ -1,0 +1,222 @@
+"""Gateway, black box: the command line.  Bad start-up input (missing file,
+import error, syntax error, missing callable, missing module, bad address,
+port in use, unknown option) exits non-zero within seconds naming the culprit;
+--help, --version, --module/--callable/--pythonpath/--chdir, --env, --ini,
+--pidfile, address forms, default buffer size, access log and
+--disable-logging work."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import harness
+from harness import RawClient, uwsgi_differs, wait_for
+
+APPS = harness.TEST_APPS_DIR
+PID_APP = os.path.join(APPS, "pid_app.py")
+
+
+class BadStartup(harness.GatewayTestCase):
+    def setUp(self):
+        super().setUp()
+        harness.need_gateway()
+        self.port = harness.free_port()
+
+    def fails(self, args, *needles, within=10.0):
+        """Starts the gateway with `args`; it must exit non-zero within
+        `within` seconds with every needle in its output."""
+        g = self.start_gateway(args, wait=False)
+        t0 = time.monotonic()
+        try:
+            rc = g.wait(within)
+        except subprocess.TimeoutExpired:
+            self.fail("still running after %.0f s with %r:\n%s" % (within, args, g.output()[-3000:]))
+        out = g.output()
+        self.assertNotEqual(rc, 0, out[-3000:])
+        for n in needles:
+            self.assertIn(n, out, "the error output does not mention %r" % n)
+        self.assertFalse(harness.port_open(self.port))
+        return out
+
+    def http(self):
+        return ["--http-socket", "127.0.0.1:%d" % self.port]
+
+    @uwsgi_differs("uWSGI logs the failure but keeps running or exits 0")
+    def test_missing_wsgi_file(self):
+        path = os.path.join(self.tmp, "nope", "missing_app.py")
+        self.fails(self.http() + ["--wsgi-file", path], "missing_app.py")
+
+    @uwsgi_differs("uWSGI logs the failure but keeps running or exits 0")
+    def test_import_error(self):
+        out = self.fails(self.http() + ["--wsgi-file", os.path.join(APPS, "bad_import.py")],
+                         "bad_import.py", "gw_no_such_module_xyzzy")
+        self.assertIn("Traceback", out)
+
+    @uwsgi_differs("uWSGI logs the failure but keeps running or exits 0")
+    def test_syntax_error(self):
+        path = os.path.join(self.tmp, "broken_syntax.py")
+        shutil.copy(os.path.join(APPS, "syntax_error.py.txt"), path)
+        self.fails(self.http() + ["--wsgi-file", path], "broken_syntax.py", "SyntaxError")
+
+    @uwsgi_differs("uWSGI logs the failure but keeps running or exits 0")
+    def test_missing_callable(self):
+        self.fails(self.http() + ["--wsgi-file", os.path.join(APPS, "no_callable.py")],
+                   "application")
+
+    @uwsgi_differs("uWSGI logs the failure but keeps running or exits 0")
+    def test_missing_named_callable(self):
+        self.fails(self.http() + ["--wsgi-file", PID_APP, "--callable", "no_such_callable_q"],
+                   "no_such_callable_q")
+
+    @uwsgi_differs("uWSGI logs the failure but keeps running or exits 0")
+    def test_missing_module(self):
+        out = self.fails(self.http() + ["--pythonpath", APPS, "--module", "gwpkg.no_such_mod_w"],
+                         "gwpkg.no_such_mod_w")
+        self.assertIn("Traceback", out)
+
+    @uwsgi_differs("uWSGI keeps running on an unusable address")
+    def test_bad_address(self):
+        for addr in ("127.0.0.1:99999", "no-such-host.invalid:80", "127.0.0.1:"):
+            with self.subTest(addr=addr):
+                self.fails(["--http-socket", addr, "--wsgi-file", PID_APP], addr.split(":")[0])
+
+    def test_port_in_use(self):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port))
+        s.listen(5)
+        try:
+            g = self.start_gateway(self.http() + ["--wsgi-file", PID_APP], wait=False)
+            rc = g.wait(10)
+            self.assertNotEqual(rc, 0)
+            self.assertIn(str(self.port), g.output())
+        finally:
+            s.close()
+
+    def test_unknown_option(self):
+        self.fails(self.http() + ["--wsgi-file", PID_APP, "--no-such-option-zz"],
+                   "no-such-option-zz")
+
+    def test_no_app(self):
+        self.fails(self.http())
+
+
+class GoodStartup(harness.GatewayTestCase):
+    def setUp(self):
+        super().setUp()
+        harness.need_gateway()
+        self.port = harness.free_port()
+
+    def run_once(self, args):
+        p = subprocess.run(harness.gateway_argv(args), capture_output=True, timeout=20,
+                           env=harness.clean_env(), cwd=self.tmp)
+        return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
+
+    def test_help(self):
+        rc, out = self.run_once(["--help"])
+        self.assertEqual(rc, 0, out[-2000:])
+        for opt in ("--http-socket", "--socket", "--wsgi-file", "--module", "--processes",
+                    "--harakiri", "--max-requests", "--stats"):
+            self.assertIn(opt, out)
+
+    def test_version(self):
+        rc, out = self.run_once(["--version"])
+        self.assertEqual(rc, 0, out)
+        self.assertRegex(out.strip(), r"\d+\.\d+")
+
+    def get_json(self, port=None):
+        r = harness.request(port or self.port)
+        self.assertEqual(r.status, 200, r.body)
+        return r.json()
+
+    def test_module_callable_pythonpath_chdir_env(self):
+        chdir = os.path.join(self.tmp, "wd")
+        os.makedirs(chdir)
+        self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--pythonpath", APPS,
+                            "--module", "gwpkg.web:app", "--chdir", chdir,
+                            "--env", "GW_TEST_ENV=hello world=1"])
+        j = self.get_json()
+        self.assertEqual(j["callable"], "app")
+        self.assertEqual(j["env"], "hello world=1")
+        self.assertEqual(os.path.realpath(j["cwd"]), os.path.realpath(chdir))
+        self.assertValidatorClean()
+
+    def test_module_default_and_callable_option(self):
+        p2 = harness.free_port()
+        self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--pythonpath", APPS,
+                            "--module", "gwpkg.web"], name="gw1")
+        self.start_gateway(["--http-socket", "127.0.0.1:%d" % p2, "--pythonpath", APPS,
+                            "--module", "gwpkg.web", "--callable", "app"], name="gw2")
+        self.assertEqual(self.get_json()["callable"], "application")
+        self.assertEqual(self.get_json(p2)["callable"], "app")
+
+    def test_ini(self):
+        ini = self.write("gw.ini", "[other]\nprocesses = 7\n\n[uwsgi]\n"
+                         "http-socket = 127.0.0.1:%d\npythonpath = %s\nmodule = gwpkg.web:app\n"
+                         "processes = 2\nenv = GW_TEST_ENV=from-ini\n" % (self.port, APPS))
+        g = self.start_gateway(["--ini", ini], wait=False)
+        g.wait_port(self.port, 20)
+        j = self.get_json()
+        self.assertEqual(j["callable"], "app")
+        self.assertEqual(j["env"], "from-ini")
+        g.wait_workers(2)
+
+    def test_pidfile(self):
+        pidfile = os.path.join(self.tmp, "gw.pid")
+        g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP,
+                                "--pidfile", pidfile])
+        wait_for(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(), 10, what="pidfile")
+        with open(pidfile) as f:
+            self.assertEqual(int(f.read().strip()), g.pid)
+
+    def test_address_colon_port(self):
+        self.start_gateway(["--http-socket", ":%d" % self.port, "--wsgi-file", PID_APP])
+        self.assertEqual(harness.request(self.port).status, 200)
+
+    @uwsgi_differs("uWSGI takes unix:/path for a TCP address")
+    def test_address_unix_prefix(self):
+        unix_a = os.path.join(self.tmp, "a.sock")
+        unix_b = os.path.join(self.tmp, "b.sock")
+        self.start_gateway(["--http-socket", ":%d" % self.port, "--http-socket", "unix:" + unix_a,
+                            "--socket", "unix:" + unix_b, "--wsgi-file", PID_APP],
+                           wait=False).wait_port(self.port, 20)
+        wait_for(lambda: harness.unix_open(unix_a) and harness.unix_open(unix_b), 10, what="unix sockets")
+        self.assertEqual(harness.request(self.port).status, 200)
+        c = RawClient(None, unix=unix_a)
+        c.send("GET / HTTP/1.0\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
+        c.close()
+        r = harness.uwsgi_request(unix=unix_b, path="/", script_name="")
+        self.assertEqual(r.status, 200)
+
+    @uwsgi_differs("uWSGI's default --buffer-size is 4 KiB")
+    def test_big_headers_default(self):
+        self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP])
+        r = harness.request(self.port, headers={"X-Big": "b" * 40000, "Cookie": "c" * 16000})
+        self.assertEqual(r.status, 200)
+
+    def test_listen_and_buffer_size_options(self):
+        self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP,
+                            "--listen", "64", "--buffer-size", "32768"])
+        self.assertEqual(harness.request(self.port, headers={"X-Big": "b" * 20000}).status, 200)
+
+    def test_access_log_and_disable_logging(self):
+        g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP])
+        harness.request(self.port, path="/?marker=logged-qwerty")
+        wait_for(lambda: "logged-qwerty" in g.output(), 10, what="access log line")
+        line = [l for l in g.output().splitlines() if "logged-qwerty" in l][0]
+        self.assertIn("GET", line)
+        self.assertIn("200", line)
+        p2 = harness.free_port()
+        g2 = self.start_gateway(["--http-socket", "127.0.0.1:%d" % p2, "--wsgi-file", PID_APP,
+                                 "--disable-logging"], name="quiet")
+        for _ in range(3):
+            self.assertEqual(harness.request(p2, path="/?marker=quiet-asdfg").status, 200)
+        time.sleep(0.5)
+        self.assertNotIn("quiet-asdfg", g2.output())
+
+
+if __name__ == "__main__":
+    harness.main()
