@@ -12,6 +12,8 @@ import unittest
 import harness
 from harness import RawClient, uwsgi_differs, wait_for
 
+harness.need_gateway()  # exits 77 (skip) when the gateway under test is not built
+
 APP = os.path.join(harness.TEST_APPS_DIR, "wsgi_suite.py")
 
 PEP3333_KEYS = ["REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME",

@@ -8,6 +8,8 @@ import socket
 import harness
 from harness import RawClient, uwsgi_differs, wait_for
 
+harness.need_gateway()  # exits 77 (skip) when the gateway under test is not built
+
 APP = os.path.join(harness.TEST_APPS_DIR, "wsgi_suite.py")
 
 

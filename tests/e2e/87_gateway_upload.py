@@ -10,6 +10,8 @@ import socket
 import harness
 from harness import RawClient, uwsgi_differs
 
+harness.need_gateway()  # exits 77 (skip) when the gateway under test is not built
+
 APP = os.path.join(harness.TEST_APPS_DIR, "wsgi_suite.py")
 MiB = 1 << 20
 BLOCK = os.urandom(MiB)

@@ -11,6 +11,8 @@ import time
 import harness
 from harness import uwsgi_differs, wait_for
 
+harness.need_gateway()  # exits 77 (skip) when the gateway under test is not built
+
 PID_APP = os.path.join(harness.TEST_APPS_DIR, "pid_app.py")
 SUITE_APP = os.path.join(harness.TEST_APPS_DIR, "wsgi_suite.py")
 
@@ -41,7 +43,6 @@ def read_stats(port):
 class Workers(harness.GatewayTestCase):
     def setUp(self):
         super().setUp()
-        harness.need_gateway()
         self.port = harness.free_port()
 
     def gw(self, *extra, app=PID_APP, processes=2):

@@ -14,6 +14,8 @@ import time
 import harness
 from harness import RawClient, uwsgi_differs, wait_for
 
+harness.need_gateway()  # exits 77 (skip) when the gateway under test is not built
+
 APPS = harness.TEST_APPS_DIR
 PID_APP = os.path.join(APPS, "pid_app.py")
 
@@ -21,7 +23,6 @@ PID_APP = os.path.join(APPS, "pid_app.py")
 class BadStartup(harness.GatewayTestCase):
     def setUp(self):
         super().setUp()
-        harness.need_gateway()
         self.port = harness.free_port()
 
     def fails(self, args, *needles, within=10.0):
@@ -106,7 +107,6 @@ class BadStartup(harness.GatewayTestCase):
 class GoodStartup(harness.GatewayTestCase):
     def setUp(self):
         super().setUp()
-        harness.need_gateway()
         self.port = harness.free_port()
 
     def run_once(self, args):

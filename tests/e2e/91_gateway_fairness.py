@@ -11,6 +11,8 @@ import time
 import harness
 from harness import uwsgi_differs
 
+harness.need_gateway()  # exits 77 (skip) when the gateway under test is not built
+
 PID_APP = os.path.join(harness.TEST_APPS_DIR, "pid_app.py")
 N = 64
 LIMIT = 1.0  # seconds, from the issue
@@ -51,7 +53,6 @@ def one_round(socks, sel, timeout=15.0):
 
 class Fairness(harness.GatewayTestCase):
     def run_fairness(self, sockopt="--http-socket"):
-        harness.need_gateway()
         port = harness.free_port()
         g = self.start_gateway([sockopt, "127.0.0.1:%d" % port, "--wsgi-file", PID_APP,
                                 "--processes", "2", "--disable-logging"])
