@@ -15,8 +15,9 @@ import os
 import sqlite3
 import time
 
-from flask import (Flask, Response, abort, flash, g, jsonify, redirect, render_template_string,
-                   request, session, stream_with_context, url_for)
+from flask import (Flask, Response, abort, flash, g, jsonify, redirect, render_template, request,
+                   session, stream_with_context, url_for)
+from jinja2 import DictLoader
 from werkzeug.utils import secure_filename
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -69,11 +70,12 @@ PAGE = """<!doctype html>
 
 
 def page(title, body=""):
-    return render_template_string(PAGE, title=title, body=body)
+    return render_template("page.html", title=title, body=body)  # compiled once, then cached
 
 
 def create_app():
     app = Flask(__name__)
+    app.jinja_loader = DictLoader({"page.html": PAGE})
     folder = run_dir()
     app.config.update(
         SECRET_KEY=secret_key(folder),
