@@ -146,7 +146,7 @@ struct cf_loc {
     int nuwsgi_params;
     int proxy_http_version;         /* 10 or 11; nginx's default is 10 */
     int connect_timeout_ms;         /* proxy_connect_timeout, default 60s */
-    int send_timeout_ms;            /* proxy_send_timeout, default 60s */
+    int proxy_send_timeout_ms;      /* proxy_send_timeout, default 60s */
     int read_timeout_ms;            /* proxy_read_timeout, default 60s */
     bool buffering;                 /* proxy_buffering */
     int next_upstream;              /* CF_NEXT_* flags, default error|timeout */

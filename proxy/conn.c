@@ -1,0 +1,915 @@
+/* conn: the client connection state machine (see conn.h).
+ *
+ * One libevent bufferevent per connection.  The read callback dispatches on
+ * the state (head parsing, body pumping, lingering); the write callback ends
+ * a response when the output has drained or tells a handler it may feed more;
+ * a timer carries the deadlines that are not per-read (header, keep-alive,
+ * linger).  conn_set_state() is the only place the state changes and sets up
+ * what each state needs. */
+#define _GNU_SOURCE
+#include "conn.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "accesslog.h"
+#include "log.h"
+#include "proxy_http.h"
+#include "route.h"
+#include "static.h"
+#include "vars.h"
+#include "worker.h"
+
+#define CONN_HIGH (256 * 1024)    /* client output / body sink: stop feeding above */
+#define CONN_LOW (64 * 1024)      /* ... resume below */
+#define CONN_READ_WM (256 * 1024) /* client input: stop reading above */
+#define LINGER_MS 2000            /* lingering close: how long to drop unread bytes */
+#define SERVER_NAME "proxy"
+#define SERVER_VERSION "proxy/0.1"
+
+static void conn_set_state(struct conn *c, enum conn_state st);
+static void st_head(struct conn *c);
+static void try_flush(struct conn *c);
+static void finish_request(struct conn *c);
+static void conn_free(struct conn *c);
+
+const char *conn_status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Moved Temporarily";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Not Allowed";
+    case 408: return "Request Time-out";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Large";
+    case 416: return "Requested Range Not Satisfiable";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Temporarily Unavailable";
+    case 504: return "Gateway Time-out";
+    case 505: return "HTTP Version Not Supported";
+    default: return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error"
+                                                                                   : "Server Error";
+    }
+}
+
+/* The location whose settings apply now: the routed one, else the default
+ * server's. */
+static const struct cf_loc *cur_loc(const struct conn *c)
+{
+    return c->r.loc ? c->r.loc : c->defsrv->def_loc;
+}
+
+struct evbuffer *conn_output(struct conn *c)
+{
+    return bufferevent_get_output(c->bev);
+}
+
+bool conn_output_full(struct conn *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev)) >= CONN_HIGH;
+}
+
+static void set_timer(struct conn *c, int ms)
+{
+    if (ms <= 0) {
+        evtimer_del(c->timer);
+        return;
+    }
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+static void set_read_timeout(struct conn *c, int ms)
+{
+    struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
+    int sm = cur_loc(c)->send_timeout_ms;
+    struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
+    bufferevent_set_timeouts(c->bev, ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
+}
+
+/* The only place the state changes.  Each state arms its own deadline and
+ * read interest; see enum conn_state for where each may go next. */
+static void conn_set_state(struct conn *c, enum conn_state st)
+{
+    c->st = st;
+    switch (st) {
+    case CONN_ST_IDLE:
+        set_read_timeout(c, 0);
+        set_timer(c, cur_loc(c)->keepalive_timeout_ms);
+        bufferevent_setwatermark(c->bev, EV_WRITE, CONN_LOW, 0);
+        bufferevent_enable(c->bev, EV_READ);
+        break;
+    case CONN_ST_HEAD:
+        set_read_timeout(c, 0);
+        set_timer(c, c->defsrv->client_header_timeout_ms);
+        bufferevent_enable(c->bev, EV_READ);
+        break;
+    case CONN_ST_ACTIVE:
+        evtimer_del(c->timer);
+        bufferevent_setwatermark(c->bev, EV_WRITE, CONN_LOW, 0);
+        if (!c->body_done) {
+            set_read_timeout(c, cur_loc(c)->client_body_timeout_ms);
+            bufferevent_enable(c->bev, EV_READ);
+        } else {
+            set_read_timeout(c, 0);
+            bufferevent_disable(c->bev, EV_READ);
+        }
+        break;
+    case CONN_ST_FLUSH:
+        set_read_timeout(c, 0);
+        bufferevent_disable(c->bev, EV_READ);
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+        break;
+    case CONN_ST_LINGER: {
+        set_read_timeout(c, 0);
+        set_timer(c, LINGER_MS);
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        if (fd >= 0 && shutdown(fd, SHUT_WR) < 0 && errno != ENOTCONN)
+            log_debug("shutdown: %s", strerror(errno));
+        evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+        bufferevent_enable(c->bev, EV_READ);
+        break;
+    }
+    }
+}
+
+/* --- closing ------------------------------------------------------------- */
+
+static void conn_free(struct conn *c)
+{
+    if (c->px)
+        proxy_free(c->px);
+    c->px = NULL;
+    if (c->timer)
+        event_free(c->timer);
+    if (c->bev)
+        bufferevent_free(c->bev);
+    http_reqp_free(&c->hp);
+    req_free(&c->r);
+    worker_conn_gone(c->w, c);
+    free(c);
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->dead)
+        return;
+    if (c->st == CONN_ST_ACTIVE && c->r.request_line.p) {
+        /* the client left (or we gave up) in the middle: log it as nginx does */
+        if (!c->head_sent)
+            c->r.status = 499;
+        accesslog_write(cur_loc(c), &c->r);
+    }
+    if (c->px)
+        proxy_abort(c);
+    c->dead = true;
+    if (c->timer)
+        evtimer_del(c->timer);
+    if (c->bev)
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (c->busy == 0)
+        conn_free(c);
+}
+
+bool conn_release(struct conn *c)
+{
+    if (--c->busy == 0 && c->dead) {
+        conn_free(c);
+        return false;
+    }
+    return !c->dead;
+}
+
+void conn_close_if_idle(struct conn *c)
+{
+    if (c->st == CONN_ST_IDLE)
+        conn_close(c);
+}
+
+/* --- response heads ------------------------------------------------------ */
+
+static void count_out(struct conn *c, size_t before)
+{
+    c->r.bytes_sent += evbuffer_get_length(conn_output(c)) - before;
+}
+
+void conn_head_begin(struct conn *c, int status, const char *reason, size_t reason_len)
+{
+    struct evbuffer *out = conn_output(c);
+    size_t before = evbuffer_get_length(out);
+    if (!reason) {
+        reason = conn_status_text(status);
+        reason_len = strlen(reason);
+    }
+    c->status = status;
+    c->r.status = status;
+    evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\nServer: %s\r\nDate: %s\r\n", status,
+                        (int)reason_len, reason,
+                        cur_loc(c)->server_tokens ? SERVER_VERSION : SERVER_NAME,
+                        worker_date(c->w));
+    count_out(c, before);
+}
+
+void conn_head_add(struct conn *c, const char *name, size_t nl, const char *value, size_t vl)
+{
+    struct evbuffer *out = conn_output(c);
+    size_t before = evbuffer_get_length(out);
+    struct evbuffer_iovec v[4] = {{(void *)name, nl}, {": ", 2}, {(void *)value, vl}, {"\r\n", 2}};
+    for (int i = 0; i < 4; i++)
+        evbuffer_add(out, v[i].iov_base, v[i].iov_len);
+    count_out(c, before);
+}
+
+static bool add_header_applies(int status)
+{
+    switch (status) {
+    case 200: case 201: case 204: case 206: case 301: case 302: case 303: case 304: case 307:
+    case 308:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void conn_head_end(struct conn *c, int64_t content_length, bool has_body)
+{
+    struct evbuffer *out = conn_output(c);
+    size_t before = evbuffer_get_length(out);
+    const struct cf_loc *loc = cur_loc(c);
+    c->chunked_out = false;
+    if (content_length >= 0) {
+        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)content_length);
+    } else if (has_body) {
+        if (c->r.http_minor >= 1) {
+            evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+            c->chunked_out = true;
+        } else {
+            c->keepalive = false; /* the end of the body is the end of the connection */
+        }
+    }
+    if (c->w->quitting)
+        c->keepalive = false;
+    if (c->keepalive)
+        evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+    else
+        evbuffer_add(out, "Connection: close\r\n", 19);
+    if (loc->nadd_headers) {
+        struct buf v = BUF_INIT;
+        for (int i = 0; i < loc->nadd_headers; i++) {
+            const struct cf_header *h = &loc->add_headers[i];
+            if (!h->always && !add_header_applies(c->status))
+                continue;
+            buf_reset(&v);
+            if (tmpl_eval(h->value, &c->r, &v, CF_ESC_NONE) < 0 || v.len == 0)
+                continue;
+            evbuffer_add_printf(out, "%s: %.*s\r\n", h->name, (int)v.len, v.data);
+        }
+        buf_free(&v);
+    }
+    if (loc->server_timing) {
+        char st[256];
+        size_t n = timing_format(&c->tm, timing_now(), st, sizeof(st));
+        evbuffer_add_printf(out, "Server-Timing: %.*s\r\n", (int)n, st);
+    }
+    evbuffer_add(out, "\r\n", 2);
+    c->head_sent = true;
+    count_out(c, before);
+}
+
+void conn_body_out(struct conn *c, struct evbuffer *from, int64_t n)
+{
+    size_t len = evbuffer_get_length(from);
+    size_t k = n < 0 || (size_t)n > len ? len : (size_t)n;
+    if (k == 0)
+        return;
+    struct evbuffer *out = conn_output(c);
+    if (c->chunked_out)
+        evbuffer_add_printf(out, "%zx\r\n", k);
+    evbuffer_remove_buffer(from, out, k);
+    if (c->chunked_out)
+        evbuffer_add(out, "\r\n", 2);
+    c->r.body_bytes_sent += k;
+    c->r.bytes_sent += k;
+}
+
+void conn_body_add(struct conn *c, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    struct evbuffer *out = conn_output(c);
+    if (c->chunked_out)
+        evbuffer_add_printf(out, "%zx\r\n", n);
+    evbuffer_add(out, p, n);
+    if (c->chunked_out)
+        evbuffer_add(out, "\r\n", 2);
+    c->r.body_bytes_sent += n;
+    c->r.bytes_sent += n;
+}
+
+void conn_response_done(struct conn *c)
+{
+    if (c->chunked_out) {
+        evbuffer_add(conn_output(c), "0\r\n\r\n", 5);
+        c->r.bytes_sent += 5;
+        c->chunked_out = false;
+    }
+    c->resp_done = true;
+    c->on_drain = NULL;
+    try_flush(c);
+}
+
+static bool is_head_method(const struct conn *c)
+{
+    return c->r.method.len == 4 && memcmp(c->r.method.p, "HEAD", 4) == 0;
+}
+
+void conn_send_simple(struct conn *c, int status, const char *ctype, const char *body,
+                      size_t len, const char *location)
+{
+    conn_head_begin(c, status, NULL, 0);
+    if (ctype && len)
+        conn_head_add(c, "Content-Type", 12, ctype, strlen(ctype));
+    if (location)
+        conn_head_add(c, "Location", 8, location, strlen(location));
+    bool nobody = status == 204 || status == 304 || status < 200;
+    conn_head_end(c, nobody ? -1 : (int64_t)len, false);
+    if (!is_head_method(c) && !nobody && len) {
+        evbuffer_add(conn_output(c), body, len);
+        c->r.body_bytes_sent += len;
+        c->r.bytes_sent += len;
+    }
+    conn_response_done(c);
+}
+
+/* nginx's small error page, signed with our name. */
+static void send_error_page(struct conn *c, int status)
+{
+    char page[512];
+    const char *t = conn_status_text(status);
+    int n = snprintf(page, sizeof(page),
+                     "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d "
+                     "%s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+                     status, t, status, t,
+                     cur_loc(c)->server_tokens ? SERVER_VERSION : SERVER_NAME);
+    conn_send_simple(c, status, "text/html", page, (size_t)n, NULL);
+}
+
+void conn_fail(struct conn *c, int status)
+{
+    if (c->head_sent) {
+        /* the response is half out: the client can only see it broken */
+        conn_close(c);
+        return;
+    }
+    /* errors that leave the request's framing unknown close the connection */
+    if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
+        status == 501 || status == 505 || status == 411 || !c->body_done)
+        c->keepalive = false;
+    if (!c->body_done)
+        c->lingering_close = true;
+    c->sink = NULL; /* whatever body still comes is dropped */
+    c->sink_wait = false;
+    c->tee = NULL;
+    send_error_page(c, status);
+}
+
+/* --- request body -------------------------------------------------------- */
+
+void conn_send_continue(struct conn *c)
+{
+    if (!c->want_continue)
+        return;
+    c->want_continue = false;
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 && !c->head_sent)
+        evbuffer_add(conn_output(c), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+}
+
+/* Keeps a copy of n bytes at the start of `in` (plus chunk framing) in the
+ * tee, while it stays under tee_max. */
+static void tee_copy(struct conn *c, struct evbuffer *in, size_t n)
+{
+    if (!c->tee || c->tee_overflow)
+        return;
+    if (evbuffer_get_length(c->tee) + n + 32 > c->tee_max) {
+        c->tee_overflow = true;
+        evbuffer_drain(c->tee, evbuffer_get_length(c->tee));
+        return;
+    }
+    if (c->sink_chunked)
+        evbuffer_add_printf(c->tee, "%zx\r\n", n);
+    struct evbuffer_ptr pos;
+    evbuffer_ptr_set(in, &pos, 0, EVBUFFER_PTR_SET);
+    struct evbuffer_iovec v[8];
+    size_t left = n;
+    while (left > 0) {
+        int k = evbuffer_peek(in, (ev_ssize_t)left, &pos, v, 8);
+        if (k <= 0)
+            break;
+        for (int i = 0; i < k && i < 8 && left > 0; i++) {
+            size_t m = v[i].iov_len < left ? v[i].iov_len : left;
+            evbuffer_add(c->tee, v[i].iov_base, m);
+            left -= m;
+            evbuffer_ptr_set(in, &pos, m, EVBUFFER_PTR_ADD);
+        }
+    }
+    if (c->sink_chunked)
+        evbuffer_add(c->tee, "\r\n", 2);
+}
+
+void conn_body_pause(struct conn *c)
+{
+    c->sink_wait = true;
+    c->sink = NULL;
+    c->on_body = NULL;
+}
+
+static void body_move(struct conn *c, struct evbuffer *in, size_t n)
+{
+    if (c->sink) {
+        tee_copy(c, in, n);
+        if (c->sink_chunked)
+            evbuffer_add_printf(c->sink, "%zx\r\n", n);
+        evbuffer_remove_buffer(in, c->sink, n);
+        if (c->sink_chunked)
+            evbuffer_add(c->sink, "\r\n", 2);
+    } else {
+        evbuffer_drain(in, n);
+    }
+    c->body_read += n;
+    c->r.request_length += n;
+}
+
+bool conn_body_pump(struct conn *c)
+{
+    if (c->body_done || c->dead || c->sink_wait)
+        return !c->dead;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    int64_t max = cur_loc(c)->client_max_body_size;
+    bool moved = false;
+    while (!c->body_done) {
+        size_t avail = evbuffer_get_length(in);
+        if (avail == 0)
+            break;
+        if (c->sink && evbuffer_get_length(c->sink) >= CONN_HIGH)
+            break;
+        if (c->body_kind == CONN_BODY_LENGTH) {
+            size_t n = (int64_t)avail < c->body_left ? avail : (size_t)c->body_left;
+            body_move(c, in, n);
+            c->body_left -= (int64_t)n;
+            moved = true;
+            if (c->body_left == 0)
+                c->body_done = true;
+        } else if (http_chunked_in_data(&c->ck)) {
+            size_t n = avail < c->ck.remaining ? avail : (size_t)c->ck.remaining;
+            if (max > 0 && (int64_t)(c->body_read + n) > max) {
+                conn_fail(c, 413);
+                return !c->dead;
+            }
+            body_move(c, in, n);
+            http_chunked_consumed(&c->ck, n);
+            moved = true;
+        } else {
+            struct evbuffer_iovec v;
+            if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+                break;
+            long k = http_chunked_frame(&c->ck, v.iov_base, v.iov_len);
+            if (k < 0) {
+                c->hp.why = "invalid chunked body";
+                log_info("client %s: invalid chunked body", c->r.request_line.p ? "request" : "");
+                conn_fail(c, 400);
+                return !c->dead;
+            }
+            evbuffer_drain(in, (size_t)k);
+            c->r.request_length += (uint64_t)k;
+            if (http_chunked_done(&c->ck)) {
+                if (c->sink && c->sink_chunked) {
+                    evbuffer_add(c->sink, "0\r\n\r\n", 5);
+                    if (c->tee && !c->tee_overflow)
+                        evbuffer_add(c->tee, "0\r\n\r\n", 5);
+                }
+                c->body_done = true;
+                moved = true;
+            }
+        }
+    }
+    if (moved)
+        c->want_continue = false;
+    if (c->body_done && c->st == CONN_ST_ACTIVE) {
+        set_read_timeout(c, 0);
+        bufferevent_disable(c->bev, EV_READ);
+    }
+    if (moved && c->on_body) {
+        conn_hold(c);
+        c->on_body(c->body_ud, c->body_done);
+        if (!conn_release(c))
+            return false;
+    }
+    if (c->body_done)
+        try_flush(c);
+    return !c->dead;
+}
+
+void conn_body_attach(struct conn *c, struct evbuffer *sink, bool chunked,
+                      void (*on_body)(void *ud, bool done), void *ud)
+{
+    c->sink = sink;
+    c->sink_wait = false;
+    c->sink_chunked = chunked;
+    c->on_body = on_body;
+    c->body_ud = ud;
+    conn_body_pump(c);
+}
+
+/* --- the request cycle --------------------------------------------------- */
+
+static void reset_request(struct conn *c)
+{
+    req_reset(&c->r);
+    c->r.client = &c->peer;
+    c->r.local = &c->local;
+    c->r.server = c->defsrv;
+    timing_reset(&c->tm);
+    c->body_kind = CONN_BODY_NONE;
+    c->body_left = 0;
+    c->body_read = 0;
+    c->body_done = true;
+    c->sink = NULL;
+    c->sink_wait = false;
+    c->sink_chunked = false;
+    c->tee = NULL;
+    c->tee_overflow = false;
+    c->want_continue = false;
+    c->on_body = NULL;
+    c->body_ud = NULL;
+    c->status = 0;
+    c->head_sent = false;
+    c->chunked_out = false;
+    c->resp_done = false;
+    c->keepalive = false;
+    c->lingering_close = false;
+    c->on_drain = NULL;
+    c->drain_ud = NULL;
+}
+
+/* Everything is queued and the body read: wait for the output to drain. */
+static void try_flush(struct conn *c)
+{
+    if (c->dead || c->st != CONN_ST_ACTIVE || !c->resp_done)
+        return;
+    if (!c->body_done && c->keepalive)
+        return; /* keep reading (dropping) the body first */
+    conn_set_state(c, CONN_ST_FLUSH);
+    if (evbuffer_get_length(conn_output(c)) == 0)
+        finish_request(c);
+}
+
+static void finish_request(struct conn *c)
+{
+    const struct cf_loc *loc = cur_loc(c);
+    if (c->r.request_line.p || c->r.status)
+        accesslog_write(loc, &c->r);
+    if (!c->keepalive || c->w->quitting) {
+        if (c->lingering_close || !c->body_done ||
+            evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+            conn_set_state(c, CONN_ST_LINGER);
+        else
+            conn_close(c);
+        return;
+    }
+    int ka_ms = loc->keepalive_timeout_ms;
+    reset_request(c);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+        /* a pipelined request is already here */
+        c->tm.t[TM_START] = timing_now();
+        clock_gettime(CLOCK_REALTIME, &c->r.start);
+        conn_set_state(c, CONN_ST_HEAD);
+        st_head(c);
+    } else {
+        (void)ka_ms;
+        conn_set_state(c, CONN_ST_IDLE);
+    }
+}
+
+/* An error before a request could be routed: answer and close. */
+static void head_error(struct conn *c, int status)
+{
+    c->r.server = c->defsrv;
+    c->keepalive = false;
+    c->body_done = true;
+    c->lingering_close = true;
+    conn_set_state(c, CONN_ST_ACTIVE);
+    send_error_page(c, status);
+}
+
+static void make_request_id(struct conn *c)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t a = worker_rand(c->w), b = worker_rand(c->w);
+    for (int i = 0; i < 16; i++) {
+        c->r.request_id[i] = hex[(a >> (i * 4)) & 15];
+        c->r.request_id[16 + i] = hex[(b >> (i * 4)) & 15];
+    }
+    c->r.request_id[32] = '\0';
+}
+
+static void do_return(struct conn *c)
+{
+    const struct cf_loc *loc = c->r.loc;
+    int code = loc->return_code;
+    if (code == 444) {
+        c->r.status = 444;
+        c->keepalive = false;
+        c->resp_done = true;
+        c->body_done = true;
+        accesslog_write(loc, &c->r);
+        c->r.request_line.p = NULL; /* logged */
+        conn_close(c);
+        return;
+    }
+    struct buf text = BUF_INIT;
+    if (loc->return_text && tmpl_eval(loc->return_text, &c->r, &text, CF_ESC_NONE) < 0) {
+        buf_free(&text);
+        conn_fail(c, 500);
+        return;
+    }
+    if (code == 301 || code == 302 || code == 303 || code == 307 || code == 308) {
+        char page[512];
+        const char *t = conn_status_text(code);
+        int n = snprintf(page, sizeof(page),
+                         "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d "
+                         "%s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+                         code, t, code, t, loc->server_tokens ? SERVER_VERSION : SERVER_NAME);
+        conn_send_simple(c, code, "text/html", page, (size_t)n, text.len ? buf_cstr(&text) : NULL);
+    } else if (loc->return_text) {
+        conn_send_simple(c, code, "text/plain", text.data ? text.data : "", text.len, NULL);
+    } else if (code >= 400) {
+        send_error_page(c, code);
+    } else {
+        conn_send_simple(c, code, NULL, "", 0, NULL);
+    }
+    buf_free(&text);
+}
+
+/* A head was parsed into c->r: route it and hand it to its handler. */
+static void begin_request(struct conn *c)
+{
+    struct req *r = &c->r;
+    r->server = route_server(c->w->cf, c->ls, r->host.p ? r->host.p : "", r->host.len);
+    r->loc = route_location(r->server, r->uri.p, r->uri.len);
+    const struct cf_loc *loc = r->loc;
+    make_request_id(c);
+    timing_mark(&c->tm, TM_HEAD);
+    c->nreq++;
+    c->keepalive = r->keepalive && loc->keepalive_timeout_ms > 0 && !c->w->quitting &&
+                   (loc->keepalive_requests <= 0 || c->nreq < (unsigned)loc->keepalive_requests);
+    if (r->chunked) {
+        c->body_kind = CONN_BODY_CHUNKED;
+        http_chunked_init(&c->ck);
+        c->body_done = false;
+    } else if (r->content_length > 0) {
+        c->body_kind = CONN_BODY_LENGTH;
+        c->body_left = r->content_length;
+        c->body_done = false;
+    }
+    conn_set_state(c, CONN_ST_ACTIVE);
+    if (loc->client_max_body_size > 0 && r->content_length > loc->client_max_body_size) {
+        conn_fail(c, 413);
+        return;
+    }
+    c->want_continue = c->hp.expect_continue && r->http_minor >= 1 && !c->body_done;
+    switch (loc->handler) {
+    case CF_H_PROXY:
+    case CF_H_UWSGI:
+        proxy_start(c, loc->handler == CF_H_UWSGI);
+        return;
+    default:
+        break;
+    }
+    /* local answers: the body is read and dropped */
+    c->want_continue = false;
+    conn_body_attach(c, NULL, false, NULL, NULL);
+    if (c->dead || c->resp_done)
+        return;
+    switch (loc->handler) {
+    case CF_H_RETURN:
+        do_return(c);
+        break;
+    case CF_H_STATIC:
+        static_handle(c);
+        break;
+    case CF_H_STATUS:
+    default:
+        send_error_page(c, 404);
+        break;
+    }
+}
+
+/* HEAD: look for a whole head in the input, parse it, begin the request. */
+static void st_head(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    const struct cf_server *ds = c->defsrv;
+    size_t bufsz = ds->large_header_buffer_size > 0 ? (size_t)ds->large_header_buffer_size : 8192;
+    int nbuf = ds->large_header_buffers > 0 ? ds->large_header_buffers : 4;
+    struct http_limits lim = {bufsz, bufsz * (size_t)nbuf};
+    for (;;) {
+        size_t len = evbuffer_get_length(in);
+        if (len == 0)
+            return;
+        size_t want = len < lim.head_max + 64 ? len : lim.head_max + 64;
+        const char *p = (const char *)evbuffer_pullup(in, (ssize_t)want);
+        if (!p) {
+            conn_close(c);
+            return;
+        }
+        size_t skip = 0, hl = 0;
+        int rc = http_find_head(p, want, &lim, &skip, &hl);
+        if (rc == 0) {
+            if (skip) {
+                evbuffer_drain(in, skip);
+                continue;
+            }
+            return;
+        }
+        if (rc != 1) {
+            log_info("client sent an invalid request head (%d)", rc);
+            head_error(c, rc);
+            return;
+        }
+        int st = http_parse_request(&c->hp, p + skip, hl, &c->r);
+        evbuffer_drain(in, skip + hl);
+        c->r.request_length = hl;
+        if (st) {
+            log_info("client sent an invalid request: %s", c->hp.why ? c->hp.why : "?");
+            head_error(c, st);
+            return;
+        }
+        begin_request(c);
+        return;
+    }
+}
+
+/* --- libevent callbacks -------------------------------------------------- */
+
+static void on_read(struct bufferevent *bev, void *ud)
+{
+    struct conn *c = ud;
+    (void)bev;
+    conn_hold(c);
+    switch (c->st) {
+    case CONN_ST_IDLE:
+        c->tm.t[TM_START] = timing_now();
+        clock_gettime(CLOCK_REALTIME, &c->r.start);
+        conn_set_state(c, CONN_ST_HEAD);
+        st_head(c);
+        break;
+    case CONN_ST_HEAD:
+        st_head(c);
+        break;
+    case CONN_ST_ACTIVE:
+        conn_body_pump(c);
+        break;
+    case CONN_ST_FLUSH:
+        break;
+    case CONN_ST_LINGER: {
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        break;
+    }
+    }
+    conn_release(c);
+}
+
+static void on_write(struct bufferevent *bev, void *ud)
+{
+    struct conn *c = ud;
+    (void)bev;
+    conn_hold(c);
+    if (c->st == CONN_ST_FLUSH) {
+        if (evbuffer_get_length(conn_output(c)) == 0)
+            finish_request(c);
+    } else if (c->st == CONN_ST_ACTIVE && c->on_drain) {
+        c->on_drain(c->drain_ud);
+    }
+    conn_release(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *ud)
+{
+    struct conn *c = ud;
+    (void)bev;
+    conn_hold(c);
+    if (what & BEV_EVENT_TIMEOUT) {
+        if ((what & BEV_EVENT_READING) && c->st == CONN_ST_ACTIVE && !c->head_sent) {
+            log_info("client timed out sending the request body");
+            conn_fail(c, 408);
+        } else {
+            log_info("client timed out (%s)", (what & BEV_EVENT_READING) ? "reading" : "writing");
+            conn_close(c);
+        }
+    } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        if (c->st == CONN_ST_ACTIVE && (what & BEV_EVENT_EOF) && c->body_done &&
+            !(what & BEV_EVENT_WRITING)) {
+            /* half-close after a complete request: finish the response */
+            bufferevent_disable(c->bev, EV_READ);
+            c->keepalive = false;
+        } else {
+            conn_close(c);
+        }
+    }
+    conn_release(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *ud)
+{
+    struct conn *c = ud;
+    (void)fd;
+    (void)what;
+    conn_hold(c);
+    if (c->st == CONN_ST_HEAD && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+        log_info("client timed out sending the request head");
+        head_error(c, 408);
+    } else {
+        conn_close(c);
+    }
+    conn_release(c);
+}
+
+void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const struct sockaddr *sa,
+                 socklen_t salen)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        log_error("accept: out of memory");
+        close(fd);
+        return;
+    }
+    c->w = w;
+    c->ls = ls;
+    if (salen > sizeof(c->peer.ss))
+        salen = sizeof(c->peer.ss);
+    memcpy(&c->peer.ss, sa, salen);
+    c->peer.len = salen;
+    c->local.len = sizeof(c->local.ss);
+    if (getsockname(fd, (struct sockaddr *)&c->local.ss, &c->local.len) < 0)
+        c->local = ls->addr;
+    if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+        int one = 1;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+            log_debug("TCP_NODELAY: %s", strerror(errno));
+    }
+    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(w->base, on_timer, c);
+    if (!c->bev || !c->timer) {
+        log_error("accept: out of memory");
+        if (!c->bev)
+            close(fd);
+        if (c->bev)
+            bufferevent_free(c->bev);
+        if (c->timer)
+            event_free(c->timer);
+        free(c);
+        return;
+    }
+    http_reqp_init(&c->hp);
+    c->defsrv = route_server(w->cf, ls, "", 0);
+    worker_conn_opened(w, c);
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_WM);
+    reset_request(c);
+    /* a new connection waits for its first request under client_header_timeout */
+    c->tm.t[TM_START] = timing_now();
+    clock_gettime(CLOCK_REALTIME, &c->r.start);
+    conn_set_state(c, CONN_ST_HEAD);
+}

@@ -1,0 +1,184 @@
+/* pool: upstream connections and the idle keep-alive cache (see pool.h). */
+#define _GNU_SOURCE
+#include "pool.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+struct pool_slot { /* the idle connections of one upstream */
+    const struct cf_upstream *up;
+    struct pconn *head, *tail; /* most recently used first */
+    int count;
+};
+
+static struct pool_slot *slots;
+static int nslots, capslots;
+
+static struct pool_slot *slot_for(const struct cf_upstream *up, bool create)
+{
+    for (int i = 0; i < nslots; i++)
+        if (slots[i].up == up)
+            return &slots[i];
+    if (!create)
+        return NULL;
+    if (nslots == capslots) {
+        int nc = capslots ? capslots * 2 : 8;
+        struct pool_slot *ns = realloc(slots, (size_t)nc * sizeof(*ns));
+        if (!ns)
+            return NULL;
+        /* idle connections point at their slot: fix them up */
+        for (int i = 0; i < nslots; i++)
+            for (struct pconn *p = ns[i].head; p; p = p->next)
+                p->slot = &ns[i];
+        slots = ns;
+        capslots = nc;
+    }
+    slots[nslots] = (struct pool_slot){up, NULL, NULL, 0};
+    return &slots[nslots++];
+}
+
+static void unlink_idle(struct pconn *pc)
+{
+    struct pool_slot *s = pc->slot;
+    if (!s)
+        return;
+    if (pc->prev)
+        pc->prev->next = pc->next;
+    else
+        s->head = pc->next;
+    if (pc->next)
+        pc->next->prev = pc->prev;
+    else
+        s->tail = pc->prev;
+    pc->next = pc->prev = NULL;
+    pc->slot = NULL;
+    s->count--;
+}
+
+void pool_free(struct pconn *pc)
+{
+    if (!pc)
+        return;
+    unlink_idle(pc);
+    if (pc->bev)
+        bufferevent_free(pc->bev);
+    free(pc);
+}
+
+/* An idle connection heard something: the peer closed it, timed out, or
+ * sent bytes nobody asked for.  Either way it is no longer reusable. */
+static void on_idle_read(struct bufferevent *bev, void *ud)
+{
+    (void)bev;
+    pool_free(ud);
+}
+
+static void on_idle_event(struct bufferevent *bev, short what, void *ud)
+{
+    (void)bev;
+    (void)what;
+    pool_free(ud);
+}
+
+struct pconn *pool_take(const struct cf_upstream *up, int peer)
+{
+    struct pool_slot *s = slot_for(up, false);
+    if (!s)
+        return NULL;
+    for (struct pconn *pc = s->head; pc; pc = pc->next) {
+        if (pc->peer != peer)
+            continue;
+        unlink_idle(pc);
+        bufferevent_disable(pc->bev, EV_READ);
+        bufferevent_setcb(pc->bev, NULL, NULL, NULL, NULL);
+        bufferevent_set_timeouts(pc->bev, NULL, NULL);
+        pc->reused = true;
+        return pc;
+    }
+    return NULL;
+}
+
+struct pconn *pool_connect(struct event_base *base, const struct cf_upstream *up, int peer,
+                           const struct addr *a)
+{
+    struct pconn *pc = calloc(1, sizeof(*pc));
+    if (!pc)
+        return NULL;
+    pc->up = up;
+    pc->peer = peer;
+    pc->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!pc->bev) {
+        free(pc);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (bufferevent_socket_connect(pc->bev, (const struct sockaddr *)&a->ss, (int)a->len) < 0) {
+        int e = errno;
+        bufferevent_free(pc->bev);
+        free(pc);
+        errno = e ? e : ECONNREFUSED;
+        return NULL;
+    }
+    if (a->ss.ss_family == AF_INET || a->ss.ss_family == AF_INET6) {
+        int one = 1;
+        evutil_socket_t fd = bufferevent_getfd(pc->bev);
+        if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+            log_debug("TCP_NODELAY: %s", strerror(errno));
+    }
+    return pc;
+}
+
+void pool_put(struct pconn *pc)
+{
+    const struct cf_upstream *up = pc->up;
+    pc->nreq++;
+    if (up->keepalive <= 0 ||
+        (up->keepalive_requests > 0 && pc->nreq >= (unsigned)up->keepalive_requests) ||
+        evbuffer_get_length(bufferevent_get_input(pc->bev)) > 0 ||
+        evbuffer_get_length(bufferevent_get_output(pc->bev)) > 0) {
+        pool_free(pc);
+        return;
+    }
+    struct pool_slot *s = slot_for(up, true);
+    if (!s) {
+        pool_free(pc);
+        return;
+    }
+    pc->prev = NULL;
+    pc->next = s->head;
+    if (s->head)
+        s->head->prev = pc;
+    s->head = pc;
+    if (!s->tail)
+        s->tail = pc;
+    pc->slot = s;
+    s->count++;
+    bufferevent_setcb(pc->bev, on_idle_read, NULL, on_idle_event, pc);
+    int ms = up->keepalive_timeout_ms > 0 ? up->keepalive_timeout_ms : 60000;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    bufferevent_set_timeouts(pc->bev, &tv, NULL);
+    bufferevent_setwatermark(pc->bev, EV_READ, 0, 0);
+    bufferevent_setwatermark(pc->bev, EV_WRITE, 0, 0);
+    bufferevent_enable(pc->bev, EV_READ);
+    while (s->count > up->keepalive)
+        pool_free(s->tail);
+}
+
+void pool_free_all(void)
+{
+    for (int i = 0; i < nslots; i++)
+        while (slots[i].head)
+            pool_free(slots[i].head);
+    free(slots);
+    slots = NULL;
+    nslots = capslots = 0;
+}

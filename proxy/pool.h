@@ -1,0 +1,46 @@
+/* pool: connections to upstream peers, and the per-upstream cache of idle
+ * keep-alive ones (upstream { keepalive N; keepalive_timeout; keepalive_requests; }).
+ *
+ * As in nginx, `keepalive N` bounds the idle connections one worker keeps
+ * for an upstream (least recently used dropped first); an idle connection is
+ * closed when the peer sends anything or closes, after keepalive_timeout, or
+ * once it has served keepalive_requests requests.  TCP and unix sockets.
+ * The pool is per process (one worker = one pool). */
+#ifndef PROXY_POOL_H
+#define PROXY_POOL_H
+
+#include <stdbool.h>
+
+#include "addr.h"
+#include "config.h"
+
+struct bufferevent;
+struct event_base;
+struct pool_slot;
+
+struct pconn {
+    struct bufferevent *bev;      /* owned; closes the socket */
+    const struct cf_upstream *up;
+    int peer;
+    unsigned nreq;                /* exchanges completed on it */
+    bool reused;                  /* taken from the idle cache */
+    struct pconn *next, *prev;    /* the idle list of its slot */
+    struct pool_slot *slot;       /* non-NULL while idle */
+};
+
+/* Takes an idle connection to `peer` of `up`, or NULL.  The caller owns it
+ * and sets its bufferevent callbacks. */
+struct pconn *pool_take(const struct cf_upstream *up, int peer);
+/* Starts connecting to `a` (non-blocking; the bufferevent reports
+ * BEV_EVENT_CONNECTED or an error).  NULL when it could not even start. */
+struct pconn *pool_connect(struct event_base *base, const struct cf_upstream *up, int peer,
+                           const struct addr *a);
+/* Gives back a connection after a complete exchange: cached idle when the
+ * upstream has keepalive and the limits allow, else freed.  Takes pc. */
+void pool_put(struct pconn *pc);
+/* Closes and frees (takes pc). */
+void pool_free(struct pconn *pc);
+/* Closes every idle connection (worker exit). */
+void pool_free_all(void);
+
+#endif

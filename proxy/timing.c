@@ -1,0 +1,66 @@
+/* timing: Server-Timing stages of one request (see timing.h). */
+#include "timing.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+double timing_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void timing_reset(struct timing *tm)
+{
+    memset(tm, 0, sizeof(*tm));
+    tm->app_us = -1;
+}
+
+bool timing_parse_app(struct timing *tm, const char *v, size_t len)
+{
+    long long n = 0;
+    if (len == 0 || len > 15)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return false;
+        n = n * 10 + (v[i] - '0');
+    }
+    tm->app_us = n;
+    return true;
+}
+
+static double ms(double a, double b)
+{
+    double d = (b - a) * 1000.0;
+    return d < 0 ? 0 : d;
+}
+
+size_t timing_format(const struct timing *tm, double now, char *out, size_t outlen)
+{
+    size_t o = 0;
+    out[0] = '\0';
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int k_ = snprintf(out + o, outlen - o, __VA_ARGS__);                                       \
+        if (k_ > 0)                                                                                \
+            o = o + (size_t)k_ < outlen ? o + (size_t)k_ : outlen - 1;                             \
+    } while (0)
+    const double *t = tm->t;
+    if (t[TM_HEAD] > 0)
+        PUT("read;dur=%.3f, ", ms(t[TM_START], t[TM_HEAD]));
+    if (t[TM_UPSTREAM] > 0)
+        PUT("queue;dur=%.3f, ", ms(t[TM_HEAD], t[TM_UPSTREAM]));
+    if (t[TM_CONNECTED] > 0)
+        PUT("connect;dur=%.3f, ", ms(t[TM_UPSTREAM], t[TM_CONNECTED]));
+    if (t[TM_RESP_HEAD] > 0)
+        PUT("header;dur=%.3f, ", ms(t[TM_CONNECTED] > 0 ? t[TM_CONNECTED] : t[TM_UPSTREAM],
+                                     t[TM_RESP_HEAD]));
+    if (tm->app_us >= 0)
+        PUT("app;dur=%.3f, ", (double)tm->app_us / 1000.0);
+    PUT("total;dur=%.3f", ms(t[TM_START], now));
+#undef PUT
+    return o;
+}
