@@ -30,11 +30,11 @@
 #include "vars.h"
 #include "worker.h"
 
-#define CONN_HIGH (256 * 1024)    /* client output / body sink: stop feeding above */
-#define CONN_LOW (64 * 1024)      /* ... resume below */
-#define CONN_READ_WM (256 * 1024) /* client input: stop reading above */
-#define LINGER_MS 2000            /* lingering close: how long to drop unread bytes */
-#define SERVER_NAME "proxy"
+#define CONN_HIGH      (256 * 1024) /* client output / body sink: stop feeding above */
+#define CONN_LOW       (64 * 1024)  /* ... resume below */
+#define CONN_READ_WM   (256 * 1024) /* client input: stop reading above */
+#define LINGER_MS      2000         /* lingering close: how long to drop unread bytes */
+#define SERVER_NAME    "proxy"
 #define SERVER_VERSION "proxy/0.1"
 
 static void conn_set_state(struct conn *c, enum conn_state st);
@@ -46,40 +46,75 @@ static void conn_free(struct conn *c);
 const char *conn_status_text(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Moved Temporarily";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Not Allowed";
-    case 408: return "Request Time-out";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request-URI Too Large";
-    case 416: return "Requested Range Not Satisfiable";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Temporarily Unavailable";
-    case 504: return "Gateway Time-out";
-    case 505: return "HTTP Version Not Supported";
-    default: return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error"
-                                                                                   : "Server Error";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Moved Temporarily";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Not Allowed";
+    case 408:
+        return "Request Time-out";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Request Entity Too Large";
+    case 414:
+        return "Request-URI Too Large";
+    case 416:
+        return "Requested Range Not Satisfiable";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Temporarily Unavailable";
+    case 504:
+        return "Gateway Time-out";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return status < 300   ? "OK"
+               : status < 400 ? "Redirect"
+               : status < 500 ? "Client Error"
+                              : "Server Error";
     }
 }
 
@@ -157,7 +192,8 @@ static void conn_set_state(struct conn *c, enum conn_state st)
         evutil_socket_t fd = bufferevent_getfd(c->bev);
         if (fd >= 0 && shutdown(fd, SHUT_WR) < 0 && errno != ENOTCONN)
             log_debug("shutdown: %s", strerror(errno));
-        evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+        evbuffer_drain(bufferevent_get_input(c->bev),
+                       evbuffer_get_length(bufferevent_get_input(c->bev)));
         bufferevent_enable(c->bev, EV_READ);
         break;
     }
@@ -234,10 +270,9 @@ void conn_head_begin(struct conn *c, int status, const char *reason, size_t reas
     }
     c->status = status;
     c->r.status = status;
-    evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\nServer: %s\r\nDate: %s\r\n", status,
-                        (int)reason_len, reason,
-                        cur_loc(c)->server_tokens ? SERVER_VERSION : SERVER_NAME,
-                        worker_date(c->w));
+    evbuffer_add_printf(
+        out, "HTTP/1.1 %d %.*s\r\nServer: %s\r\nDate: %s\r\n", status, (int)reason_len, reason,
+        cur_loc(c)->server_tokens ? SERVER_VERSION : SERVER_NAME, worker_date(c->w));
     count_out(c, before);
 }
 
@@ -254,7 +289,15 @@ void conn_head_add(struct conn *c, const char *name, size_t nl, const char *valu
 static bool add_header_applies(int status)
 {
     switch (status) {
-    case 200: case 201: case 204: case 206: case 301: case 302: case 303: case 304: case 307:
+    case 200:
+    case 201:
+    case 204:
+    case 206:
+    case 301:
+    case 302:
+    case 303:
+    case 304:
+    case 307:
     case 308:
         return true;
     default:
@@ -354,8 +397,8 @@ static bool is_head_method(const struct conn *c)
     return c->r.method.len == 4 && memcmp(c->r.method.p, "HEAD", 4) == 0;
 }
 
-void conn_send_simple(struct conn *c, int status, const char *ctype, const char *body,
-                      size_t len, const char *location)
+void conn_send_simple(struct conn *c, int status, const char *ctype, const char *body, size_t len,
+                      const char *location)
 {
     conn_head_begin(c, status, NULL, 0);
     if (ctype && len)
@@ -377,11 +420,11 @@ static void send_error_page(struct conn *c, int status)
 {
     char page[512];
     const char *t = conn_status_text(status);
-    int n = snprintf(page, sizeof(page),
-                     "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d "
-                     "%s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
-                     status, t, status, t,
-                     cur_loc(c)->server_tokens ? SERVER_VERSION : SERVER_NAME);
+    int n =
+        snprintf(page, sizeof(page),
+                 "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d "
+                 "%s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+                 status, t, status, t, cur_loc(c)->server_tokens ? SERVER_VERSION : SERVER_NAME);
     conn_send_simple(c, status, "text/html", page, (size_t)n, NULL);
 }
 

@@ -55,7 +55,7 @@ struct conn {
     const struct cf_listen *ls;
     struct addr peer, local;
     enum conn_state st;
-    struct event *timer; /* header, keep-alive and linger deadlines */
+    struct event *timer;      /* header, keep-alive and linger deadlines */
     struct conn *prev, *next; /* the worker's list */
 
     struct req r;
@@ -65,34 +65,34 @@ struct conn {
 
     /* request body */
     enum conn_body_kind body_kind;
-    int64_t body_left;       /* CONN_BODY_LENGTH: bytes still to read */
-    struct http_chunked ck;  /* CONN_BODY_CHUNKED */
-    uint64_t body_read;      /* body bytes read so far (decoded) */
+    int64_t body_left;      /* CONN_BODY_LENGTH: bytes still to read */
+    struct http_chunked ck; /* CONN_BODY_CHUNKED */
+    uint64_t body_read;     /* body bytes read so far (decoded) */
     bool body_done;
-    struct evbuffer *sink;   /* where body bytes go; NULL drops them */
-    bool sink_chunked;       /* re-encode into chunks in the sink */
-    bool sink_wait;          /* the handler has no sink right now: leave bytes in the input */
-    struct evbuffer *tee;    /* a copy of what went into the sink (for retries), or NULL */
-    size_t tee_max;          /* past this the copy is dropped and tee_overflow set */
+    struct evbuffer *sink; /* where body bytes go; NULL drops them */
+    bool sink_chunked;     /* re-encode into chunks in the sink */
+    bool sink_wait;        /* the handler has no sink right now: leave bytes in the input */
+    struct evbuffer *tee;  /* a copy of what went into the sink (for retries), or NULL */
+    size_t tee_max;        /* past this the copy is dropped and tee_overflow set */
     bool tee_overflow;
-    bool want_continue;      /* Expect: 100-continue not answered yet */
+    bool want_continue;                   /* Expect: 100-continue not answered yet */
     void (*on_body)(void *ud, bool done); /* told after each pump that moved bytes */
     void *body_ud;
 
     /* response */
     int status;
-    bool head_sent;          /* the response head is queued */
-    bool chunked_out;        /* the response body is being chunked to the client */
-    bool resp_done;          /* the handler has queued everything */
-    bool keepalive;          /* keep the connection after this response */
-    bool lingering_close;    /* unread request bytes may remain: linger before closing */
+    bool head_sent;             /* the response head is queued */
+    bool chunked_out;           /* the response body is being chunked to the client */
+    bool resp_done;             /* the handler has queued everything */
+    bool keepalive;             /* keep the connection after this response */
+    bool lingering_close;       /* unread request bytes may remain: linger before closing */
     void (*on_drain)(void *ud); /* client output drained below the low watermark */
     void *drain_ud;
 
-    struct proxy *px;        /* proxy_http.c's state, kept for the next request */
+    struct proxy *px;               /* proxy_http.c's state, kept for the next request */
     const struct cf_server *defsrv; /* the listener's default server: head limits, timeouts */
-    int busy;                /* callbacks running on the stack: freeing waits */
-    bool dead;               /* closed; freed when busy drops to 0 */
+    int busy;                       /* callbacks running on the stack: freeing waits */
+    bool dead;                      /* closed; freed when busy drops to 0 */
 };
 
 /* Takes the accepted socket `fd` (non-blocking) from listener `ls`.  On
@@ -138,8 +138,8 @@ void conn_response_done(struct conn *c);
 void conn_fail(struct conn *c, int status);
 /* Sends a complete small response with this body (Content-Type given or
  * text/html).  Then the handler is done.  May close. */
-void conn_send_simple(struct conn *c, int status, const char *ctype, const char *body,
-                      size_t len, const char *location);
+void conn_send_simple(struct conn *c, int status, const char *ctype, const char *body, size_t len,
+                      const char *location);
 /* Is the client output over the high watermark (stop feeding it)? */
 bool conn_output_full(struct conn *c);
 

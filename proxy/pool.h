@@ -19,13 +19,13 @@ struct event_base;
 struct pool_slot;
 
 struct pconn {
-    struct bufferevent *bev;      /* owned; closes the socket */
+    struct bufferevent *bev; /* owned; closes the socket */
     const struct cf_upstream *up;
     int peer;
-    unsigned nreq;                /* exchanges completed on it */
-    bool reused;                  /* taken from the idle cache */
-    struct pconn *next, *prev;    /* the idle list of its slot */
-    struct pool_slot *slot;       /* non-NULL while idle */
+    unsigned nreq;             /* exchanges completed on it */
+    bool reused;               /* taken from the idle cache */
+    struct pconn *next, *prev; /* the idle list of its slot */
+    struct pool_slot *slot;    /* non-NULL while idle */
 };
 
 /* Takes an idle connection to `peer` of `up`, or NULL.  The caller owns it

@@ -30,10 +30,10 @@
 #include "vars.h"
 #include "worker.h"
 
-#define PX_HIGH (256 * 1024)   /* upstream input: stop reading above */
-#define PX_LOW (64 * 1024)     /* upstream output: ask for more body below */
-#define PX_REPLAY_MAX (64 * 1024) /* request bodies up to this size can be retried */
-#define PX_HEAD_MAX (64 * 1024)   /* response head limit (nginx: proxy_buffer_size) */
+#define PX_HIGH       (256 * 1024) /* upstream input: stop reading above */
+#define PX_LOW        (64 * 1024)  /* upstream output: ask for more body below */
+#define PX_REPLAY_MAX (64 * 1024)  /* request bodies up to this size can be retried */
+#define PX_HEAD_MAX   (64 * 1024)  /* response head limit (nginx: proxy_buffer_size) */
 
 enum px_phase {
     PX_IDLE,       /* no try in progress */
@@ -57,18 +57,18 @@ struct proxy {
     struct pconn *pc;
     enum px_phase phase;
     struct http_resp rp;
-    struct buf req;         /* the request head or uwsgi packet, built once per request */
+    struct buf req; /* the request head or uwsgi packet, built once per request */
     struct buf tmp;
     struct evbuffer *replay; /* copy of the body sent so far (conn's tee) */
-    bool sent;              /* the current try got past connecting (bytes may have left) */
+    bool sent;               /* the current try got past connecting (bytes may have left) */
     double t_first, t_try, t_conn, t_head;
-    int fail_status;        /* what to answer when no try is left: 502 or 504 */
+    int fail_status; /* what to answer when no try is left: 502 or 504 */
     enum px_framing rf;
     int64_t left;
     struct http_chunked ck;
     bool reusable;
-    bool count_fail;        /* the response status counts as a failure (next_upstream http_*) */
-    bool paused;            /* upstream reading stopped: the client output is full */
+    bool count_fail; /* the response status counts as a failure (next_upstream http_*) */
+    bool paused;     /* upstream reading stopped: the client output is full */
 };
 
 static void px_try(struct proxy *px);
@@ -132,14 +132,22 @@ static bool flag_for_status(const struct cf_loc *loc, int status)
 {
     int f = loc->next_upstream;
     switch (status) {
-    case 500: return f & CF_NEXT_HTTP_500;
-    case 502: return f & CF_NEXT_HTTP_502;
-    case 503: return f & CF_NEXT_HTTP_503;
-    case 504: return f & CF_NEXT_HTTP_504;
-    case 429: return f & CF_NEXT_HTTP_429;
-    case 403: return f & CF_NEXT_HTTP_403;
-    case 404: return f & CF_NEXT_HTTP_404;
-    default: return false;
+    case 500:
+        return f & CF_NEXT_HTTP_500;
+    case 502:
+        return f & CF_NEXT_HTTP_502;
+    case 503:
+        return f & CF_NEXT_HTTP_503;
+    case 504:
+        return f & CF_NEXT_HTTP_504;
+    case 429:
+        return f & CF_NEXT_HTTP_429;
+    case 403:
+        return f & CF_NEXT_HTTP_403;
+    case 404:
+        return f & CF_NEXT_HTTP_404;
+    default:
+        return false;
     }
 }
 
@@ -157,8 +165,8 @@ static bool can_retry(struct proxy *px, int flag)
     if (loc->next_upstream_timeout_ms > 0 &&
         (timing_now() - px->t_first) * 1000.0 >= loc->next_upstream_timeout_ms)
         return false;
-    bool idempotent = !(method_is(&c->r, "POST") || method_is(&c->r, "PATCH") ||
-                        method_is(&c->r, "LOCK"));
+    bool idempotent =
+        !(method_is(&c->r, "POST") || method_is(&c->r, "PATCH") || method_is(&c->r, "LOCK"));
     if (px->sent && !idempotent && !(loc->next_upstream & CF_NEXT_NON_IDEMPOTENT))
         return false;
     if (c->body_read > 0 && c->tee_overflow)
@@ -171,12 +179,12 @@ static void fail_try(struct proxy *px, enum px_fail kind, const char *why)
 {
     struct conn *c = px->c;
     int status = kind == PF_TIMEOUT ? 504 : 502;
-    int flag = kind == PF_TIMEOUT ? CF_NEXT_TIMEOUT
+    int flag = kind == PF_TIMEOUT   ? CF_NEXT_TIMEOUT
                : kind == PF_INVALID ? CF_NEXT_INVALID_HEADER
                                     : CF_NEXT_ERROR;
     log_error("upstream %s %s while %s, client request \"%.*s\"",
               px->peer >= 0 ? up_peer_name(px->g, px->peer) : "?", why,
-              px->phase == PX_CONNECTING ? "connecting"
+              px->phase == PX_CONNECTING  ? "connecting"
               : px->phase == PX_WAIT_HEAD ? "reading the response header"
                                           : "reading the response",
               (int)c->r.request_line.len, c->r.request_line.p);
@@ -264,13 +272,15 @@ static int build_http_request(struct proxy *px)
     }
     if (!host_set && loc->proxy_host && buf_printf(b, "Host: %s\r\n", loc->proxy_host) < 0)
         return -1;
-    if (!pooled && !in_set_headers(loc, "Connection", 10) && buf_puts(b, "Connection: close\r\n") < 0)
+    if (!pooled && !in_set_headers(loc, "Connection", 10) &&
+        buf_puts(b, "Connection: close\r\n") < 0)
         return -1;
     const struct req_header *connh = req_find_header(r, "Connection", 10);
     struct req_str conn = {connh ? connh->value : NULL, connh ? connh->value_len : 0};
     for (int i = 0; i < r->nheaders; i++) {
         const struct req_header *h = &r->headers[i];
-        if (http_hop_by_hop(h->name, h->name_len, &conn) || in_set_headers(loc, h->name, h->name_len))
+        if (http_hop_by_hop(h->name, h->name_len, &conn) ||
+            in_set_headers(loc, h->name, h->name_len))
             continue;
         if ((h->name_len == 14 && strncasecmp(h->name, "Content-Length", 14) == 0) ||
             (h->name_len == 6 && strncasecmp(h->name, "Expect", 6) == 0) ||
@@ -318,8 +328,8 @@ static void set_connected_timeouts(struct proxy *px)
 static void complete(struct proxy *px)
 {
     struct conn *c = px->c;
-    bool sent_all = c->body_done && px->pc &&
-                    evbuffer_get_length(bufferevent_get_output(px->pc->bev)) == 0;
+    bool sent_all =
+        c->body_done && px->pc && evbuffer_get_length(bufferevent_get_output(px->pc->bev)) == 0;
     bool keep = px->reusable && sent_all && !px->uwsgi;
     end_try(px, px->count_fail ? UP_FAIL : UP_OK, px->rp.status, keep);
     if (!c->body_done) {
@@ -518,7 +528,8 @@ static void on_up_read(struct bufferevent *bev, void *ud)
         evbuffer_drain(in, skip + hl);
         if (pr < 0) {
             char why[160];
-            snprintf(why, sizeof(why), "sent an invalid header (%s)", px->rp.why ? px->rp.why : "?");
+            snprintf(why, sizeof(why), "sent an invalid header (%s)",
+                     px->rp.why ? px->rp.why : "?");
             fail_try(px, PF_INVALID, why);
             break;
         }

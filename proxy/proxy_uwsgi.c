@@ -48,7 +48,9 @@ int uwsgi_build_request(const struct cf_loc *loc, const struct req *r, struct bu
     rc |= add(out, loc, "QUERY_STRING", r->args.p ? r->args.p : "", r->args.len);
     const struct req_header *ct = req_find_header(r, "Content-Type", 12);
     rc |= add(out, loc, "CONTENT_TYPE", ct ? ct->value : "", ct ? ct->value_len : 0);
-    int n = r->content_length >= 0 ? snprintf(num, sizeof(num), "%lld", (long long)r->content_length) : 0;
+    int n = r->content_length >= 0
+                ? snprintf(num, sizeof(num), "%lld", (long long)r->content_length)
+                : 0;
     rc |= add(out, loc, "CONTENT_LENGTH", num, (size_t)n);
     n = snprintf(num, sizeof(num), "HTTP/%d.%d", r->http_major, r->http_minor);
     rc |= add(out, loc, "SERVER_PROTOCOL", num, (size_t)n);

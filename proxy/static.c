@@ -162,8 +162,9 @@ static void send_file(struct conn *c, int fd, const struct stat *stb, const char
     const struct req_header *ims = req_find_header(r, "If-Modified-Since", 17);
     bool not_modified = false;
     if (inm)
-        not_modified = (inm->value_len == (size_t)el && memcmp(inm->value, etag, (size_t)el) == 0) ||
-                       (inm->value_len == 1 && inm->value[0] == '*');
+        not_modified =
+            (inm->value_len == (size_t)el && memcmp(inm->value, etag, (size_t)el) == 0) ||
+            (inm->value_len == 1 && inm->value[0] == '*');
     else if (ims)
         not_modified = parse_http_date(ims->value, ims->value_len) == stb->st_mtime;
     if (not_modified) {
@@ -180,8 +181,9 @@ static void send_file(struct conn *c, int fd, const struct stat *stb, const char
     int status = 200;
     const struct req_header *rh = req_find_header(r, "Range", 5);
     const struct req_header *ifr = req_find_header(r, "If-Range", 8);
-    if (rh && (!ifr || (ifr->value_len == (size_t)el && memcmp(ifr->value, etag, (size_t)el) == 0) ||
-               parse_http_date(ifr->value, ifr->value_len) == stb->st_mtime)) {
+    if (rh &&
+        (!ifr || (ifr->value_len == (size_t)el && memcmp(ifr->value, etag, (size_t)el) == 0) ||
+         parse_http_date(ifr->value, ifr->value_len) == stb->st_mtime)) {
         int pr = parse_range(rh->value, rh->value_len, size, &start, &end);
         if (pr < 0) {
             close(fd);
@@ -304,16 +306,17 @@ void static_handle(struct conn *c)
         buf_free(&path);
         struct buf loc_url = BUF_INIT;
         if (buf_append(&loc_url, r->uri.p, r->uri.len) < 0 || buf_puts(&loc_url, "/") < 0 ||
-            (r->args.len && (buf_puts(&loc_url, "?") < 0 ||
-                             buf_append(&loc_url, r->args.p, r->args.len) < 0))) {
+            (r->args.len &&
+             (buf_puts(&loc_url, "?") < 0 || buf_append(&loc_url, r->args.p, r->args.len) < 0))) {
             buf_free(&loc_url);
             conn_fail(c, 500);
             return;
         }
         char page[300];
-        int n = snprintf(page, sizeof(page),
-                         "<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n"
-                         "<center><h1>301 Moved Permanently</h1></center>\r\n</body>\r\n</html>\r\n");
+        int n =
+            snprintf(page, sizeof(page),
+                     "<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n"
+                     "<center><h1>301 Moved Permanently</h1></center>\r\n</body>\r\n</html>\r\n");
         conn_send_simple(c, 301, "text/html", page, (size_t)n, buf_cstr(&loc_url));
         buf_free(&loc_url);
         return;

@@ -56,8 +56,8 @@ size_t timing_format(const struct timing *tm, double now, char *out, size_t outl
     if (t[TM_CONNECTED] > 0)
         PUT("connect;dur=%.3f, ", ms(t[TM_UPSTREAM], t[TM_CONNECTED]));
     if (t[TM_RESP_HEAD] > 0)
-        PUT("header;dur=%.3f, ", ms(t[TM_CONNECTED] > 0 ? t[TM_CONNECTED] : t[TM_UPSTREAM],
-                                     t[TM_RESP_HEAD]));
+        PUT("header;dur=%.3f, ",
+            ms(t[TM_CONNECTED] > 0 ? t[TM_CONNECTED] : t[TM_UPSTREAM], t[TM_RESP_HEAD]));
     if (tm->app_us >= 0)
         PUT("app;dur=%.3f, ", (double)tm->app_us / 1000.0);
     PUT("total;dur=%.3f", ms(t[TM_START], now));

@@ -24,15 +24,15 @@ struct worker {
     struct event_base *base;
     struct cf_main *cf;
     int index;
-    int nconns;        /* open client connections */
-    bool quitting;     /* SIGQUIT: no new connections, no keep-alive */
-    bool paused;       /* listeners disabled at worker_connections */
+    int nconns;         /* open client connections */
+    bool quitting;      /* SIGQUIT: no new connections, no keep-alive */
+    bool paused;        /* listeners disabled at worker_connections */
     struct conn *conns; /* every open client connection */
     struct evconnlistener **lev;
     int nlev;
-    time_t date_t;     /* second of the cached Date value */
-    char date[40];     /* "Sun, 22 Nov 2026 20:54:49 GMT" */
-    uint64_t rng[2];   /* xorshift128+ state for $request_id */
+    time_t date_t;   /* second of the cached Date value */
+    char date[40];   /* "Sun, 22 Nov 2026 20:54:49 GMT" */
+    uint64_t rng[2]; /* xorshift128+ state for $request_id */
 };
 
 /* Runs the worker until it is told to stop: SIGQUIT = finish in-flight
