@@ -25,6 +25,7 @@ Routes (PATH_INFO prefix):
   /raise_after         exception after the first body piece
   /sleep?s=S           sleeps S seconds, answers the pid
   /pid                 the worker pid
+  /errors?m=MARK       writes MARK to wsgi.errors (must reach the log)
   /raw/badstatus?kind=K&catch=0|1   start_response with invalid input,
                        outside the validator (it would refuse it first)
   /raw/file?path=P     wsgi.file_wrapper, unwrapped (sendfile path)
@@ -272,6 +273,14 @@ def r_sleep(environ, start_response):
     return text(start_response, "%d" % os.getpid())
 
 
+def r_errors(environ, start_response):
+    err = environ["wsgi.errors"]
+    err.write("wsgi.errors says %s\n" % qs(environ).get("m", "?"))
+    err.writelines(["second line %s\n" % qs(environ).get("m", "?")])
+    err.flush()
+    return text(start_response, "logged")
+
+
 def r_pid(environ, start_response):
     return text(start_response, "%d" % os.getpid())
 
@@ -281,6 +290,7 @@ ROUTES = [
     ("/write", r_write), ("/gen", r_gen), ("/excinfo/before", r_excinfo_before),
     ("/excinfo/after", r_excinfo_after), ("/close", r_close), ("/file", r_file),
     ("/raise_after", r_raise_after), ("/raise", r_raise), ("/sleep", r_sleep), ("/pid", r_pid),
+    ("/errors", r_errors),
 ]
 
 

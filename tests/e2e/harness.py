@@ -569,6 +569,9 @@ def uwsgi_differs(reason):
             except unittest.SkipTest:
                 raise
             except Exception as e:
+                forget = getattr(self, "forget_records", None)
+                if forget:  # validator complaints are part of the difference
+                    forget()
                 raise unittest.SkipTest("uWSGI differs (expected: %s): %s: %s"
                                         % (reason, type(e).__name__, str(e)[:300]))
             print("note: uWSGI passed %s despite: %s" % (fn.__name__, reason))
@@ -595,6 +598,10 @@ class GatewayTestCase(TempDirTestCase):
         if wait:
             p.wait_ready(timeout)
         return p
+
+    def forget_records(self):
+        for f in os.listdir(self.records):
+            os.unlink(os.path.join(self.records, f))
 
     def record_lines(self, name):
         try:
@@ -645,13 +652,13 @@ class SharedGatewayTestCase(unittest.TestCase):
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
-        for f in os.listdir(self.records):
-            os.unlink(os.path.join(self.records, f))
+        self.forget_records()
 
     def tearDown(self):
         self.assertEqual(self.record_lines("validator.log"), [], "wsgiref.validate complained")
 
     record_lines = GatewayTestCase.record_lines
+    forget_records = GatewayTestCase.forget_records
 
     def log_mark(self):
         """The gateway log's current length (to look only at what follows)."""
