@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -163,27 +164,20 @@ static void conn_set_state(struct conn *c, enum conn_state st)
         set_read_timeout(c, 0);
         set_timer(c, cur_loc(c)->keepalive_timeout_ms);
         bufferevent_setwatermark(c->bev, EV_WRITE, CONN_LOW, 0);
-        bufferevent_enable(c->bev, EV_READ);
         break;
     case CONN_ST_HEAD:
         set_read_timeout(c, 0);
         set_timer(c, c->defsrv->client_header_timeout_ms);
-        bufferevent_enable(c->bev, EV_READ);
         break;
     case CONN_ST_ACTIVE:
         evtimer_del(c->timer);
         bufferevent_setwatermark(c->bev, EV_WRITE, CONN_LOW, 0);
-        if (!c->body_done) {
-            set_read_timeout(c, cur_loc(c)->client_body_timeout_ms);
-            bufferevent_enable(c->bev, EV_READ);
-        } else {
-            set_read_timeout(c, 0);
-            bufferevent_disable(c->bev, EV_READ);
-        }
+        /* reading stays on (pipelined bytes wait in the input, bounded by the
+         * read watermark): toggling it would cost two epoll_ctl per request */
+        set_read_timeout(c, c->body_done ? 0 : cur_loc(c)->client_body_timeout_ms);
         break;
     case CONN_ST_FLUSH:
         set_read_timeout(c, 0);
-        bufferevent_disable(c->bev, EV_READ);
         bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
         break;
     case CONN_ST_LINGER: {
@@ -249,7 +243,9 @@ bool conn_release(struct conn *c)
 
 void conn_close_if_idle(struct conn *c)
 {
-    if (c->st == CONN_ST_IDLE)
+    /* between requests, or connected without sending a byte yet */
+    if (c->st == CONN_ST_IDLE ||
+        (c->st == CONN_ST_HEAD && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
         conn_close(c);
 }
 
@@ -568,10 +564,8 @@ bool conn_body_pump(struct conn *c)
     }
     if (moved)
         c->want_continue = false;
-    if (c->body_done && c->st == CONN_ST_ACTIVE) {
+    if (c->body_done && c->st == CONN_ST_ACTIVE)
         set_read_timeout(c, 0);
-        bufferevent_disable(c->bev, EV_READ);
-    }
     if (moved && c->on_body) {
         conn_hold(c);
         c->on_body(c->body_ud, c->body_done);
@@ -625,6 +619,23 @@ static void reset_request(struct conn *c)
     c->drain_ud = NULL;
 }
 
+bool conn_write_now(struct bufferevent *bev)
+{
+    /* Queuing output makes libevent arm the write event (an epoll_ctl now and
+     * one when it drains, plus a loop turn); most responses fit the socket
+     * buffer, so write at once and disarm it when everything went. */
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (evbuffer_get_length(out) == 0)
+        return true;
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd < 0 || evbuffer_write(out, fd) < 0)
+        return false; /* libevent's own write reports the error */
+    if (evbuffer_get_length(out) > 0)
+        return false;
+    event_del(&bev->ev_write);
+    return true;
+}
+
 /* Everything is queued and the body read: wait for the output to drain. */
 static void try_flush(struct conn *c)
 {
@@ -633,7 +644,7 @@ static void try_flush(struct conn *c)
     if (!c->body_done && c->keepalive)
         return; /* keep reading (dropping) the body first */
     conn_set_state(c, CONN_ST_FLUSH);
-    if (evbuffer_get_length(conn_output(c)) == 0)
+    if (conn_write_now(c->bev))
         finish_request(c);
 }
 
@@ -759,8 +770,9 @@ static void begin_request(struct conn *c)
     default:
         break;
     }
-    /* local answers: the body is read and dropped */
-    c->want_continue = false;
+    /* local answers: the body is read and dropped (after "100 Continue"
+     * when the client waits for it, as nginx does when discarding) */
+    conn_send_continue(c);
     conn_body_attach(c, NULL, false, NULL, NULL);
     if (c->dead || c->resp_done)
         return;
@@ -882,11 +894,12 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
             conn_close(c);
         }
     } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        if (c->st == CONN_ST_ACTIVE && (what & BEV_EVENT_EOF) && c->body_done &&
-            !(what & BEV_EVENT_WRITING)) {
+        if ((c->st == CONN_ST_ACTIVE || c->st == CONN_ST_FLUSH) && (what & BEV_EVENT_EOF) &&
+            c->body_done && !(what & BEV_EVENT_WRITING)) {
             /* half-close after a complete request: finish the response */
             bufferevent_disable(c->bev, EV_READ);
             c->keepalive = false;
+            c->lingering_close = false;
         } else {
             conn_close(c);
         }
@@ -950,6 +963,7 @@ void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const str
     worker_conn_opened(w, c);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_WM);
+    bufferevent_enable(c->bev, EV_READ);
     reset_request(c);
     /* a new connection waits for its first request under client_header_timeout */
     c->tm.t[TM_START] = timing_now();

@@ -98,7 +98,7 @@ struct pconn *pool_take(const struct cf_upstream *up, int peer)
         if (pc->peer != peer)
             continue;
         unlink_idle(pc);
-        bufferevent_disable(pc->bev, EV_READ);
+        /* reading stays enabled: the new owner sets its callbacks at once */
         bufferevent_setcb(pc->bev, NULL, NULL, NULL, NULL);
         bufferevent_set_timeouts(pc->bev, NULL, NULL);
         pc->reused = true;

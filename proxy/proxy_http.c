@@ -665,6 +665,8 @@ static void px_try(struct proxy *px)
             }
         }
         bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
+        if (pc->reused)
+            conn_write_now(pc->bev);
         conn_send_continue(c);
         if (!c->body_done)
             conn_body_attach(c, out, r->chunked && !px->uwsgi, on_body, px);

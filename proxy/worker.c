@@ -171,7 +171,16 @@ int worker_run(struct cf_main *cf, int index)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
 
-    w.base = event_base_new();
+    /* the changelist folds the enable/disable pairs of one loop turn into
+     * one epoll_ctl (or none) */
+    struct event_config *ecf = event_config_new();
+    if (ecf) {
+        event_config_set_flag(ecf, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        w.base = event_base_new_with_config(ecf);
+        event_config_free(ecf);
+    }
+    if (!w.base)
+        w.base = event_base_new();
     if (!w.base) {
         log_error("worker %d: event_base_new failed", index);
         return 1;
