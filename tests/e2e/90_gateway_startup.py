@@ -167,7 +167,13 @@ class GoodStartup(harness.GatewayTestCase):
         pidfile = os.path.join(self.tmp, "gw.pid")
         g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP,
                                 "--pidfile", pidfile])
-        wait_for(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(), 10, what="pidfile")
+        def written():
+            try:
+                with open(pidfile) as f:
+                    return f.read().strip()
+            except FileNotFoundError:
+                return ""
+        wait_for(written, 10, what="pidfile")
         with open(pidfile) as f:
             self.assertEqual(int(f.read().strip()), g.pid)
 

@@ -631,13 +631,19 @@ class SharedGatewayTestCase(unittest.TestCase):
         raise NotImplementedError
 
     @classmethod
+    def gateway_env(cls):
+        """Extra environment for the gateway process."""
+        return {}
+
+    @classmethod
     def setUpClass(cls):
         need_gateway()
         cls.tmp = tempfile.mkdtemp(prefix="chain-e2e-")
         cls.records = os.path.join(cls.tmp, "records")
         os.makedirs(cls.records)
-        cls.gateway = GatewayProc(cls.gateway_args(), cls.tmp, name="gateway",
-                                  env={"WSGI_RECORD_DIR": cls.records})
+        env = {"WSGI_RECORD_DIR": cls.records}
+        env.update(cls.gateway_env())
+        cls.gateway = GatewayProc(cls.gateway_args(), cls.tmp, name="gateway", env=env)
         try:
             cls.gateway.wait_ready(30)
         except Exception:
