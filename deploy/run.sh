@@ -3,6 +3,7 @@
 # proxy in front of the gateway carrying a sample app, on 127.0.0.1:8080.
 #
 #   deploy/run.sh [--app flask|django|hello] [--port N] [--detach] [--peers] [--no-build]
+#                 [--proxy ours|nginx] [--gateway ours|uwsgi]
 #
 #   --app      which sample (default flask): flask  = conf/flask.conf + conf/flask.ini
 #              (uwsgi protocol), django = conf/django.conf + conf/django.ini (HTTP on a
@@ -11,6 +12,7 @@
 #   --port     listen on 127.0.0.1:N instead of 8080 (also CHAIN_PORT)
 #   --detach   leave everything running and return; stop it with deploy/stop.sh
 #   --peers    run the same configs with nginx and uWSGI (from apt) instead of ours
+#   --proxy, --gateway  mix: e.g. --proxy nginx runs nginx in front of our gateway
 #   --no-build skip deploy/install-deps.sh and deploy/build.sh
 #
 # Logs, pid files and sockets go to ./run/.  In the foreground, Ctrl-C stops
@@ -21,7 +23,7 @@ cd "$ROOT"
 RUN=$ROOT/run
 PORT=${CHAIN_PORT:-8080}
 
-app=flask detach=0 impl=ours build=1
+app=flask detach=0 proxy_impl=ours gateway_impl=ours build=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --app) app=${2:-}; shift ;;
@@ -29,9 +31,11 @@ while [ $# -gt 0 ]; do
     --port) PORT=${2:-}; shift ;;
     --port=*) PORT=${1#--port=} ;;
     --detach|-d) detach=1 ;;
-    --peers) impl=peers ;;
+    --peers) proxy_impl=nginx gateway_impl=uwsgi ;;
+    --proxy) proxy_impl=${2:-}; shift ;;
+    --gateway) gateway_impl=${2:-}; shift ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -42,6 +46,8 @@ hello) conf=conf/proxy.conf ;;
 *) echo "run.sh: --app must be flask, django or hello (got '$app')" >&2; exit 2 ;;
 esac
 ini=conf/$app.ini
+case "$proxy_impl" in ours|nginx) ;; *) echo "run.sh: --proxy must be ours or nginx" >&2; exit 2 ;; esac
+case "$gateway_impl" in ours|uwsgi) ;; *) echo "run.sh: --gateway must be ours or uwsgi" >&2; exit 2 ;; esac
 [[ "$PORT" =~ ^[0-9]+$ ]] && [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || { echo "run.sh: bad port '$PORT'" >&2; exit 2; }
 
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -51,20 +57,21 @@ PY=/usr/bin/python3
 
 if [ $build -eq 1 ]; then
     bash deploy/install-deps.sh
-    if [ $impl = ours ]; then
+    if [ $proxy_impl = ours ] || [ $gateway_impl = ours ]; then
         echo "building (deploy/build.sh) ..."
         bash deploy/build.sh >"$ROOT/build.log" 2>&1 || { tail -n 30 "$ROOT/build.log" >&2; die "build failed (full log: build.log)"; }
     fi
 fi
 
-if [ $impl = ours ]; then
-    PROXY=$ROOT/build/proxy/proxy GATEWAY=$ROOT/build/gateway/gateway
-    [ -x "$PROXY" ] || die "$PROXY is not built (run deploy/build.sh)"
-    [ -x "$GATEWAY" ] || die "$GATEWAY is not built (run deploy/build.sh)"
-else
-    PROXY=/usr/sbin/nginx GATEWAY=/usr/bin/uwsgi
-    [ -x "$PROXY" ] && [ -x "$GATEWAY" ] || die "--peers needs nginx and uwsgi (bash deploy/install-deps.sh)"
-fi
+PROXY=$ROOT/build/proxy/proxy GATEWAY=$ROOT/build/gateway/gateway
+[ $proxy_impl = ours ] || PROXY=/usr/sbin/nginx
+[ $gateway_impl = ours ] || GATEWAY=/usr/bin/uwsgi
+for b in "$PROXY" "$GATEWAY"; do
+    case $b in
+    "$ROOT"/*) [ -x "$b" ] || die "$b is not built (run deploy/build.sh)" ;;
+    *) [ -x "$b" ] || die "$b is missing (bash deploy/install-deps.sh)" ;;
+    esac
+done
 
 # Idempotent: stop whatever an earlier run left running.
 bash "$ROOT/deploy/stop.sh" --quiet
@@ -97,24 +104,28 @@ fi
 # peers, a copy goes to run/: nginx does not know server_timing and needs its
 # MIME types and a socket its `nobody` workers may use.
 proxy_conf=$ROOT/$conf
-if [ $impl = peers ] || [ "$PORT" != 8080 ]; then
+if [ $proxy_impl = nginx ] || [ "$PORT" != 8080 ]; then
     proxy_conf=$RUN/proxy-$app.conf
     sed_args=(-e "s|^\([[:space:]]*listen[[:space:]]*127.0.0.1:\)8080;|\1$PORT;|"
               -e "s|include uwsgi_params;|include $ROOT/conf/uwsgi_params;|")
-    if [ $impl = peers ]; then
+    if [ $proxy_impl = nginx ]; then
         sed_args+=(-e '/^[[:space:]]*server_timing[[:space:]]/d'
                    -e 's|^http {|http {\n    include /etc/nginx/mime.types;|')
     fi
     sed "${sed_args[@]}" "$conf" >"$proxy_conf"
 fi
-if [ $impl = peers ]; then
-    proxy_cmd=("$PROXY" -p "$ROOT/" -c "$proxy_conf" -g "daemon off;")
-    gateway_cmd=("$GATEWAY" --plugin python3 --die-on-term --chmod-socket=666 --ini "$ini")
-else
-    proxy_cmd=("$PROXY" -p "$ROOT/" -c "$proxy_conf")
-    gateway_cmd=("$GATEWAY" --ini "$ini")
+proxy_cmd=("$PROXY" -p "$ROOT/" -c "$proxy_conf")
+# nginx's workers run as nobody unless told otherwise: our gateway leaves
+# its socket at the umask's mode, and the scratch folders of tests are 0700
+[ $proxy_impl = nginx ] && proxy_cmd+=(-g "daemon off; user root;")
+gateway_cmd=("$GATEWAY" --ini "$ini")
+if [ $gateway_impl = uwsgi ]; then
+    gateway_cmd=("$GATEWAY" --plugin python3 --die-on-term --ini "$ini")
+    # uWSGI's http-socket closes after each response without saying so: the
+    # proxy's keep-alive pool would reuse a dead connection (a 502 on POST)
+    grep -q '^http-socket' "$ini" && gateway_cmd+=(--add-header "Connection: close")
 fi
-echo "$impl $app" >"$RUN/impl"
+echo "$proxy_impl $gateway_impl $app" >"$RUN/impl"
 
 # Children get their own session so that Ctrl-C reaches only this script,
 # which then stops them in order (proxy first, then the gateway).
@@ -142,7 +153,7 @@ done
 (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || { tail_log "$RUN/proxy.log"; bash deploy/stop.sh --quiet; die "the proxy did not listen on $PORT within 10 s"; }
 
 echo
-echo "  $app sample running ($([ $impl = ours ] && echo "our proxy + gateway" || echo "nginx + uWSGI")):  http://127.0.0.1:$PORT/"
+echo "  $app sample running ($proxy_impl proxy, $gateway_impl gateway):  http://127.0.0.1:$PORT/"
 [ "$app" = django ] && echo "  admin: http://127.0.0.1:$PORT/admin/  user admin, password in run/django-admin-password"
 echo "  logs and pid files: run/   (proxy.log, proxy-access.log, proxy-error.log, gateway-$app.log)"
 if [ $detach -eq 1 ]; then

@@ -12,7 +12,7 @@ quiet=0
 say() { [ $quiet -eq 1 ] || echo "$@"; }
 
 [ -d "$RUN" ] || { say "nothing to stop (no run/ folder)"; exit 0; }
-impl=$(cut -d' ' -f1 "$RUN/impl" 2>/dev/null || echo ours)
+gateway_impl=$(cut -d' ' -f2 "$RUN/impl" 2>/dev/null || echo ours)
 
 # A pid counts only if that process still runs in this repository (its
 # working folder is $ROOT): a stale pid file never hits an unrelated process.
@@ -65,7 +65,7 @@ reap_group() { # PGID
 
 pgids=$(cat "$RUN/proxy.spawn.pid" "$RUN/gateway.spawn.pid" 2>/dev/null | tr -dc '0-9\n')
 gw_sig=TERM
-[ "$impl" = peers ] && gw_sig=INT
+[ "$gateway_impl" = uwsgi ] && gw_sig=INT   # uWSGI reloads on TERM
 stop_one proxy QUIT "$RUN/proxy.pid" "$RUN/proxy.spawn.pid"
 stop_one gateway "$gw_sig" "$RUN"/gateway-*.pid "$RUN/gateway.spawn.pid"
 for g in $pgids; do reap_group "$g"; done

@@ -86,7 +86,7 @@ class Deploy(harness.TempDirTestCase):
 
     def test_foreground_ctrl_c_stops_everything(self):
         cmd = ["bash", os.path.join(self.dep.root, "deploy", "run.sh"), "--no-build", "--app", "hello",
-               "--port", str(self.dep.port)] + (["--peers"] if chainstack.IMPL == "peers" else [])
+               "--port", str(self.dep.port)] + chainstack.impl_args()
         log = open(os.path.join(self.tmp, "fg.out"), "w+")
         p = subprocess.Popen(cmd, cwd=self.dep.root, env=self.dep.env, stdout=log, stderr=subprocess.STDOUT,
                              start_new_session=True)
@@ -107,7 +107,7 @@ class Deploy(harness.TempDirTestCase):
 
     def test_gateway_dies_then_run_sh_stops_the_rest(self):
         cmd = ["bash", os.path.join(self.dep.root, "deploy", "run.sh"), "--no-build", "--app", "hello",
-               "--port", str(self.dep.port)] + (["--peers"] if chainstack.IMPL == "peers" else [])
+               "--port", str(self.dep.port)] + chainstack.impl_args()
         p = subprocess.Popen(cmd, cwd=self.dep.root, env=self.dep.env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, start_new_session=True)
         try:
@@ -133,7 +133,7 @@ class Configs(harness.TempDirTestCase):
         root = chainstack.make_root(self.tmp)
         os.makedirs(os.path.join(root, "run"))
         for f in files:
-            if chainstack.IMPL == "ours":
+            if chainstack.PROXY_IMPL == "ours":
                 cmd = [harness.PROXY_BIN, "-t", "-p", root + "/", "-c", os.path.join(root, "conf", f)]
             else:
                 text = chainstack.read_text(os.path.join(conf, f)).replace("server_timing on;", "")

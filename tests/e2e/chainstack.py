@@ -6,8 +6,9 @@ build folder under test, so the tests exercise the very configs, ini files
 and scripts users run, while run/ (logs, pid files, sockets, databases) stays
 private to the test.  CHAIN_IMPL=ours (default) runs our proxy and gateway,
 CHAIN_IMPL=peers runs nginx + uWSGI on the same files (to check the tests
-themselves against the reference); a test for ours exits 77 (skip) while a
-binary is not built."""
+themselves against the reference), CHAIN_IMPL=nginx+ours and ours+uwsgi mix
+them (proxy+gateway); a test exits 77 (skip) while a binary it needs is not
+built."""
 import os
 import re
 import shutil
@@ -19,18 +20,26 @@ import time
 import harness
 
 IMPL = os.environ.get("CHAIN_IMPL", "ours")
-if IMPL not in ("ours", "peers"):
-    sys.exit("CHAIN_IMPL must be ours or peers")
+_IMPLS = {"ours": ("ours", "ours"), "peers": ("nginx", "uwsgi"),
+          "nginx+ours": ("nginx", "ours"), "ours+uwsgi": ("ours", "uwsgi")}
+if IMPL not in _IMPLS:
+    sys.exit("CHAIN_IMPL must be one of " + ", ".join(_IMPLS))
+PROXY_IMPL, GATEWAY_IMPL = _IMPLS[IMPL]
 
 
-def need_impl():
-    """Skips the calling test file (exit 77) when its programs are missing."""
-    if IMPL == "ours":
-        harness.need_binary(harness.PROXY_BIN)
-        harness.need_binary(harness.GATEWAY_BIN)
-    else:
-        for b in ("/usr/sbin/nginx", "/usr/bin/uwsgi"):
-            harness.need_binary(b)
+def need_impl(proxy=None, gateway=None):
+    """Skips the calling test file (exit 77) when its programs are missing,
+    or when it needs a given proxy or gateway ("ours") and runs another."""
+    if (proxy and proxy != PROXY_IMPL) or (gateway and gateway != GATEWAY_IMPL):
+        print("SKIP: needs proxy=%s gateway=%s, running %s" % (proxy, gateway, IMPL))
+        sys.exit(77)
+    harness.need_binary(harness.PROXY_BIN if PROXY_IMPL == "ours" else "/usr/sbin/nginx")
+    harness.need_binary(harness.GATEWAY_BIN if GATEWAY_IMPL == "ours" else "/usr/bin/uwsgi")
+
+
+def impl_args():
+    """deploy/run.sh's arguments that pick the programs under test."""
+    return ["--proxy", PROXY_IMPL, "--gateway", GATEWAY_IMPL]
 
 
 def make_root(tmp):
@@ -60,8 +69,7 @@ class Deployment:
     def run_sh(self, *args, timeout=120):
         cmd = ["bash", os.path.join(self.root, "deploy", "run.sh"), "--no-build", "--app", self.app,
                "--port", str(self.port)]
-        if IMPL == "peers":
-            cmd.append("--peers")
+        cmd += impl_args()
         return subprocess.run(cmd + list(args), cwd=self.root, env=self.env, capture_output=True,
                               text=True, timeout=timeout)
 
