@@ -7,6 +7,7 @@
 #   nginx-gunicorn nginx 1.22 -> gunicorn 20.1 (2 sync workers), proxy_pass on a unix socket
 #   ours-uwsgi     our proxy -> our gateway, uwsgi_pass on a unix socket
 #   ours-http      our proxy -> our gateway, proxy_pass HTTP/1.1 keep-alive on a unix socket
+#   nginx-ours     nginx 1.22 -> our gateway, uwsgi_pass on a unix socket (which half gains what)
 #
 # for the hello-world app (apps/hello) and the Flask sample (apps/flask_app,
 # route /hello/bench).  Prints req/s, p50, p99, errors, total RSS of all the
@@ -27,7 +28,7 @@ unset PYTHONHOME PYTHONPATH
 export PYTHONDONTWRITEBYTECODE=1
 
 DURATION=10 CONNS=64 THREADS=1 APPS="hello flask" ROUNDS=1
-CHAINS="nginx-uwsgi nginx-gunicorn ours-uwsgi ours-http"
+CHAINS="nginx-uwsgi nginx-gunicorn nginx-ours ours-uwsgi ours-http"
 while [ $# -gt 0 ]; do
     case "$1" in
     --duration) DURATION=$2; shift ;;
@@ -48,8 +49,9 @@ PROXY=$BUILD/proxy/proxy GATEWAY=$BUILD/gateway/gateway
 for b in /usr/sbin/nginx /usr/bin/uwsgi /usr/bin/gunicorn /usr/bin/wrk; do
     [ -x "$b" ] || { echo "missing $b: bash deploy/install-deps.sh" >&2; exit 1; }
 done
-have_ours=1
-[ -x "$PROXY" ] && [ -x "$GATEWAY" ] || have_ours=0
+have_proxy=1 have_gateway=1
+[ -x "$PROXY" ] || have_proxy=0
+[ -x "$GATEWAY" ] || have_gateway=0
 
 D=$(mktemp -d /tmp/chain-bench.XXXXXX)
 chmod 755 "$D"
@@ -169,6 +171,11 @@ run_chain() {
         gw_pid=$started; wait_sock "$sock" "$gw_pid" "$D/$chain-gw.log"
         conf=$(write_conf http-close "$sock" "$port" nginx)
         start "$D/$chain-px.log" /usr/sbin/nginx -p "$D/" -c "$conf" ;;
+    nginx-ours)
+        start "$D/$chain-gw.log" "$GATEWAY" --processes 2 --socket "$sock" --disable-logging "${WSGI[@]}"
+        gw_pid=$started; wait_sock "$sock" "$gw_pid" "$D/$chain-gw.log"
+        conf=$(write_conf uwsgi "$sock" "$port" nginx)
+        start "$D/$chain-px.log" /usr/sbin/nginx -p "$D/" -c "$conf" ;;
     ours-uwsgi|ours-http)
         local flag=--socket mode=uwsgi
         [ "$chain" = ours-http ] && flag=--http-socket mode=http
@@ -205,7 +212,8 @@ echo "versions: $(/usr/sbin/nginx -v 2>&1 | sed 's/.*\///'), uWSGI $(/usr/bin/uw
 run_chains=()
 for c in $CHAINS; do
     case $c in
-    ours-*) if [ $have_ours -eq 0 ]; then echo "note: $c left out: $PROXY or $GATEWAY not built"; continue; fi ;;
+    ours-*) if [ $have_proxy -eq 0 ] || [ $have_gateway -eq 0 ]; then echo "note: $c left out: $PROXY or $GATEWAY not built"; continue; fi ;;
+    nginx-ours) if [ $have_gateway -eq 0 ]; then echo "note: $c left out: $GATEWAY not built"; continue; fi ;;
     nginx-uwsgi|nginx-gunicorn) ;;
     *) echo "unknown chain $c" >&2; exit 2 ;;
     esac

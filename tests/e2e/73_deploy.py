@@ -33,6 +33,7 @@ class Deploy(harness.TempDirTestCase):
         self.assertEqual(left, [], "processes left running")
         names = os.listdir(self.dep.run_dir)
         self.assertEqual([n for n in names if n.endswith(".pid") or n.endswith(".sock")], [], names)
+        self.assertEqual(self.dep.sanitizer_reports(), [])
 
     def test_detach_then_stop(self):
         r = self.dep.start()

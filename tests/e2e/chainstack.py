@@ -94,6 +94,17 @@ class Deployment:
                         out.append("--- run/%s\n%s" % (n, f.read()[-3000:]))
         return "\n".join(out)
 
+    def sanitizer_reports(self):
+        """Lines of ASan/UBSan/LSan reports in run/*.log (sanitizer build)."""
+        bad = []
+        if os.path.isdir(self.run_dir):
+            for n in sorted(os.listdir(self.run_dir)):
+                if n.endswith(".log"):
+                    for ln in read_text(os.path.join(self.run_dir, n)).splitlines():
+                        if "Sanitizer" in ln or "runtime error:" in ln:
+                            bad.append("run/%s: %s" % (n, ln))
+        return bad
+
     def processes(self):
         """Pids of processes whose working folder is this root (ours only)."""
         pids = []
@@ -139,12 +150,15 @@ class DeployedTestCase(harness.TempDirTestCase):
     @classmethod
     def tearDownClass(cls):
         r = cls.dep.stop()
-        left = cls.dep.processes()
+        left = wait_gone(cls.dep.processes(), timeout=10)
         cls.dep.kill_leftovers()
+        reports = cls.dep.sanitizer_reports()
         if not os.environ.get("KEEP_TMP"):
             shutil.rmtree(cls.ctmp, ignore_errors=True)
         if left:
             raise AssertionError("processes left after deploy/stop.sh: %s\n%s%s" % (left, r.stdout, r.stderr))
+        if reports:
+            raise AssertionError("sanitizer reports:\n" + "\n".join(reports[:40]))
 
 
 SERVER_TIMING_RE = re.compile(r'^\s*([A-Za-z0-9_!#$%&\'*+.^`|~-]+)\s*((?:;\s*[A-Za-z]+\s*=\s*(?:"[^"]*"|[^;,]*))*)\s*$')
