@@ -59,7 +59,8 @@ if [ $build -eq 1 ]; then
     bash deploy/install-deps.sh
     if [ $proxy_impl = ours ] || [ $gateway_impl = ours ]; then
         echo "building (deploy/build.sh) ..."
-        bash deploy/build.sh >"$ROOT/build.log" 2>&1 || { tail -n 30 "$ROOT/build.log" >&2; die "build failed (full log: build.log)"; }
+        mkdir -p "$RUN"
+        bash deploy/build.sh >"$RUN/build.log" 2>&1 || { tail -n 30 "$RUN/build.log" >&2; die "build failed (full log: run/build.log)"; }
     fi
 fi
 
@@ -68,7 +69,7 @@ PROXY=$ROOT/build/proxy/proxy GATEWAY=$ROOT/build/gateway/gateway
 [ $gateway_impl = ours ] || GATEWAY=/usr/bin/uwsgi
 for b in "$PROXY" "$GATEWAY"; do
     case $b in
-    "$ROOT"/*) [ -x "$b" ] || die "$b is not built (run deploy/build.sh)" ;;
+    "$ROOT"/*) [ -x "$b" ] || die "$b is missing: run deploy/build.sh (log of the last build: run/build.log)" ;;
     *) [ -x "$b" ] || die "$b is missing (bash deploy/install-deps.sh)" ;;
     esac
 done
