@@ -1,0 +1,44 @@
+/* req: what the front ends (HTTP/1.x in http.c, uwsgi in worker.c) know
+ * about one request, in one shape for wsgi.c, the access log and the
+ * connection's keep-alive decision.
+ *
+ * Owner: the connection; it is reset for each request and reused.  Strings
+ * point into the connection's read buffer and stay valid until the request's
+ * body is first read (environ is built before that); they are not
+ * NUL-terminated. */
+#ifndef GW_REQ_H
+#define GW_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gw_hdr {
+    const char *name; /* as received */
+    size_t name_len;
+    const char *value; /* surrounding whitespace removed */
+    size_t value_len;
+};
+
+struct gw_req {
+    const char *method; /* "GET" */
+    size_t method_len;
+    const char *uri; /* request target exactly as received */
+    size_t uri_len;
+    const char *path; /* target up to '?', still percent-encoded */
+    size_t path_len;
+    const char *query; /* after '?' (without it); empty when none */
+    size_t query_len;
+    int http_minor; /* HTTP/1.x */
+
+    struct gw_hdr *hdrs; /* in arrival order (owned, grown as needed) */
+    int nhdrs, hcap;
+
+    int64_t content_length; /* -1 when the request has none */
+    bool chunked;           /* Transfer-Encoding: chunked */
+    bool keepalive;         /* the client allows another request after this one */
+    bool expect_continue;   /* Expect: 100-continue */
+    bool is_head;           /* HEAD: the response has no body */
+};
+
+#endif
