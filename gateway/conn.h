@@ -52,8 +52,9 @@ struct gw_conn {
     bool continue_sent; /* "100 Continue" was sent (or not needed) */
     uint64_t body_read; /* decoded body bytes handed out */
 
-    bool closing; /* close after the current response */
-    bool busy;    /* inside a request (dispatch in progress) */
+    bool closing;  /* close after the current response */
+    bool busy;     /* inside a request (dispatch in progress) */
+    unsigned nreq; /* requests served on this connection */
 };
 
 /* Initialises c around an accepted fd (takes it).  0, or -1 (nothing

@@ -96,11 +96,13 @@ static void begin_stop(const char *why)
             event_del(W.lev[i]);
     W.cfg->slot->accepting = 0;
     W.cfg->slot->state = GW_WS_STOPPING;
-    /* idle connections go now; a half-received request gets a grace period */
+    /* idle keep-alive connections go now; a connection that has not sent
+     * its first request yet, or only part of one, gets a grace period (its
+     * client is about to send a request it expects an answer to) */
     struct gw_conn *c = W.conns, *next;
     for (; c; c = next) {
         next = c->next;
-        if (!c->busy && c->rlen == c->roff)
+        if (!c->busy && c->rlen == c->roff && c->nreq > 0)
             conn_free(c);
     }
     if (!W.conns) {
@@ -233,6 +235,7 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
     sl->req_start_ms = 0;
     sl->state = W.stopping ? GW_WS_STOPPING : GW_WS_IDLE;
     c->busy = false;
+    c->nreq++;
     log_access(c, &rl, res.status, res.body_bytes, dur);
     if (W.cfg->max_requests && W.requests >= (uint64_t)W.cfg->max_requests) {
         char why[64];

@@ -222,7 +222,7 @@ static int format_head(PyObject *status, PyObject *headers)
     PyObject **items = PySequence_Fast_ITEMS(headers); /* borrowed */
     for (Py_ssize_t i = 0; i < nh; i++) {
         PyObject *h = items[i]; /* borrowed */
-        if (!(PyTuple_Check(h) || PyList_Check(h)) || PySequence_Fast_GET_SIZE(h) != 2) {
+        if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 2) {
             PyErr_Format(PyExc_TypeError, "header %R is not a (name, value) tuple", h);
             return -1;
         }
@@ -852,12 +852,15 @@ static int set_remote(PyObject *env, const struct addr *peer)
     return 0;
 }
 
-/* SERVER_NAME and SERVER_PORT from the Host header, else the socket. */
+/* SERVER_NAME from the Host header (else the socket's address), SERVER_PORT
+ * from the socket the request came in on (as uWSGI does; the Host header's
+ * port for unix sockets). */
 static int set_server(PyObject *env, struct gw_conn *c, const struct gw_hdr *host)
 {
     const char *name = "localhost", *port = "80";
     size_t nl = 9, pl = 2;
     char lh[ADDR_STRLEN], lp[16];
+    bool tcp = c->local && c->local->ss.ss_family != AF_UNIX;
     if (host && host->value_len) {
         const char *v = host->value;
         size_t n = host->value_len;
@@ -874,11 +877,13 @@ static int set_server(PyObject *env, struct gw_conn *c, const struct gw_hdr *hos
             port = colon + 1;
             pl = (size_t)(v + n - port);
         }
-    } else if (c->local && c->local->ss.ss_family != AF_UNIX) {
+    } else if (tcp) {
         addr_host(c->local, lh, sizeof(lh));
-        snprintf(lp, sizeof(lp), "%d", addr_port(c->local));
         name = lh;
         nl = strlen(lh);
+    }
+    if (tcp) {
+        snprintf(lp, sizeof(lp), "%d", addr_port(c->local));
         port = lp;
         pl = strlen(lp);
     }

@@ -3,7 +3,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "http.h"
+#include "../../gateway/http.h"
 
 static int parse(const char *s, struct gw_req *r, size_t *hl)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "opts.h"
+#include "../../gateway/opts.h"
 
 static int parse(struct gw_opts *o, char *err, size_t n, int argc, char **argv)
 {
