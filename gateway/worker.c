@@ -197,6 +197,7 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
     memcpy((char *)sl->req, rl.text, rl.len + 1 > sizeof(sl->req) ? sizeof(sl->req) : rl.len + 1);
     sl->req[sizeof(sl->req) - 1] = '\0';
     sl->req_start_ms = t0 / 1000;
+    sl->requests = W.requests + 1; /* counted when it starts: its answer may come first */
     sl->state = GW_WS_BUSY;
     c->busy = true;
     if (c->proto == GW_PROTO_HTTP && !c->req.keepalive)
@@ -227,11 +228,8 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
     }
     int64_t dur = now_us() - t0;
     W.requests++;
-    sl->requests = W.requests;
     sl->tx += res.body_bytes;
     sl->rt_total_us += (uint64_t)dur;
-    if (res.exception)
-        sl->exceptions++;
     sl->req_start_ms = 0;
     sl->state = W.stopping ? GW_WS_STOPPING : GW_WS_IDLE;
     c->busy = false;
@@ -436,6 +434,7 @@ void gw_worker_main(const struct gw_worker_cfg *cfg)
     }
     if (gw_wsgi_init(cfg->opts) < 0)
         _exit(GW_EXIT_FATAL);
+    gw_wsgi_exceptions = &sl->exceptions;
 
     W.rmax = (size_t)(cfg->opts->buffer_size > 65536 ? cfg->opts->buffer_size : 65536) + 8192;
     W.base = event_base_new();

@@ -19,6 +19,7 @@
 #include "uwsgi.h"
 
 volatile sig_atomic_t gw_wsgi_head_sent;
+volatile uint64_t *gw_wsgi_exceptions;
 
 /* ---- interned strings ---- */
 
@@ -686,6 +687,8 @@ int gw_wsgi_send_error(struct gw_conn *c, int status)
 /* The app failed: log, then a 500 if nothing was sent, else close. */
 static void app_failed(void)
 {
+    if (!R.exception && gw_wsgi_exceptions)
+        (*gw_wsgi_exceptions)++;
     R.exception = true;
     gw_py_log_exception();
     if (R.write_failed)
@@ -746,6 +749,8 @@ static void run(struct gw_conn *c, PyObject *app, PyObject *environ, struct gw_w
         PyObject *r = PyObject_CallMethod(result, "close", NULL); /* new */
         if (!r) {
             log_error("the response's close() raised:");
+            if (!R.exception && gw_wsgi_exceptions)
+                (*gw_wsgi_exceptions)++;
             R.exception = true;
             gw_py_log_exception();
             c->closing = c->closing || !R.head_sent;
@@ -970,6 +975,8 @@ void gw_wsgi_handle_http(struct gw_conn *c, PyObject *app, struct gw_wsgi_result
         log_error("cannot build the environ:");
         gw_py_log_exception();
         res->exception = true;
+        if (gw_wsgi_exceptions)
+            (*gw_wsgi_exceptions)++;
         res->status = 500;
         gw_wsgi_send_error(c, 500);
         return;
@@ -1155,6 +1162,8 @@ pyerror:
     Py_XDECREF(x.env);
     gw_conn_body_begin(c, GW_BODY_NONE, 0);
     res->exception = true;
+    if (gw_wsgi_exceptions)
+        (*gw_wsgi_exceptions)++;
     res->status = 500;
     gw_wsgi_send_error(c, 500);
 }

@@ -41,6 +41,10 @@ struct gw_wsgi_result {
  * cannot send a 504 and just closes). */
 extern volatile sig_atomic_t gw_wsgi_head_sent;
 
+/* When set, counts app exceptions as they happen (before the 500 is sent,
+ * so a client that saw the 500 finds it counted in the stats). */
+extern volatile uint64_t *gw_wsgi_exceptions;
+
 /* Interns the environ keys, builds the template and the callables.  Needs
  * the GIL.  0 or -1 (logged). */
 int gw_wsgi_init(const struct gw_opts *o);
