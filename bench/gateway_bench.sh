@@ -6,8 +6,10 @@
 # One table: req/s, p50, p99, wrk timeouts and errors, RSS per worker, and
 # each row's req/s ratio to uWSGI (--http-socket) and to gunicorn.
 #
-#   bench/gateway_bench.sh [-d SECONDS] [-c CONNS] [-t WRK_THREADS] [-p PROCESSES] [-o OUT.md]
-#                          [--only ours,uwsgi,uwsgi11,gunicorn]
+#   bench/gateway_bench.sh [-d SECONDS] [-c CONNS] [-t WRK_THREADS] [-p PROCESSES] [-r ROUNDS]
+#                          [-o OUT.md] [--only ours,uwsgi,uwsgi11,gunicorn]
+# With -r N every server runs N times, the servers taking turns (so load from
+# elsewhere on the machine hits all of them alike); the table shows medians.
 #
 # Not a test (not in ctest): the numbers depend on the machine and its load.
 # Servers listen on 127.0.0.1 only; every run is bounded by -d.
@@ -19,6 +21,7 @@ CONNS=64
 THREADS=2
 PROCS=2
 OUT=""
+ROUNDS=1
 ONLY="ours,uwsgi,uwsgi11,gunicorn"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -28,7 +31,8 @@ while [ $# -gt 0 ]; do
     -p) PROCS=$2; shift ;;
     -o) OUT=$2; shift ;;
     --only) ONLY=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -r) ROUNDS=$2; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -106,10 +110,10 @@ wait_ready() { # port
 }
 
 run_one() { # name, then the server command (with PORT substituted)
-    local name=$1; shift
+    local name=$1 round=$ROUND; shift
     local port; port=$(free_port)
     local args=("${@//PORT/$port}")
-    echo "=== $name: ${args[*]}" >&2
+    echo "=== $name (round $round): ${args[*]}" >&2
     setsid "${args[@]}" >"$WORK/$name.server.log" 2>&1 &
     SERVER_PID=$!
     if ! wait_ready "$port"; then
@@ -122,41 +126,43 @@ run_one() { # name, then the server command (with PORT substituted)
     wrk -t "$THREADS" -c "$CONNS" -d 2s --timeout 2s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true # warm-up
     local fair; fair=$(fairness_probe "$port")
     wrk -t "$THREADS" -c "$CONNS" -d "${DUR}s" --timeout 2s --latency "http://127.0.0.1:$port/" \
-        >"$WORK/$name.wrk" 2>&1 || true
+        >"$WORK/$name.$round.wrk" 2>&1 || true
     local rss; rss=$(rss_per_worker_kib)
     local nworkers; nworkers=$(children | wc -l)
-    cat "$WORK/$name.wrk" >&2
-    echo "$name|ok|$rss|$nworkers|$WORK/$name.wrk|$fair" >>"$WORK/results"
+    cat "$WORK/$name.$round.wrk" >&2
+    echo "$name|ok|$rss|$nworkers|$WORK/$name.$round.wrk|$fair" >>"$WORK/results"
     stop_server
     sleep 1
 }
 
 : >"$WORK/results"
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
-if want ours; then
-    if [ -x "$GATEWAY" ]; then
-        run_one ours "$GATEWAY" --http-socket 127.0.0.1:PORT --wsgi-file "$APP" --processes "$PROCS" \
-            --disable-logging
-    else
-        echo "ours|not built ($GATEWAY)" >>"$WORK/results"
+for ROUND in $(seq "$ROUNDS"); do
+    if want ours; then
+        if [ -x "$GATEWAY" ]; then
+            run_one ours "$GATEWAY" --http-socket 127.0.0.1:PORT --wsgi-file "$APP" --processes "$PROCS" \
+                --disable-logging
+        elif [ "$ROUND" = 1 ]; then
+            echo "ours|not built ($GATEWAY)" >>"$WORK/results"
+        fi
     fi
-fi
-if want uwsgi; then
-    run_one uwsgi "$UWSGI" --plugin python3 --master --die-on-term --http-socket 127.0.0.1:PORT \
-        --wsgi-file "$APP" --processes "$PROCS" --disable-logging
-fi
-if want uwsgi11; then
-    run_one uwsgi11 "$UWSGI" --plugin python3 --master --die-on-term --http11-socket 127.0.0.1:PORT \
-        --wsgi-file "$APP" --processes "$PROCS" --disable-logging
-fi
-if want gunicorn; then
-    run_one gunicorn "$GUNICORN" --workers "$PROCS" --worker-class sync --bind 127.0.0.1:PORT \
-        --chdir "$(dirname "$APP")" app:application
-fi
+    if want uwsgi; then
+        run_one uwsgi "$UWSGI" --plugin python3 --master --die-on-term --http-socket 127.0.0.1:PORT \
+            --wsgi-file "$APP" --processes "$PROCS" --disable-logging
+    fi
+    if want uwsgi11; then
+        run_one uwsgi11 "$UWSGI" --plugin python3 --master --die-on-term --http11-socket 127.0.0.1:PORT \
+            --wsgi-file "$APP" --processes "$PROCS" --disable-logging
+    fi
+    if want gunicorn; then
+        run_one gunicorn "$GUNICORN" --workers "$PROCS" --worker-class sync --bind 127.0.0.1:PORT \
+            --chdir "$(dirname "$APP")" app:application
+    fi
+done
 
-/usr/bin/python3 - "$WORK/results" "$DUR" "$CONNS" "$PROCS" "$OUT" <<'EOF'
-import re, sys, os, platform, subprocess
-results, dur, conns, procs, out = sys.argv[1:6]
+/usr/bin/python3 - "$WORK/results" "$DUR" "$CONNS" "$PROCS" "$OUT" "$ROUNDS" <<'EOF'
+import re, statistics, sys, subprocess
+results, dur, conns, procs, out, rounds = sys.argv[1:7]
 labels = {"ours": "ours (gateway --http-socket)", "uwsgi": "uWSGI 2.0.21 --http-socket",
           "uwsgi11": "uWSGI 2.0.21 --http11-socket", "gunicorn": "gunicorn 20.1 sync"}
 
@@ -186,6 +192,30 @@ for line in open(results):
         row["requests"] = int(m.group(1)) if m else 0
     rows.append(row)
 
+# one row per server: medians over the rounds (the run with the median req/s
+# gives the error counts and the fairness probe), RSS the largest seen
+merged, order = {}, []
+for r in rows:
+    if r["name"] not in merged:
+        order.append(r["name"])
+    merged.setdefault(r["name"], []).append(r)
+rows = []
+for name in order:
+    runs = [r for r in merged[name] if r["status"] == "ok"]
+    if not runs:
+        rows.append(merged[name][0])
+        continue
+    runs.sort(key=lambda r: r["rps"])
+    mid = dict(runs[(len(runs) - 1) // 2])
+    mid["rps"] = statistics.median(r["rps"] for r in runs)
+    for k in ("p50", "p99"):
+        vals = [r[k] for r in runs if r[k] is not None]
+        mid[k] = statistics.median(vals) if vals else None
+    mid["timeouts"] = max(r["timeouts"] for r in runs)
+    mid["rss"] = max(r["rss"] for r in runs)
+    mid["all_rps"] = [round(r["rps"]) for r in runs]
+    rows.append(mid)
+
 base = {r["name"]: r.get("rps") for r in rows if r.get("rps")}
 
 def ratio(r, other):
@@ -194,7 +224,8 @@ def ratio(r, other):
 
 cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 lines = ["Gateway benchmark: hello world (apps/hello/app.py), %s processes each, wrk %s connections, %s s, "
-         "timeout 2 s; %s CPUs, machine shared, servers run one after the other." % (procs, conns, dur, cpu), "",
+         "timeout 2 s; %s CPUs, machine shared, servers take turns, %s round(s), medians shown "
+         "(wrk timeouts: the worst round)." % (procs, conns, dur, cpu, rounds), "",
          "| server | req/s | p50 ms | p99 ms | wrk timeouts | wrk errors | RSS/worker MiB | slowest of %s first answers | vs uWSGI | vs gunicorn |" % conns,
          "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
 for r in rows:
@@ -211,6 +242,8 @@ lines += ["", "Targets (issue 3): ours ≥ 1.5× uWSGI --http-socket, ≥ 3× gu
           "connection per worker, so with 64 connections most wait (see the fairness column; wrk only "
           "measures the connections that get served): its numbers are not comparable.  wrk read errors on "
           "uWSGI --http-socket are its connection closes after each response (no keep-alive)."]
+if rounds != "1":
+    lines += ["", "req/s per round: " + "; ".join("%s %s" % (r["name"], r.get("all_rps", "–")) for r in rows)]
 text = "\n".join(lines)
 print(text)
 if out:

@@ -71,6 +71,23 @@ class Signals(harness.GatewayTestCase):
         self.assertFalse(set(old) & set(new), "old workers still running")
         self.assertValidatorClean(g)
 
+    @uwsgi_differs("uWSGI's HUP stops every worker, then starts new ones")
+    def test_hup_one_worker_at_a_time(self):
+        g = self.gw(processes=2)
+        old = set(g.wait_workers(2))
+        harness.request(self.port)
+        g.signal(signal.SIGHUP)
+        lowest = 2
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = set(g.workers())
+            lowest = min(lowest, len(now))
+            if len(now) == 2 and not now & old:
+                break
+            time.sleep(0.005)
+        self.assertFalse(set(g.workers()) & old, "old workers not replaced within 30 s")
+        self.assertGreaterEqual(lowest, 1, "all workers were down at once during the reload")
+
     def graceful(self, sig):
         g = self.gw(processes=1)
         g.wait_workers(1)

@@ -662,9 +662,17 @@ class SharedGatewayTestCase(unittest.TestCase):
 
     def tearDown(self):
         self.assertEqual(self.record_lines("validator.log"), [], "wsgiref.validate complained")
+        # e.g. "Iterator garbage collected without being closed" from __del__
+        time.sleep(0.05)
+        new = self.log_since(self._log_mark)
+        for bad in ("AssertionError", "WSGIWarning"):
+            self.assertNotIn(bad, new, "validator complaint in the gateway log")
 
     record_lines = GatewayTestCase.record_lines
-    forget_records = GatewayTestCase.forget_records
+
+    def forget_records(self):
+        GatewayTestCase.forget_records(self)
+        self._log_mark = self.log_mark()
 
     def log_mark(self):
         """The gateway log's current length (to look only at what follows)."""
