@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -163,6 +164,29 @@ static ssize_t find_line(struct gw_conn *c, size_t max)
     return (ssize_t)(n - 1);
 }
 
+static bool is_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* Fields a trailer must not carry (RFC 9110 6.5.1): framing, routing,
+ * request modifiers, content metadata.  A request sending one is refused. */
+static bool forbidden_trailer(const char *name, size_t n)
+{
+    static const char *const names[] = {
+        "content-length", "transfer-encoding", "host", "trailer", "te", "content-type",
+        "content-encoding", "content-range", "authorization", "expect", "range", "cookie",
+        "connection", "upgrade", "keep-alive", "max-forwards", "proxy-authorization"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strlen(names[i]) == n && strncasecmp(names[i], name, n) == 0)
+            return true;
+    for (size_t i = 0; i < n; i++)
+        if (!is_tchar((unsigned char)name[i]))
+            return true;
+    return false;
+}
+
 /* Parses a chunk-size line of `n` bytes: 1*HEXDIG [ ";" ext ].  0 or -1. */
 static int parse_chunk_size(const char *s, size_t n, uint64_t *out)
 {
@@ -177,13 +201,28 @@ static int parse_chunk_size(const char *s, size_t n, uint64_t *out)
     }
     if (i == 0)
         return -1;
-    while (i < n && (s[i] == ' ' || s[i] == '\t'))
-        i++;
-    if (i < n && s[i] != ';')
-        return -1;
-    for (; i < n; i++)
-        if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+    /* chunk-ext: *( BWS ";" BWS name [ BWS "=" BWS value ] ); each name must
+     * be there (llhttp 9 refuses "5;"), values are not interpreted */
+    while (i < n) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        if (i == n)
+            break;
+        if (s[i++] != ';')
             return -1;
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        size_t name = i;
+        while (i < n && is_tchar((unsigned char)s[i]))
+            i++;
+        if (i == name)
+            return -1;
+        while (i < n && s[i] != ';') {
+            if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+                return -1;
+            i++;
+        }
+    }
     *out = v;
     return 0;
 }
@@ -245,7 +284,7 @@ int gw_conn_body_avail(struct gw_conn *c, const char **p, size_t *n)
                 trailer_bytes += (size_t)ll;
                 const char *colon = memchr(s, ':', (size_t)ll);
                 if (!colon || colon == s || s[0] == ' ' || s[0] == '\t' ||
-                    trailer_bytes > TRAILER_MAX)
+                    trailer_bytes > TRAILER_MAX || forbidden_trailer(s, (size_t)(colon - s)))
                     goto bad;
             }
         }

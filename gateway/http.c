@@ -231,7 +231,7 @@ static bool has_token(const char *v, size_t n, const char *token)
 /* Last pass over the headers: framing, Host, keep-alive, Expect. */
 static int check_headers(struct gw_req *r)
 {
-    int ncl = 0, nte = 0, nhost = 0;
+    int ncl = 0, nte = 0, nhost = 0, nctype = 0;
     bool conn_close = false, conn_keep = false;
     for (int i = 0; i < r->nhdrs; i++) {
         struct gw_hdr *h = &r->hdrs[i];
@@ -262,6 +262,8 @@ static int check_headers(struct gw_req *r)
             r->chunked = true;
         } else if (eq_ci(h->name, h->name_len, "host")) {
             nhost++;
+        } else if (eq_ci(h->name, h->name_len, "content-type")) {
+            nctype++;
         } else if (eq_ci(h->name, h->name_len, "connection")) {
             conn_close = conn_close || has_token(h->value, h->value_len, "close");
             conn_keep = conn_keep || has_token(h->value, h->value_len, "keep-alive");
@@ -272,7 +274,7 @@ static int check_headers(struct gw_req *r)
     }
     if (ncl && nte)
         return 400;
-    if (nhost > 1 || (nhost == 0 && r->http_minor == 1))
+    if (nhost > 1 || (nhost == 0 && r->http_minor == 1) || nctype > 1)
         return 400;
     if (r->chunked && r->http_minor == 0)
         return 400; /* chunked did not exist in HTTP/1.0: a smuggling shape */
@@ -302,6 +304,8 @@ int gw_http_parse(const char *data, size_t len, size_t max_head, struct gw_req *
         return 505;
     if (parser.method == HTTP_CONNECT)
         return 405;
+    if (r->uri && r->uri_len == 1 && r->uri[0] == '*' && parser.method != HTTP_OPTIONS)
+        return 400; /* asterisk-form is for OPTIONS only */
     r->http_minor = parser.http_minor;
     r->method = data + skip;
     r->method_len = (size_t)((const char *)memchr(r->method, ' ', end - skip) - r->method);
