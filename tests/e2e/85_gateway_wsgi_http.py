@@ -367,7 +367,7 @@ class WsgiOverHttp(harness.SharedGatewayTestCase):
     # --- application errors ----------------------------------------------
     @uwsgi_differs("--http-socket closes the connection without a 500 on an app exception")
     def test_app_exception_500(self):
-        before = self.gateway.workers()
+        before = self.gateway.wait_workers(2)  # the 2nd may still be starting (ASan)
         mark = self.log_mark()
         for _ in range(4):
             r = get(self.port, "/raise")
