@@ -301,7 +301,7 @@ class EchoHandler(BaseHTTPRequestHandler):
             srv.hits.append({"method": self.command, "path": self.path,
                              "headers": list(self.headers.items()), "body": body,
                              "client": self.client_address})
-        status = 200
+        status = getattr(srv, "fail_status", None) or 200
         parts = self.path.split("?")[0].split("/")
         if len(parts) >= 3 and parts[1] == "status":
             status = int(parts[2])
@@ -319,6 +319,10 @@ class EchoHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(out)))
         self.send_header("X-Backend", srv.name)
+        if self.headers.get("X-Want-App-Us"):  # what a gateway reports (Server-Timing)
+            self.send_header("X-Chain-App-Us", self.headers["X-Want-App-Us"])
+        for k, v in getattr(srv, "extra_headers", ()):
+            self.send_header(k, v)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(out)
@@ -327,12 +331,16 @@ class EchoHandler(BaseHTTPRequestHandler):
 
 
 class Backend:
-    """An echo HTTP/1.1 backend on 127.0.0.1 (or `host`) in a thread."""
+    """An echo HTTP/1.1 backend on 127.0.0.1 (or `host`) in a thread.
+    `fail_status` makes it answer that status to everything (a sick peer);
+    `extra_headers` are added to every response."""
 
-    def __init__(self, name="b", port=0, host="127.0.0.1"):
+    def __init__(self, name="b", port=0, host="127.0.0.1", fail_status=None, extra_headers=()):
         self.srv = ThreadingHTTPServer((host, port), EchoHandler)
         self.srv.daemon_threads = True
         self.srv.name = name
+        self.srv.fail_status = fail_status
+        self.srv.extra_headers = list(extra_headers)
         self.srv.hits = []
         self.srv.lock = threading.Lock()
         self.port = self.srv.server_address[1]
@@ -680,3 +688,180 @@ class SharedGatewayTestCase(unittest.TestCase):
 
     def log_since(self, mark):
         return self.gateway.output()[mark:]
+
+
+# --- the proxy under test -----------------------------------------------------
+
+# PROXY_IMPL=nginx runs the proxy tests against Debian's nginx with the same
+# configuration (a reference for the tests themselves); tests of behaviour
+# only ours has skip there.
+PROXY_IMPL = os.environ.get("PROXY_IMPL", "ours")
+NGINX_BIN = "/usr/sbin/nginx"
+
+PROXY_CONF = """worker_processes %(workers)d;
+error_log %(tmp)s/error.log info;
+pid %(tmp)s/proxy.pid;
+%(main_extra)s
+events { worker_connections %(wconn)d; }
+http {
+    access_log %(tmp)s/access.log;
+%(http)s
+}
+"""
+
+
+class ProxyCase(TempDirTestCase):
+    """Starts the proxy (ours, or nginx with PROXY_IMPL=nginx) with an
+    nginx-syntax configuration whose http { } block is given."""
+
+    def start_proxy(self, http, workers=1, wconn=1024, main_extra="", port=None):
+        if PROXY_IMPL == "nginx":
+            need_binary(NGINX_BIN)
+            main_extra = "daemon off;\nuser root;\n" + main_extra
+            # directives only we have carry this marker
+            http = "\n".join(l for l in http.split("\n") if "# ours-only" not in l)
+        else:
+            need_binary(PROXY_BIN)
+            http = "\n".join(l for l in http.split("\n") if "# nginx-only" not in l)
+        self.port = port or free_port()
+        conf = PROXY_CONF % {"workers": workers, "tmp": self.tmp, "main_extra": main_extra,
+                             "wconn": wconn, "http": http.replace("{port}", str(self.port))}
+        self.conf_path = self.write("conf/proxy.conf", conf)
+        binary = NGINX_BIN if PROXY_IMPL == "nginx" else PROXY_BIN
+        self.proxy = self.spawn([binary, "-p", self.tmp + "/", "-c", self.conf_path], name="proxy")
+        self.proxy.wait_port(self.port)
+        return self.proxy
+
+    def ours(self):
+        return PROXY_IMPL != "nginx"
+
+    def worker_pids(self):
+        return proc_children(self.proxy.pid)
+
+    def access_log(self):
+        path = os.path.join(self.tmp, "access.log")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.tmp, "error.log"), encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def get(self, path, headers=None, method="GET", body=None):
+        return request(self.port, method, path, headers=headers, body=body)
+
+    def raw(self, timeout=10.0):
+        c = RawClient(self.port, timeout=timeout)
+        self.addCleanup(c.close)
+        return c
+
+
+class StreamBackend:
+    """A raw HTTP/1.1 backend for big bodies, in threads, never holding a
+    body: POST/PUT answer "<bytes read> <md5>"; GET /down/N sends N bytes
+    (Content-Length), /down/N/chunk chunked, /down/N/close close-delimited.
+    `read_pause`/`write_pause` (seconds per 256 KiB) make it a slow peer."""
+
+    BLOCK = 256 * 1024
+
+    def __init__(self, read_pause=0.0, write_pause=0.0):
+        import hashlib
+        self.hashlib = hashlib
+        self.read_pause, self.write_pause = read_pause, write_pause
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(64)
+        self.port = self.ls.getsockname()[1]
+        self.done = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.done:
+            try:
+                s, _ = self.ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._conn, args=(s,), daemon=True).start()
+
+    def _read_body(self, f, hdrs, h):
+        n = 0
+        def take(left):
+            nonlocal n
+            while left:
+                d = f.read(min(left, self.BLOCK))
+                if not d:
+                    raise ConnectionError("eof in body")
+                h.update(d)
+                n += len(d)
+                left -= len(d)
+                if self.read_pause:
+                    time.sleep(self.read_pause)
+        if "chunked" in hdrs.get("transfer-encoding", ""):
+            while True:
+                size = int(f.readline().split(b";")[0], 16)
+                if size == 0:
+                    while f.readline() not in (b"\r\n", b""):
+                        pass
+                    break
+                take(size)
+                f.readline()
+        elif "content-length" in hdrs:
+            take(int(hdrs["content-length"]))
+        return n
+
+    def _conn(self, s):
+        try:
+            f = s.makefile("rb")
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                hdrs = {}
+                while True:
+                    hl = f.readline()
+                    if hl in (b"\r\n", b""):
+                        break
+                    k, _, v = hl.decode("latin-1").partition(":")
+                    hdrs[k.strip().lower()] = v.strip().lower()
+                method, path = line.decode("latin-1").split(" ")[:2]
+                h = self.hashlib.md5()
+                n = self._read_body(f, hdrs, h)
+                if path.startswith("/down/"):
+                    parts = path.split("/")
+                    size, mode = int(parts[2]), (parts[3] if len(parts) > 3 else "")
+                    if mode == "chunk":
+                        s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    elif mode == "close":
+                        s.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                    else:
+                        s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+                    blk, left = b"d" * self.BLOCK, size
+                    while left:
+                        k = min(left, len(blk))
+                        s.sendall(b"%x\r\n%s\r\n" % (k, blk[:k]) if mode == "chunk" else blk[:k])
+                        left -= k
+                        if self.write_pause:
+                            time.sleep(self.write_pause)
+                    if mode == "chunk":
+                        s.sendall(b"0\r\n\r\n")
+                    if mode == "close":
+                        s.close()
+                        return
+                else:
+                    out = b"%d %s" % (n, h.hexdigest().encode())
+                    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(out), out))
+        except (OSError, ValueError, ConnectionError):
+            pass
+        finally:
+            s.close()
+
+    def stop(self):
+        self.done = True
+        self.ls.close()

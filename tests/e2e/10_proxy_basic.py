@@ -1,0 +1,228 @@
+"""proxy_pass basics: the request the upstream sees (nginx's header rules),
+the response the client sees, keep-alive to upstreams, errors and retries
+(proxy_next_upstream).  PROXY_IMPL=nginx runs the same checks on nginx."""
+import time
+
+import harness
+from harness import Backend, ProxyCase
+
+
+class ProxyBasic(ProxyCase):
+    def setUp(self):
+        super().setUp()
+        self.b1 = Backend("b1")
+        self.addCleanup(self.b1.stop)
+        self.dead = harness.free_port()  # nothing listens there
+        self.start_proxy("""
+    log_format up '$request $status up=$upstream_addr us=$upstream_status';
+    upstream backend { server 127.0.0.1:%d; keepalive 4; }
+    upstream nopool { server 127.0.0.1:%d; }
+    upstream dead { server 127.0.0.1:%d; }
+    server {
+        listen 127.0.0.1:{port};
+        access_log %s/up.log up;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+        location /set/ {
+            proxy_pass http://nopool;
+            proxy_set_header Host $host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header User-Agent "";
+        }
+        location /app/ { proxy_pass http://nopool/v1/; }
+        location /dead/ { proxy_pass http://dead; }
+        location /slow/ {
+            proxy_pass http://nopool/sleep/;
+            proxy_read_timeout 1s;
+        }
+        location /timing/ {
+            proxy_pass http://backend/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            server_timing on;  # ours-only
+        }
+    }
+""" % (self.b1.port, self.b1.port, self.dead, self.tmp))
+
+    def hit(self, i=-1):
+        return self.b1.hits[i]
+
+    def hdr(self, hit, name):
+        for k, v in hit["headers"]:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def test_roundtrip_and_header_rules(self):
+        r = self.get("/a/b?x=1&y=2", headers={
+            "X-Custom": "kept", "Connection": "X-Private, keep-alive", "X-Private": "secret",
+            "Keep-Alive": "timeout=5", "TE": "trailers", "Upgrade": "foo",
+            "Proxy-Connection": "keep-alive"})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("X-Backend"), "b1")
+        body = r.json()
+        self.assertEqual(body["path"], "/a/b?x=1&y=2")
+        hit = self.hit()
+        self.assertEqual(self.hdr(hit, "Host"), "backend")  # $proxy_host
+        self.assertEqual(self.hdr(hit, "X-Custom"), "kept")
+        for gone in ("Keep-Alive", "TE", "Upgrade"):
+            self.assertIsNone(self.hdr(hit, gone), gone)
+        if self.ours():  # RFC 9110 §7.6.1; nginx forwards fields named in Connection
+            self.assertIsNone(self.hdr(hit, "X-Private"))
+            self.assertIsNone(self.hdr(hit, "Proxy-Connection"))
+        # our Date/Server, not the backend's
+        self.assertEqual(len(r.header_all("Server")), 1)
+        self.assertEqual(len(r.header_all("Date")), 1)
+        if self.ours():
+            self.assertTrue(r.header("Server").startswith("proxy"), r.header("Server"))
+
+    def test_proxy_set_header(self):
+        r = self.get("/set/x", headers={"Host": "Example.ORG:8080", "X-Forwarded-For": "10.0.0.1",
+                                        "User-Agent": "ua"})
+        self.assertEqual(r.status, 200)
+        hit = self.hit()
+        self.assertEqual(self.hdr(hit, "Host"), "example.org")
+        self.assertEqual(self.hdr(hit, "X-Real-IP"), "127.0.0.1")
+        self.assertEqual(self.hdr(hit, "X-Forwarded-For"), "10.0.0.1, 127.0.0.1")
+        self.assertIsNone(self.hdr(hit, "User-Agent"))  # empty value: not sent
+        self.assertEqual(self.hdr(hit, "Connection"), "close")  # nginx's default
+
+    def test_pass_uri_replaces_prefix(self):
+        r = self.get("/app/some%20thing/x?q=1")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json()["path"], "/v1/some%20thing/x?q=1")
+
+    def test_upstream_keepalive_reuses_connections(self):
+        for i in range(6):
+            r = self.get("/ka/%d" % i)
+            self.assertEqual(r.status, 200)
+        ports = {h["client"][1] for h in self.b1.hits[-6:]}
+        self.assertEqual(len(ports), 1, "one pooled upstream connection expected: %s" % ports)
+        hit = self.hit()
+        self.assertIsNone(self.hdr(hit, "Connection"))
+
+    def test_refused_is_502(self):
+        r = self.get("/dead/x")
+        self.assertEqual(r.status, 502)
+        self.assertIn(b"502 Bad Gateway", r.body)
+        self.assertEqual(r.header("Content-Type"), "text/html")
+
+    def test_read_timeout_is_504(self):
+        t = time.monotonic()
+        r = self.get("/slow/3")
+        self.assertEqual(r.status, 504)
+        self.assertLess(time.monotonic() - t, 2.9)
+
+    def test_upstream_status_passed(self):
+        r = self.get("/status/404")
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.header("X-Backend"), "b1")  # the upstream's own page
+        r = self.get("/status/503", method="POST", body=b"x")
+        self.assertEqual(r.status, 503)
+
+    def test_head_keeps_content_length(self):
+        c = self.raw()
+        c.send("HEAD /h HTTP/1.1\r\nHost: a\r\n\r\nGET /g HTTP/1.1\r\nHost: a\r\n\r\n")
+        r = c.read_response(head_only=True)
+        self.assertEqual(r.status, 200)
+        self.assertIsNotNone(r.header("Content-Length"))
+        r = c.read_response()
+        self.assertEqual(r.json()["path"], "/g")
+
+    def test_access_log_upstream_fields(self):
+        self.get("/logme")
+        self.get("/dead/x")
+        path = self.tmp + "/up.log"
+        harness.wait_for(lambda: open(path).read().count("\n") >= 2, 5, what="log lines")
+        lines = open(path).read().splitlines()
+        self.assertRegex(lines[-2], r"GET /logme HTTP/1.1 200 up=127.0.0.1:%d us=200" % self.b1.port)
+        self.assertRegex(lines[-1], r"GET /dead/x HTTP/1.1 502 up=127.0.0.1:%d us=502" % self.dead)
+
+    def test_server_timing(self):
+        if not self.ours():
+            self.skipTest("Server-Timing is ours")
+        r = self.get("/timing/t", headers={"X-Want-App-Us": "1500"})
+        self.assertEqual(r.status, 200)
+        self.assertIsNone(r.header("X-Chain-App-Us"))
+        st = r.header("Server-Timing")
+        names = [p.split(";")[0].strip() for p in st.split(",")]
+        self.assertEqual(names, ["read", "queue", "connect", "header", "app", "total"], st)
+        durs = {p.split(";")[0].strip(): float(p.split("dur=")[1]) for p in st.split(",")}
+        self.assertAlmostEqual(durs["app"], 1.5, places=3)
+        # without the option: no header, and the gateway's header still removed
+        r = self.get("/x", headers={"X-Want-App-Us": "7"})
+        self.assertIsNone(r.header("Server-Timing"))
+        self.assertIsNone(r.header("X-Chain-App-Us"))
+
+
+class NextUpstream(ProxyCase):
+    def setUp(self):
+        super().setUp()
+        self.sick = Backend("sick", fail_status=500)
+        self.good = Backend("good")
+        self.addCleanup(self.sick.stop)
+        self.addCleanup(self.good.stop)
+        self.dead = harness.free_port()
+        self.start_proxy("""
+    upstream both { server 127.0.0.1:%d; server 127.0.0.1:%d; }
+    upstream sickonly { server 127.0.0.1:%d; server 127.0.0.1:%d; }
+    upstream deadfirst { server 127.0.0.1:%d max_fails=0; server 127.0.0.1:%d; }
+    server {
+        listen 127.0.0.1:{port};
+        location /retry/ { proxy_pass http://both; proxy_next_upstream error timeout http_500; }
+        location /retry_np/ {
+            proxy_pass http://both;
+            proxy_next_upstream error timeout http_500 non_idempotent;
+        }
+        location /noretry/ { proxy_pass http://both; }
+        location /last/ { proxy_pass http://sickonly; proxy_next_upstream error http_500; }
+        location /dead/ { proxy_pass http://deadfirst; }
+        location /tries/ {
+            proxy_pass http://both;
+            proxy_next_upstream error http_500;
+            proxy_next_upstream_tries 1;
+        }
+    }
+""" % (self.sick.port, self.good.port, self.sick.port, self.sick.port, self.dead, self.good.port))
+
+    def test_get_goes_to_next_on_500(self):
+        for i in range(4):
+            r = self.get("/retry/%d" % i)
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.header("X-Backend"), "good")
+        self.assertGreater(len(self.sick.hits), 0)
+
+    def test_post_not_retried_unless_non_idempotent(self):
+        statuses = {self.get("/retry/p%d" % i, method="POST", body=b"data").status for i in range(4)}
+        self.assertIn(500, statuses)  # the sick peer's answer reaches the client
+        for i in range(4):
+            r = self.get("/retry_np/p%d" % i, method="POST", body=b"data")
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.json()["body"], "data")  # the body was sent again
+
+    def test_without_http_500_the_500_passes(self):
+        statuses = {self.get("/noretry/%d" % i).status for i in range(4)}
+        self.assertEqual(statuses, {200, 500})
+
+    def test_last_try_gives_real_response(self):
+        r = self.get("/last/x")
+        self.assertEqual(r.status, 500)
+        self.assertEqual(r.header("X-Backend"), "sick")  # not a blank 502
+
+    def test_connect_error_fails_over(self):
+        for i in range(4):
+            r = self.get("/dead/%d" % i, method="POST", body=b"abc")
+            self.assertEqual(r.status, 200)  # nothing was sent to the dead peer
+            self.assertEqual(r.json()["body"], "abc")
+
+    def test_tries_limit(self):
+        statuses = {self.get("/tries/%d" % i).status for i in range(4)}
+        self.assertIn(500, statuses)
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,83 @@
+"""Static files: root, alias, index, Content-Type, Last-Modified and
+If-Modified-Since (304), Range (206, 416), a directory without its slash
+(301), missing files (404), methods (405), HEAD, and a big file through
+sendfile.  PROXY_IMPL=nginx runs the same checks on nginx."""
+import os
+
+import harness
+from harness import ProxyCase
+
+
+class Static(ProxyCase):
+    def setUp(self):
+        super().setUp()
+        self.write("www/index.html", "<h1>home</h1>\n")
+        self.write("www/style.css", "body{}\n")
+        self.write("www/docs/readme.txt", "read me\n")
+        self.write("other/file.json", '{"a": 1}\n')
+        self.big = os.urandom(3 << 20)
+        with open(os.path.join(self.tmp, "www", "big.bin"), "wb") as f:
+            f.write(self.big)
+        self.start_proxy("""
+    include /etc/nginx/mime.types;  # nginx-only (ours has the common types built in)
+    server {
+        listen 127.0.0.1:{port};
+        root %s/www;
+        location / { index index.html; }
+        location /data/ { alias %s/other/; }
+    }
+""" % (self.tmp, self.tmp))
+
+    def test_files_and_types(self):
+        r = self.get("/")
+        self.assertEqual((r.status, r.body), (200, b"<h1>home</h1>\n"))
+        self.assertEqual(r.header("Content-Type"), "text/html")
+        r = self.get("/style.css")
+        self.assertEqual(r.header("Content-Type"), "text/css")
+        r = self.get("/docs/readme.txt")
+        self.assertEqual((r.status, r.header("Content-Type")), (200, "text/plain"))
+        r = self.get("/data/file.json")
+        self.assertEqual((r.status, r.body), (200, b'{"a": 1}\n'))
+        self.assertEqual(r.header("Content-Type"), "application/json")
+        r = self.get("/big.bin")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, self.big)
+
+    def test_not_found_and_dirs(self):
+        self.assertEqual(self.get("/nope.html").status, 404)
+        self.assertEqual(self.get("/../etc/passwd").status, 400)
+        r = self.get("/docs")
+        self.assertEqual(r.status, 301)
+        self.assertTrue(r.header("Location").endswith("/docs/"), r.header("Location"))
+        self.assertIn(self.get("/docs/").status, (403, 404))
+        self.assertEqual(self.get("/index.html", method="POST", body=b"x").status, 405)
+
+    def test_conditional_and_ranges(self):
+        r = self.get("/style.css")
+        lm = r.header("Last-Modified")
+        self.assertIsNotNone(lm)
+        r = self.get("/style.css", headers={"If-Modified-Since": lm})
+        self.assertEqual((r.status, r.body), (304, b""))
+        r = self.get("/style.css", headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})
+        self.assertEqual(r.status, 200)
+        r = self.get("/big.bin", headers={"Range": "bytes=10-19"})
+        self.assertEqual(r.status, 206)
+        self.assertEqual(r.body, self.big[10:20])
+        self.assertEqual(r.header("Content-Range"), "bytes 10-19/%d" % len(self.big))
+        r = self.get("/big.bin", headers={"Range": "bytes=-5"})
+        self.assertEqual((r.status, r.body), (206, self.big[-5:]))
+        r = self.get("/big.bin", headers={"Range": "bytes=%d-" % (len(self.big) + 1)})
+        self.assertEqual(r.status, 416)
+        self.assertEqual(r.header("Content-Range"), "bytes */%d" % len(self.big))
+
+    def test_head_and_keepalive(self):
+        c = self.raw()
+        c.send("HEAD /big.bin HTTP/1.1\r\nHost: a\r\n\r\nGET /style.css HTTP/1.1\r\nHost: a\r\n\r\n")
+        r = c.read_response(head_only=True)
+        self.assertEqual(r.header("Content-Length"), str(len(self.big)))
+        r = c.read_response()
+        self.assertEqual(r.body, b"body{}\n")
+
+
+if __name__ == "__main__":
+    harness.main()
