@@ -1,6 +1,7 @@
 """A small validated WSGI app for the gateway's process tests (88-91).
 
-GET /          -> "pid=<worker pid> version=<VERSION> n=<requests this worker served>"
+GET /          -> "pid=<worker pid> version=<VERSION> n=<requests this worker served>
+                   imported=<pid that imported this module>"
 GET /sleep?s=S -> sleeps S seconds first (harakiri, graceful stop)
 The reload test copies this file and edits VERSION to see new code picked up.
 $WSGI_RECORD_DIR/validator.log receives anything the validator raises."""
@@ -10,6 +11,7 @@ from urllib.parse import parse_qs
 from wsgiref import validate
 
 VERSION = "1"
+IMPORTED_BY = os.getpid()  # the worker, or the master with --preload
 served = 0
 
 
@@ -26,7 +28,7 @@ def inner(environ, start_response):
     q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
     if environ.get("PATH_INFO", "").startswith("/sleep"):
         time.sleep(float(q.get("s", "1")))
-    body = ("pid=%d version=%s n=%d" % (os.getpid(), VERSION, served)).encode()
+    body = ("pid=%d version=%s n=%d imported=%d" % (os.getpid(), VERSION, served, IMPORTED_BY)).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 

@@ -24,6 +24,7 @@ def hit(port, path="/", timeout=15):
 
 def pid_n(r):
     d = dict(kv.split("=") for kv in r.body.decode().split())
+    assert r.status == 200, r
     return int(d["pid"]), int(d["n"])
 
 
@@ -50,9 +51,11 @@ class Workers(harness.GatewayTestCase):
                                    "--processes", str(processes)] + list(extra))
 
     def test_sigkill_respawn(self):
-        g = self.gw()
+        stats_port = harness.free_port()
+        g = self.gw("--stats", "127.0.0.1:%d" % stats_port)
         old = g.wait_workers(2)
         self.assertEqual(hit(self.port).status, 200)
+        respawns = sum(w["respawn_count"] for w in read_stats(stats_port)["workers"])
         mark = len(g.output())
         victim = old[0]
         os.kill(victim, signal.SIGKILL)
@@ -63,6 +66,9 @@ class Workers(harness.GatewayTestCase):
             self.assertEqual(hit(self.port).status, 200)
         wait_for(lambda: str(victim) in g.output()[mark:], 5, what="log naming the dead worker")
         self.assertTrue(g.alive())
+        st = read_stats(stats_port)
+        self.assertEqual(sorted(w["pid"] for w in st["workers"]), sorted(g.workers()))
+        self.assertEqual(sum(w["respawn_count"] for w in st["workers"]), respawns + 1)
         self.assertValidatorClean(g)
 
     def test_sigkill_all_workers(self):
@@ -87,7 +93,8 @@ class Workers(harness.GatewayTestCase):
         self.assertEqual(hit(self.port).status, 200)
 
     def test_harakiri_replaces_worker(self):
-        g = self.gw("--harakiri", "2", processes=1)
+        stats_port = harness.free_port()
+        g = self.gw("--harakiri", "2", "--stats", "127.0.0.1:%d" % stats_port, processes=1)
         (before,) = g.wait_workers(1)
         try:
             hit(self.port, "/sleep?s=8", timeout=20)
@@ -100,7 +107,10 @@ class Workers(harness.GatewayTestCase):
         # fast requests under harakiri are left alone
         pids = {pid_n(hit(self.port, "/sleep?s=0.5"))[0] for _ in range(3)}
         self.assertEqual(len(pids), 1)
+        st = read_stats(stats_port)
+        self.assertGreaterEqual(sum(w["harakiri_count"] for w in st["workers"]), 1)
 
+    @uwsgi_differs("uWSGI sometimes resets a connection queued while its worker recycles")
     def test_max_requests_exact(self):
         n = 5
         g = self.gw("--max-requests", str(n), processes=1)
@@ -147,6 +157,22 @@ class Workers(harness.GatewayTestCase):
             groups[pid] = count
         for pid in order[:-1]:  # the last worker may not be done
             self.assertTrue(4 <= groups[pid] <= 7, seen)
+
+    @uwsgi_differs("uWSGI's option is spelled differently (no --preload; it imports in the master without --lazy-apps)")
+    def test_preload_imports_in_master(self):
+        g = self.gw("--preload")
+        g.wait_workers(2)
+        for _ in range(4):
+            r = hit(self.port)
+            d = dict(kv.split("=") for kv in r.body.decode().split())
+            self.assertEqual(int(d["imported"]), g.pid)
+
+    def test_default_imports_in_each_worker(self):
+        g = self.gw()
+        g.wait_workers(2)
+        for _ in range(6):
+            d = dict(kv.split("=") for kv in hit(self.port).body.decode().split())
+            self.assertEqual(d["imported"], d["pid"])
 
     def test_stats_json(self):
         stats_port = harness.free_port()
