@@ -208,6 +208,42 @@ class GoodStartup(harness.GatewayTestCase):
                             "--listen", "64", "--buffer-size", "32768"])
         self.assertEqual(harness.request(self.port, headers={"X-Big": "b" * 20000}).status, 200)
 
+    def test_logto(self):
+        logfile = os.path.join(self.tmp, "gw.log")
+        g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP,
+                                "--logto", logfile])
+        harness.request(self.port, path="/?marker=logto-zxcv")
+
+        def logged():
+            try:
+                with open(logfile) as f:
+                    return "logto-zxcv" in f.read()
+            except FileNotFoundError:
+                return False
+        wait_for(logged, 10, what="access log line in --logto file")
+        self.assertNotIn("logto-zxcv", g.output())
+
+    def test_vacuum(self):
+        sock = os.path.join(self.tmp, "v.sock")
+        pidfile = os.path.join(self.tmp, "v.pid")
+        g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--socket", sock,
+                                "--wsgi-file", PID_APP, "--pidfile", pidfile, "--vacuum"])
+        wait_for(lambda: os.path.exists(pidfile), 10, what="pidfile")
+        g.signal(g.stop_signal())
+        g.wait(15)
+        self.assertFalse(os.path.exists(sock), "--vacuum left the unix socket")
+        self.assertFalse(os.path.exists(pidfile), "--vacuum left the pidfile")
+
+    def test_stale_unix_socket_replaced(self):
+        """A socket file left by a crashed run does not stop a new start."""
+        sock = os.path.join(self.tmp, "stale.sock")
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(sock)
+        s.close()  # the file stays, nobody listens
+        self.start_gateway(["--socket", sock, "--wsgi-file", PID_APP])
+        r = harness.uwsgi_request(unix=sock, path="/", script_name="")
+        self.assertEqual(r.status, 200)
+
     def test_access_log_and_disable_logging(self):
         g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP])
         harness.request(self.port, path="/?marker=logged-qwerty")
