@@ -6,6 +6,8 @@ import time
 import harness
 from harness import Backend, ProxyCase
 
+harness.need_proxy()
+
 
 class ProxyBasic(ProxyCase):
     def setUp(self):

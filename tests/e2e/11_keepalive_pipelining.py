@@ -7,6 +7,8 @@ import time
 import harness
 from harness import Backend, ProxyCase
 
+harness.need_proxy()
+
 
 class KeepAlive(ProxyCase):
     def setUp(self):

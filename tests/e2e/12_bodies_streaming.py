@@ -18,6 +18,8 @@ SANITIZED = "ASAN_OPTIONS" in os.environ
 BIG = int(os.environ.get("BIG_BODY_BYTES", GIB // 4 if SANITIZED else GIB))
 RSS_LIMIT = 64 << 20
 
+harness.need_proxy()
+
 
 def read_head(sock, buf=b""):
     while b"\r\n\r\n" not in buf:

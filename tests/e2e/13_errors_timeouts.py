@@ -10,6 +10,8 @@ import time
 import harness
 from harness import Backend, ProxyCase
 
+harness.need_proxy()
+
 
 class BadUpstream:
     """Answers every connection with `reply` then closes (or stalls)."""

@@ -7,6 +7,8 @@ import os
 import harness
 from harness import ProxyCase
 
+harness.need_proxy()
+
 
 class Static(ProxyCase):
     def setUp(self):

@@ -21,6 +21,8 @@ def application(environ, start_response):
     return [out.encode()]
 '''
 
+harness.need_proxy()
+
 
 class RawUwsgi:
     """Reads one packet and its body, answers a CGI-style head, closes."""

@@ -710,6 +710,12 @@ http {
 """
 
 
+def need_proxy():
+    """Module level: skip the whole file (ctest's code 77) when the proxy
+    under test is not there."""
+    need_binary(NGINX_BIN if PROXY_IMPL == "nginx" else PROXY_BIN)
+
+
 class ProxyCase(TempDirTestCase):
     """Starts the proxy (ours, or nginx with PROXY_IMPL=nginx) with an
     nginx-syntax configuration whose http { } block is given."""
