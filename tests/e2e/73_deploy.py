@@ -147,6 +147,13 @@ class Configs(harness.TempDirTestCase):
             self.assertEqual(r.returncode, 0, "%s: %s%s" % (f, r.stdout, r.stderr))
             self.assertIn("syntax is ok", r.stdout + r.stderr)
 
+    def test_uwsgi_params_as_nginx_ships_it(self):
+        shipped = "/etc/nginx/uwsgi_params"
+        if not os.path.exists(shipped):
+            self.skipTest("nginx not installed")
+        with open(shipped) as a, open(os.path.join(harness.SRC_DIR, "conf", "uwsgi_params")) as b:
+            self.assertEqual(a.read(), b.read())
+
     def test_ini_files_name_existing_apps(self):
         conf = os.path.join(harness.SRC_DIR, "conf")
         for app in ("hello", "flask", "django"):
