@@ -2,7 +2,7 @@
 # Stops what deploy/run.sh started (pid files in ./run/): the proxy first,
 # gracefully (QUIT: in-flight requests finish), then the gateway (TERM for
 # ours, INT for uWSGI, which reloads on TERM).  Anything still running after
-# 15 s is killed with its whole process group.  Safe to run when nothing runs.
+# 30 s is killed with its whole process group.  Safe to run when nothing runs.
 #   deploy/stop.sh [--quiet]
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,7 +37,7 @@ stop_one() { # NAME SIGNAL PIDFILE...
     fi
     say "stopping $name (pid ${pids[*]}, SIG$sig)"
     for pid in "${pids[@]}"; do kill -"$sig" "$pid" 2>/dev/null; done
-    for _ in $(seq 1 150); do
+    for _ in $(seq 1 300); do
         local alive=0
         for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
         [ $alive -eq 0 ] && break
@@ -45,7 +45,7 @@ stop_one() { # NAME SIGNAL PIDFILE...
     done
     for pid in "${pids[@]}"; do
         if kill -0 "$pid" 2>/dev/null; then
-            echo "stop.sh: $name (pid $pid) did not stop within 15 s; killing its process group" >&2
+            echo "stop.sh: $name (pid $pid) did not stop within 30 s; killing its process group" >&2
             kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
         fi
     done

@@ -94,7 +94,7 @@ class Deploy(harness.TempDirTestCase):
         try:
             harness.wait_for(lambda: p.poll() is None and harness.port_open(self.dep.port), timeout=60,
                              what="deploy/run.sh to listen")
-            harness.wait_for(lambda: "Ctrl-C stops everything" in chainstack.read_text(log.name), timeout=10,
+            harness.wait_for(lambda: "Ctrl-C stops everything" in chainstack.read_text(log.name), timeout=60,
                              what="run.sh to be ready")
             self.assertEqual(self.dep.request("GET", "/").status, 200)
             p.send_signal(signal.SIGINT)  # what the terminal sends on Ctrl-C

@@ -4,7 +4,8 @@ deploy/run.sh --detach in a scratch copy of the repository, on a free port.
 The scratch root holds a copy of deploy/ and links to conf/, apps/ and the
 build folder under test, so the tests exercise the very configs, ini files
 and scripts users run, while run/ (logs, pid files, sockets, databases) stays
-private to the test.  CHAIN_IMPL=ours (default) runs our proxy and gateway,
+private to the test.  CHAIN_IMPL=ours runs our proxy and gateway (the default; nginx+ours while
+only our gateway is built),
 CHAIN_IMPL=peers runs nginx + uWSGI on the same files (to check the tests
 themselves against the reference), CHAIN_IMPL=nginx+ours and ours+uwsgi mix
 them (proxy+gateway); a test exits 77 (skip) while a binary it needs is not
@@ -19,7 +20,10 @@ import time
 
 import harness
 
-IMPL = os.environ.get("CHAIN_IMPL", "ours")
+IMPL = os.environ.get("CHAIN_IMPL")
+if not IMPL:
+    # ours when both are built; while only the gateway is, nginx in front of it
+    IMPL = "nginx+ours" if os.path.exists(harness.GATEWAY_BIN) and not os.path.exists(harness.PROXY_BIN) else "ours"
 _IMPLS = {"ours": ("ours", "ours"), "peers": ("nginx", "uwsgi"),
           "nginx+ours": ("nginx", "ours"), "ours+uwsgi": ("ours", "uwsgi")}
 if IMPL not in _IMPLS:
@@ -35,6 +39,7 @@ def need_impl(proxy=None, gateway=None):
         sys.exit(77)
     harness.need_binary(harness.PROXY_BIN if PROXY_IMPL == "ours" else "/usr/sbin/nginx")
     harness.need_binary(harness.GATEWAY_BIN if GATEWAY_IMPL == "ours" else "/usr/bin/uwsgi")
+    print("chain under test: %s proxy, %s gateway (CHAIN_IMPL=%s)" % (PROXY_IMPL, GATEWAY_IMPL, IMPL))
 
 
 def impl_args():
