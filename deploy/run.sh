@@ -173,7 +173,8 @@ on_signal() {
 }
 trap on_signal INT TERM HUP
 # Wait until either child dies (then stop the other) or a signal arrives.
-while kill -0 "$(cat "$RUN/proxy.spawn.pid")" 2>/dev/null && kill -0 "$(cat "$RUN/gateway.spawn.pid")" 2>/dev/null; do
+proxy_pid=$(cat "$RUN/proxy.spawn.pid") gateway_pid=$(cat "$RUN/gateway.spawn.pid")
+while kill -0 "$proxy_pid" 2>/dev/null && kill -0 "$gateway_pid" 2>/dev/null; do
     sleep 1 &
     wait $! || true
 done

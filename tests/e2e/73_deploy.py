@@ -4,6 +4,7 @@ pid file or socket behind; running it twice is harmless; a port in use and
 bad arguments give a clear message; in the foreground, Ctrl-C (SIGINT)
 stops everything.  Also every config in conf/ passes the proxy's -t."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,12 +21,14 @@ chainstack.need_impl()
 class Deploy(harness.TempDirTestCase):
     def setUp(self):
         super().setUp()
-        os.chmod(self.tmp, 0o755)
-        self.dep = chainstack.Deployment(self.tmp, "hello")
+        self.stack_tmp = chainstack.scratch_dir()
+        self.dep = chainstack.Deployment(self.stack_tmp, "hello")
 
     def tearDown(self):
         self.dep.stop()
         self.dep.kill_leftovers()
+        if not os.environ.get("KEEP_TMP"):
+            shutil.rmtree(self.stack_tmp, ignore_errors=True)
         super().tearDown()
 
     def assert_all_stopped(self):
@@ -88,7 +91,7 @@ class Deploy(harness.TempDirTestCase):
     def test_foreground_ctrl_c_stops_everything(self):
         cmd = ["bash", os.path.join(self.dep.root, "deploy", "run.sh"), "--no-build", "--app", "hello",
                "--port", str(self.dep.port)] + chainstack.impl_args()
-        log = open(os.path.join(self.tmp, "fg.out"), "w+")
+        log = open(os.path.join(self.stack_tmp, "fg.out"), "w+")
         p = subprocess.Popen(cmd, cwd=self.dep.root, env=self.dep.env, stdout=log, stderr=subprocess.STDOUT,
                              start_new_session=True)
         try:
@@ -98,7 +101,7 @@ class Deploy(harness.TempDirTestCase):
                              what="run.sh to be ready")
             self.assertEqual(self.dep.request("GET", "/").status, 200)
             p.send_signal(signal.SIGINT)  # what the terminal sends on Ctrl-C
-            self.assertEqual(p.wait(60), 0)
+            self.assertEqual(p.wait(60), 0, chainstack.read_text(log.name))
         finally:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)

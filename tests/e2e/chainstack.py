@@ -47,12 +47,20 @@ def impl_args():
     return ["--proxy", PROXY_IMPL, "--gateway", GATEWAY_IMPL]
 
 
+def scratch_dir():
+    """A private scratch folder (its own prefix: a sweep of chain-e2e-* by
+    someone else's cleanup must not pull the run folder from under us)."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="chain-stack-")
+    os.chmod(d, 0o755)  # nginx's workers (nobody) read run/django-static
+    return d
+
+
 def make_root(tmp):
     """A scratch repository root in `tmp`: deploy/ copied (run.sh finds the
     root from its own path), conf/ and apps/ linked, build/ -> BUILD_DIR."""
     root = os.path.join(tmp, "root")
     os.makedirs(root)
-    os.chmod(tmp, 0o755)  # nginx's workers (nobody) read run/django-static
     shutil.copytree(os.path.join(harness.SRC_DIR, "deploy"), os.path.join(root, "deploy"))
     for d in ("conf", "apps"):
         os.symlink(os.path.join(harness.SRC_DIR, d), os.path.join(root, d))
@@ -142,8 +150,7 @@ class DeployedTestCase(harness.TempDirTestCase):
 
     @classmethod
     def setUpClass(cls):
-        import tempfile
-        cls.ctmp = tempfile.mkdtemp(prefix="chain-e2e-")
+        cls.ctmp = scratch_dir()
         cls.dep = Deployment(cls.ctmp, cls.APP, cls.ENV)
         try:
             cls.dep.start()
