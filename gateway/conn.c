@@ -174,10 +174,23 @@ static bool is_tchar(unsigned char ch)
  * request modifiers, content metadata.  A request sending one is refused. */
 static bool forbidden_trailer(const char *name, size_t n)
 {
-    static const char *const names[] = {
-        "content-length", "transfer-encoding", "host", "trailer", "te", "content-type",
-        "content-encoding", "content-range", "authorization", "expect", "range", "cookie",
-        "connection", "upgrade", "keep-alive", "max-forwards", "proxy-authorization"};
+    static const char *const names[] = {"content-length",
+                                        "transfer-encoding",
+                                        "host",
+                                        "trailer",
+                                        "te",
+                                        "content-type",
+                                        "content-encoding",
+                                        "content-range",
+                                        "authorization",
+                                        "expect",
+                                        "range",
+                                        "cookie",
+                                        "connection",
+                                        "upgrade",
+                                        "keep-alive",
+                                        "max-forwards",
+                                        "proxy-authorization"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strlen(names[i]) == n && strncasecmp(names[i], name, n) == 0)
             return true;

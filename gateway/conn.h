@@ -19,6 +19,10 @@
 #include "opts.h"
 #include "req.h"
 
+/* Unread request body the worker reads and drops after a response so the
+ * connection can carry the next request; more than this and it closes. */
+#define GW_DRAIN_LIMIT (1 << 20)
+
 enum gw_body_mode {
     GW_BODY_NONE,    /* no body (or fully read) */
     GW_BODY_LENGTH,  /* body_left bytes */

@@ -22,10 +22,9 @@
 #include "uwsgi.h"
 #include "wsgi.h"
 
-#define ACCEPT_BATCH   8         /* connections accepted per wake-up: leave some for the others */
-#define STOP_GRACE_SEC 10        /* how long a stopping worker waits for partial requests */
-#define DRAIN_LIMIT    (1 << 20) /* unread request body we read and drop to keep a connection */
-#define IO_TIMEOUT_MS  60000     /* body reads and response writes inside a request */
+#define ACCEPT_BATCH   8     /* connections accepted per wake-up: leave some for the others */
+#define STOP_GRACE_SEC 10    /* how long a stopping worker waits for partial requests */
+#define IO_TIMEOUT_MS  60000 /* body reads and response writes inside a request */
 #define MAX_LISTENERS  64
 
 struct worker {
@@ -219,7 +218,7 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
     /* what the app left unread: read it so the connection can go on, and so
      * closing does not reset the connection under the response */
     if (c->body_mode != GW_BODY_NONE || c->body_error)
-        if (gw_conn_body_drain(c, DRAIN_LIMIT) < 0)
+        if (gw_conn_body_drain(c, GW_DRAIN_LIMIT) < 0)
             c->closing = true;
 
     if (W.cfg->opts->harakiri) {

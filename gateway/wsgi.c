@@ -351,6 +351,15 @@ usage:
 
 #define MAX_PIECES 64
 
+/* A request body the app left unread that will not (or cannot) be drained:
+ * the response must say the connection closes. */
+static void close_if_body_left(struct gw_conn *c)
+{
+    if ((c->body_mode != GW_BODY_NONE && !c->continue_sent) ||
+        (c->body_mode == GW_BODY_LENGTH && c->body_left > GW_DRAIN_LIMIT) || c->body_error)
+        c->closing = true;
+}
+
 /* Appends the framing headers, the timing header, Date and the blank line to
  * R.head.  `known_total` >= 0: the whole body is known to be that long. */
 static int finish_head(int64_t known_total)
@@ -358,6 +367,7 @@ static int finish_head(int64_t known_total)
     struct gw_conn *c = R.c;
     char line[96];
     int n;
+    close_if_body_left(c);
     if (!R.no_body && R.app_cl < 0) {
         if (known_total >= 0) {
             R.app_cl = known_total;
@@ -695,6 +705,7 @@ static void app_failed(void)
         return;
     if (!R.head_sent) {
         char line[64];
+        close_if_body_left(R.c);
         int n =
             snprintf(line, sizeof(line), "X-Chain-App-Us: %lld\r\n", (long long)us_since(&R.t0));
         buf_reset(&R.head);
