@@ -661,16 +661,20 @@ static void finish_request(struct conn *c)
             conn_close(c);
         return;
     }
-    int ka_ms = loc->keepalive_timeout_ms;
     reset_request(c);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
         /* a pipelined request is already here */
         c->tm.t[TM_START] = timing_now();
         clock_gettime(CLOCK_REALTIME, &c->r.start);
         conn_set_state(c, CONN_ST_HEAD);
+        conn_hold(c);
         st_head(c);
+        if (!c->dead && c->peer_eof && c->st == CONN_ST_HEAD)
+            conn_close(c); /* an incomplete head that can never complete */
+        conn_release(c);
+    } else if (c->peer_eof) {
+        conn_close(c);
     } else {
-        (void)ka_ms;
         conn_set_state(c, CONN_ST_IDLE);
     }
 }
@@ -740,7 +744,9 @@ static void begin_request(struct conn *c)
 {
     struct req *r = &c->r;
     r->server = route_server(c->w->cf, c->ls, r->host.p ? r->host.p : "", r->host.len);
-    r->loc = route_location(r->server, r->uri.p, r->uri.len);
+    /* "OPTIONS *" concerns the server as a whole: the location of "/" */
+    bool star = r->uri.len == 1 && r->uri.p[0] == '*';
+    r->loc = route_location(r->server, star ? "/" : r->uri.p, star ? 1 : r->uri.len);
     const struct cf_loc *loc = r->loc;
     make_request_id(c);
     timing_mark(&c->tm, TM_HEAD);
@@ -896,9 +902,10 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
     } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         if ((c->st == CONN_ST_ACTIVE || c->st == CONN_ST_FLUSH) && (what & BEV_EVENT_EOF) &&
             c->body_done && !(what & BEV_EVENT_WRITING)) {
-            /* half-close after a complete request: finish the response */
+            /* half-close after a complete request: finish the response,
+             * and the pipelined requests already read, then close */
             bufferevent_disable(c->bev, EV_READ);
-            c->keepalive = false;
+            c->peer_eof = true;
             c->lingering_close = false;
         } else {
             conn_close(c);

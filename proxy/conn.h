@@ -93,6 +93,7 @@ struct conn {
     const struct cf_server *defsrv; /* the listener's default server: head limits, timeouts */
     int busy;                       /* callbacks running on the stack: freeing waits */
     bool dead;                      /* closed; freed when busy drops to 0 */
+    bool peer_eof; /* the client shut its side: answer what is buffered, then close */
 };
 
 /* Takes the accepted socket `fd` (non-blocking) from listener `ls`.  On

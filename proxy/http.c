@@ -551,7 +551,9 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
     if (*t == '/') {
         /* origin-form */
     } else if (tl == 1 && *t == '*') {
-        if (!str_ieq(r->method.p, r->method.len, "OPTIONS"))
+        /* asterisk-form is OPTIONS's (and SSDP's M-SEARCH, which llhttp knows) */
+        if (!str_ieq(r->method.p, r->method.len, "OPTIONS") &&
+            !str_ieq(r->method.p, r->method.len, "M-SEARCH"))
             return refuse(hp, 400, "* target without OPTIONS");
     } else {
         size_t sl = 0;
