@@ -4,7 +4,13 @@
  * counts failures or decides health (upstream.c does, and tells the policy
  * which peers may be picked through lb_ctx.usable).  One file per policy
  * (lb_rr.c, lb_ip_hash.c, ...), each exporting one `const struct lb_ops`.
- * Tests drive policies only through this table. */
+ * Tests drive policies only through this table.
+ *
+ * Weights follow nginx's round robin: `weight` is configured, `eff_weight`
+ * (nginx's effective_weight) is lowered by upstream.c on a failure
+ * (weight / max_fails) and on slow start, and raised by one per pick that
+ * considers the peer (lb_wrr); `cur_weight` is the smooth round robin's
+ * running counter, owned by whichever policy runs lb_wrr on the array. */
 #ifndef PROXY_LB_H
 #define PROXY_LB_H
 
@@ -17,39 +23,66 @@
 
 /* The peers a policy sees: the primaries, or the backups of a group. */
 struct lb_peer {
-    int weight;      /* configured weight */
-    int eff_weight;  /* weight now (slow_start ramps it up); <= weight */
-    int active;      /* connections open now (maintained by upstream.c) */
-    const struct addr *addr;
-    const char *name;
+    int weight;       /* configured weight */
+    int eff_weight;   /* weight now (failures, slow_start lower it); <= weight */
+    int cur_weight;   /* smooth weighted round robin counter (lb_wrr) */
+    int active;       /* connections open now (maintained by upstream.c) */
+    const char *name; /* the `server` text as written ("10.0.0.1:80"): consistent hashing */
 };
 
 struct lb_ctx {
-    const struct req *r;        /* the request (hash keys, client address); may be NULL in tests */
-    const struct addr *client;  /* the client address ip_hash uses */
+    const struct req *r;       /* the request; may be NULL (tests) */
+    const struct addr *client; /* the client address ip_hash uses; NULL: none (unix) */
+    const char *key;           /* keyed policies: the evaluated key (borrowed) */
+    size_t key_len;
     /* May peer i be picked now (not down, not failed, below max_conns, not
      * tried by this request)? */
     bool (*usable)(void *ud, int peer);
     void *ud;
-    int ntries;                 /* how many picks this request already made */
+    uint32_t *rstate; /* LB_RSTATE words of per-request policy state,
+                         zero before the request's first pick */
+    double now;       /* monotonic seconds */
 };
+
+#define LB_RSTATE 4
 
 enum lb_result { LB_OK, LB_FAIL, LB_DISCARD };
 
 struct lb_ops {
     const char *name; /* directive: "round_robin", "ip_hash", "least_conn", "hash", ... */
-    /* Builds the policy's state for `n` peers; `args` are the directive's
-     * arguments (borrowed).  NULL with a message in err on a bad argument. */
-    void *(*create)(struct lb_peer *peers, int n, char **args, int nargs, char *err,
-                    size_t errlen);
+    /* The first argument is a key template: upstream.c compiles it and
+     * passes its value for each request in lb_ctx.key (hash KEY ...). */
+    bool keyed;
+    /* Builds the policy's state for `n` peers (borrowed; the array outlives
+     * the state); `args` are the directive's arguments (borrowed; for a keyed
+     * policy args[0] is the key).  NULL with a message in err on a bad
+     * argument or when memory runs out. */
+    void *(*create)(struct lb_peer *peers, int n, char **args, int nargs, char *err, size_t errlen);
     /* Returns the chosen peer index, or -1 when no usable peer is left. */
     int (*pick)(void *st, const struct lb_ctx *ctx);
-    /* The try on `peer` ended; `secs` is the response time (-1 unknown). */
-    void (*release)(void *st, int peer, enum lb_result r, double header_secs, double secs);
+    /* The try on `peer` ended; times in seconds (-1 unknown): until the
+     * response head, until the last byte. */
+    void (*release)(void *st, int peer, enum lb_result r, double header_secs, double secs,
+                    double now);
     void (*destroy)(void *st);
 };
 
 /* Finds a policy by directive name; NULL if unknown. */
 const struct lb_ops *lb_find(const char *name);
+/* The names of every policy, NULL-terminated (for messages and benches). */
+const char *const *lb_names(void);
+
+/* Shared by policies: nginx's smooth weighted round robin over the usable
+ * peers of `peers` (ngx_http_upstream_get_peer).  Returns the index or -1. */
+int lb_wrr(struct lb_peer *peers, int n, const struct lb_ctx *ctx);
+
+/* nginx's CRC32 (IEEE 802.3, as ngx_crc32_long / ngx_crc32_update). */
+uint32_t lb_crc32_update(uint32_t crc, const void *p, size_t len);
+#define LB_CRC32_INIT     0xffffffffu
+#define lb_crc32_final(c) ((c) ^ 0xffffffffu)
+
+/* A small fast pseudo-random generator (xorshift64*) for random choices. */
+uint64_t lb_rand(uint64_t *state);
+uint64_t lb_seed(void);
 
 #endif

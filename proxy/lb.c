@@ -1,0 +1,95 @@
+/* lb: the policy table and the pieces several policies share. */
+#include "lb.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+extern const struct lb_ops lb_rr_ops, lb_ip_hash_ops, lb_least_conn_ops, lb_hash_ops, lb_random_ops,
+    lb_least_time_ops, lb_ewma_ops;
+
+static const struct lb_ops *const table[] = {
+    &lb_rr_ops,     &lb_ip_hash_ops,    &lb_least_conn_ops, &lb_hash_ops,
+    &lb_random_ops, &lb_least_time_ops, &lb_ewma_ops,
+};
+
+#define NTABLE (sizeof(table) / sizeof(table[0]))
+
+const struct lb_ops *lb_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < NTABLE; i++)
+        if (strcmp(table[i]->name, name) == 0)
+            return table[i];
+    return NULL;
+}
+
+const char *const *lb_names(void)
+{
+    static const char *names[NTABLE + 1];
+    for (size_t i = 0; i < NTABLE; i++)
+        names[i] = table[i]->name;
+    names[NTABLE] = NULL;
+    return names;
+}
+
+int lb_wrr(struct lb_peer *peers, int n, const struct lb_ctx *ctx)
+{
+    int best = -1;
+    int total = 0;
+    for (int i = 0; i < n; i++) {
+        if (!ctx->usable(ctx->ud, i))
+            continue;
+        struct lb_peer *p = &peers[i];
+        p->cur_weight += p->eff_weight;
+        total += p->eff_weight;
+        if (p->eff_weight < p->weight)
+            p->eff_weight++;
+        if (best < 0 || p->cur_weight > peers[best].cur_weight)
+            best = i;
+    }
+    if (best >= 0)
+        peers[best].cur_weight -= total;
+    return best;
+}
+
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+uint32_t lb_crc32_update(uint32_t crc, const void *p, size_t len)
+{
+    if (crc_table[1] == 0)
+        crc_init();
+    const unsigned char *s = p;
+    for (size_t i = 0; i < len; i++)
+        crc = crc_table[(crc ^ s[i]) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+uint64_t lb_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+uint64_t lb_seed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)getpid() << 16);
+    return s ? s : 0x9e3779b97f4a7c15ull;
+}

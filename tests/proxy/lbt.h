@@ -1,0 +1,156 @@
+/* lbt: a small bench for driving balancing policies only through the lb_ops
+ * table in unit tests: peers with weights, a usable() that honours down
+ * flags, max_conns and the request's tried set, and requests that hold or
+ * release their connection. */
+#ifndef TESTS_PROXY_LBT_H
+#define TESTS_PROXY_LBT_H
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lb.h"
+
+#define LBT_MAX 64
+
+struct lbt {
+    const struct lb_ops *ops;
+    void *st;
+    struct lb_peer p[LBT_MAX];
+    char names[LBT_MAX][32];
+    int n;
+    bool down[LBT_MAX];
+    int max_conns[LBT_MAX];
+    bool tried[LBT_MAX];
+    uint32_t rs[LB_RSTATE];
+    const char *key;
+    struct addr client;
+    bool has_client;
+    double now;
+};
+
+static inline bool lbt_usable(void *ud, int i)
+{
+    struct lbt *t = ud;
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_lt(i, t->n);
+    if (t->down[i] || t->tried[i])
+        return false;
+    return !(t->max_conns[i] && t->p[i].active >= t->max_conns[i]);
+}
+
+/* Creates policy `name` over peers 127.0.0.1:8001... with weights w;
+ * returns the create() error text or NULL on success. */
+static inline const char *lbt_init_args(struct lbt *t, const char *name, const int *w, int n,
+                                        char **args, int nargs)
+{
+    static char err[256];
+    memset(t, 0, sizeof(*t));
+    t->ops = lb_find(name);
+    ck_assert_msg(t->ops != NULL, "policy %s", name);
+    t->n = n;
+    for (int i = 0; i < n; i++) {
+        snprintf(t->names[i], sizeof(t->names[i]), "127.0.0.1:%d", 8001 + i);
+        t->p[i].weight = t->p[i].eff_weight = w[i];
+        t->p[i].name = t->names[i];
+    }
+    err[0] = 0;
+    t->st = t->ops->create(t->p, n, args, nargs, err, sizeof(err));
+    return t->st ? NULL : err;
+}
+
+static inline void lbt_init(struct lbt *t, const char *name, const int *w, int n, char **args,
+                            int nargs)
+{
+    const char *e = lbt_init_args(t, name, w, n, args, nargs);
+    ck_assert_msg(e == NULL, "create %s: %s", name, e ? e : "");
+}
+
+static inline void lbt_free(struct lbt *t)
+{
+    if (t->st)
+        t->ops->destroy(t->st);
+    t->st = NULL;
+}
+
+static inline void lbt_client(struct lbt *t, const char *ip)
+{
+    char err[128];
+    char spec[80];
+    snprintf(spec, sizeof(spec), strchr(ip, ':') ? "[%s]:1" : "%s:1", ip);
+    ck_assert_int_eq(addr_parse(spec, -1, &t->client, err, sizeof(err)), 0);
+    t->has_client = true;
+}
+
+/* Starts a new request (fresh tried set and per-request state). */
+static inline void lbt_new_request(struct lbt *t)
+{
+    memset(t->tried, 0, sizeof(t->tried));
+    memset(t->rs, 0, sizeof(t->rs));
+}
+
+/* One more pick for the current request; marks it tried and active. */
+static inline int lbt_next(struct lbt *t)
+{
+    struct lb_ctx ctx = {
+        .client = t->has_client ? &t->client : NULL,
+        .key = t->key,
+        .key_len = t->key ? strlen(t->key) : 0,
+        .usable = lbt_usable,
+        .ud = t,
+        .rstate = t->rs,
+        .now = t->now,
+    };
+    int i = t->ops->pick(t->st, &ctx);
+    if (i >= 0) {
+        ck_assert_int_lt(i, t->n);
+        t->tried[i] = true;
+        t->p[i].active++;
+    }
+    return i;
+}
+
+static inline void lbt_release(struct lbt *t, int i, enum lb_result r, double secs)
+{
+    ck_assert_int_gt(t->p[i].active, 0);
+    t->p[i].active--;
+    t->ops->release(t->st, i, r, secs, secs, t->now);
+}
+
+/* A whole request: picks one peer and releases it at once (OK). */
+static inline int lbt_pick(struct lbt *t)
+{
+    lbt_new_request(t);
+    int i = lbt_next(t);
+    if (i >= 0)
+        lbt_release(t, i, LB_OK, -1);
+    return i;
+}
+
+/* Counts picks of `total` one-shot requests per peer. */
+static inline void lbt_count(struct lbt *t, int total, long *counts)
+{
+    memset(counts, 0, sizeof(long) * (size_t)t->n);
+    for (int k = 0; k < total; k++) {
+        int i = lbt_pick(t);
+        ck_assert_int_ge(i, 0);
+        counts[i]++;
+    }
+}
+
+/* Asserts each peer's share of `total` is within 1% (absolute) of its
+ * weight's share. */
+static inline void lbt_assert_shares(struct lbt *t, const long *counts, int total)
+{
+    int w = 0;
+    for (int i = 0; i < t->n; i++)
+        w += t->p[i].weight;
+    for (int i = 0; i < t->n; i++) {
+        double want = (double)t->p[i].weight / w, got = (double)counts[i] / total;
+        ck_assert_msg(got > want - 0.01 && got < want + 0.01, "peer %d: share %.4f, weight %.4f", i,
+                      got, want);
+    }
+}
+
+#endif
