@@ -20,7 +20,23 @@ SRC_DIR = os.environ.get("SRC_DIR") or os.path.abspath(os.path.join(os.path.dirn
 BUILD_DIR = os.environ.get("BUILD_DIR") or os.path.join(SRC_DIR, "build")
 PROXY_BIN = os.path.join(BUILD_DIR, "proxy", "proxy")
 GATEWAY_BIN = os.path.join(BUILD_DIR, "gateway", "gateway")
-CORPORA_DIR = os.path.abspath(os.path.join(SRC_DIR, "..", "shared", "corpora"))
+CORPORA_DIR = os.environ.get("CORPORA_DIR") or os.path.abspath(os.path.join(SRC_DIR, "..", "shared", "corpora"))
+
+
+def _worktree_corpora():
+    """In a git worktree (.git is a file "gitdir: MAIN/.git/worktrees/NAME")
+    ../shared sits beside the main checkout, not beside the worktree."""
+    try:
+        with open(os.path.join(SRC_DIR, ".git")) as f:
+            gitdir = f.read().split("gitdir:", 1)[1].strip()
+    except (OSError, IndexError):
+        return None
+    main = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(gitdir))))
+    return os.path.join(os.path.dirname(main), "shared", "corpora")
+
+
+if not os.environ.get("CORPORA_DIR") and not os.path.isdir(CORPORA_DIR):
+    CORPORA_DIR = _worktree_corpora() or CORPORA_DIR
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
@@ -887,3 +903,344 @@ class StreamBackend:
     def stop(self):
         self.done = True
         self.ls.close()
+
+
+# --- the proxy under test (ours or Debian's nginx) ---------------------------
+# PROXY_IMPL=ours (default; build/proxy/proxy) or PROXY_IMPL=nginx
+# (/usr/sbin/nginx -g 'daemon off; master_process on;', as root, pid and
+# error_log in the test's folder).  Tests write one nginx config text and run
+# it through either, so each test can be validated against nginx itself.
+# Where nginx is known to be more lenient than the issue asks, the test says
+# so with @nginx_differs(reason).
+# (PROXY_IMPL and NGINX_BIN are defined above, with ProxyCase.)
+
+
+def proxy_bin(impl=None):
+    impl = impl or PROXY_IMPL
+    if impl not in ("ours", "nginx"):
+        print("PROXY_IMPL must be ours or nginx, not %r" % impl)
+        sys.exit(2)
+    return NGINX_BIN if impl == "nginx" else PROXY_BIN
+
+
+def need_proxy(impl=None):
+    """Exits 77 (skip) when the proxy under test is not built/installed."""
+    need_binary(proxy_bin(impl))
+
+
+def proxy_conf(http_body, tmp, workers=1, main="", events="worker_connections 1024;",
+               access_log=True, impl=None):
+    """A complete config: `http_body` goes inside http {}; pid, error_log
+    (level info) and, unless access_log is False, a combined access log
+    (tmp/access.log) live in `tmp`."""
+    al = "    access_log %s/access.log;\n" % tmp if access_log else ""
+    if (impl or PROXY_IMPL) == "nginx":
+        # its own temp folders: /var/lib/nginx/* may belong to another user
+        al += ("    client_body_temp_path %s/nginx_body;\n    proxy_temp_path %s/nginx_proxy;\n"
+               % (tmp, tmp))
+    return ("worker_processes %s;\npid %s/proxy.pid;\nerror_log %s/error.log info;\n%s\n"
+            "events {\n    %s\n}\n\nhttp {\n%s%s\n}\n"
+            % (workers, tmp, tmp, main, events, al, http_body))
+
+
+def proxy_argv(conf_path, prefix, impl=None, test=False):
+    """The command line running the proxy under test on `conf_path`."""
+    impl = impl or PROXY_IMPL
+    argv = [proxy_bin(impl), "-p", prefix.rstrip("/") + "/", "-c", conf_path]
+    if impl == "nginx":
+        # -e: nginx opens its compiled-in error log before reading the config
+        argv += ["-e", os.path.join(prefix, "error.log"), "-g", "daemon off; master_process on;"]
+    if test:
+        argv.append("-t")
+    return argv
+
+
+class ProxyProc(Proc):
+    """A running proxy under test (master + workers)."""
+
+    def __init__(self, conf_path, workdir, name="proxy", impl=None, env=None):
+        self.impl = impl or PROXY_IMPL
+        self.workdir = workdir
+        self.conf_path = conf_path
+        super().__init__(proxy_argv(conf_path, workdir, self.impl), workdir, name=name, env=env)
+
+    def pids(self):
+        """The master and all its descendants (workers)."""
+        out, todo = [], [self.pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            todo.extend(proc_children(p))
+        return out
+
+    def workers(self):
+        return proc_children(self.pid)
+
+    def wait_workers(self, n, timeout=20.0):
+        return wait_for(lambda: len(self.workers()) >= n and self.workers(), timeout,
+                        what="%d workers of %s" % (n, self.impl))
+
+    def rss(self, field="VmRSS"):
+        """Sum of the resident sizes of the master and its workers (bytes)."""
+        return sum(proc_rss(p, field) for p in self.pids())
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.workdir, "error.log"), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def output(self):
+        return super().output() + self.error_log()
+
+
+def start_proxy(tmp, http_body, ports, workers=1, main="", impl=None, timeout=20.0, **kw):
+    """Writes tmp/proxy.conf from proxy_conf(...) and starts the proxy under
+    test; waits until every port in `ports` accepts.  Returns the ProxyProc."""
+    if (impl or PROXY_IMPL) == "nginx":
+        os.chmod(tmp, 0o755)  # nginx's workers (nobody) reach temp files here
+    conf = os.path.join(tmp, "proxy.conf")
+    with open(conf, "w") as f:
+        f.write(proxy_conf(http_body, tmp, workers=workers, main=main, impl=impl, **kw))
+    p = ProxyProc(conf, tmp, impl=impl)
+    try:
+        for port in ports:
+            p.wait_port(port, timeout)
+        p.wait_workers(workers, timeout)
+    except Exception:
+        p.stop(signal.SIGKILL)
+        raise
+    return p
+
+
+def nginx_differs(reason):
+    """Decorator for a test that nginx is known to fail (it is more lenient
+    than the issue asks): under PROXY_IMPL=nginx its failure becomes a skip
+    that says why (a pass is noted).  Under ours the test runs normally."""
+    def deco(fn):
+        def wrapper(self, *a, **kw):
+            if PROXY_IMPL != "nginx":
+                return fn(self, *a, **kw)
+            self.subTest = lambda *sa, **skw: contextlib.nullcontext()
+            try:
+                fn(self, *a, **kw)
+            except unittest.SkipTest:
+                raise
+            except Exception as e:
+                raise unittest.SkipTest("nginx differs (expected: %s): %s: %s"
+                                        % (reason, type(e).__name__, str(e)[:300]))
+            print("note: nginx passed %s despite: %s" % (fn.__name__, reason))
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+    return deco
+
+
+class ProxyTestCase(TempDirTestCase):
+    """A test case that starts the proxy under test with self.start(...)."""
+
+    @classmethod
+    def setUpClass(cls):
+        need_proxy()
+
+    def start(self, http_body, ports, **kw):
+        p = start_proxy(self.tmp, http_body, ports, **kw)
+        self.procs.append(p)
+        return p
+
+    def read_tmp(self, name):
+        with open(os.path.join(self.tmp, name), errors="replace") as f:
+            return f.read()
+
+
+def status_of(raw, port, timeout=5.0, n=1):
+    """Sends `raw` bytes on a fresh connection to 127.0.0.1:port and returns
+    the status codes of the responses read (up to n; fewer when the
+    connection closes or nothing more comes within `timeout`)."""
+    c = RawClient(port, timeout=timeout)
+    out = []
+    try:
+        try:
+            c.send(raw)
+        except OSError:
+            pass  # the server may close before reading everything
+        for _ in range(n):
+            try:
+                out.append(c.read_response().status)
+            except (ConnectionError, socket.timeout, OSError, ValueError, IndexError):
+                break
+    finally:
+        c.close()
+    return out
+
+
+class RecordingBackend:
+    """A lenient HTTP/1.1 upstream on raw sockets that records what it
+    receives (method, uri, version, headers, de-chunked body) and answers
+    every request 200 "ok" with keep-alive.  Unlike Backend (http.server) it
+    refuses nothing a proxy may pass on, so a refusal seen by the client is
+    the proxy's own.  hits is a list of dicts, in arrival order."""
+
+    def __init__(self, host="127.0.0.1"):
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((host, 0))
+        self.lsock.listen(128)
+        self.port = self.lsock.getsockname()[1]
+        self.hits = []
+        self.lock = threading.Lock()
+        self.running = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def clear(self):
+        with self.lock:
+            del self.hits[:]
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.hits)
+
+    def _accept(self):
+        while self.running:
+            try:
+                s, _ = self.lsock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(s,), daemon=True).start()
+
+    def _serve(self, s):
+        f = s.makefile("rb")
+        s.settimeout(30)
+        try:
+            while True:
+                line = f.readline(1 << 20)
+                if not line:
+                    return
+                if line in (b"\r\n", b"\n"):
+                    continue
+                parts = line.rstrip(b"\r\n").split(b" ")
+                method, uri = parts[0].decode("latin-1"), parts[1].decode("latin-1") if len(parts) > 1 else ""
+                version = parts[2].decode("latin-1") if len(parts) > 2 else ""
+                headers = []
+                while True:
+                    h = f.readline(1 << 20)
+                    if h in (b"\r\n", b"\n", b""):
+                        break
+                    k, _, v = h.decode("latin-1").partition(":")
+                    headers.append((k.strip(), v.strip()))
+                hd = {k.lower(): v for k, v in headers}
+                body = b""
+                if "chunked" in hd.get("transfer-encoding", "").lower():
+                    while True:
+                        size = int(f.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while f.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            break
+                        body += f.read(size)
+                        f.readline()
+                elif hd.get("content-length"):
+                    body = f.read(int(hd["content-length"]))
+                with self.lock:
+                    self.hits.append({"method": method, "uri": uri, "version": version,
+                                      "headers": headers, "body": body})
+                close = (hd.get("connection", "").lower() == "close" or version == "HTTP/1.0")
+                out = b"ok\n"
+                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
+                          % (len(out), b"Connection: close\r\n" if close else b"",
+                             b"" if method == "HEAD" else out))
+                if close:
+                    return
+        except (OSError, ValueError):
+            return
+        finally:
+            f.close()
+            s.close()
+
+    def stop(self):
+        self.running = False
+        self.lsock.close()
+
+
+def read_head(sock, limit=1 << 20):
+    """Reads from `sock` up to the end of an HTTP head; returns (head bytes,
+    bytes already read past it).  Raises ConnectionError on EOF first."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = sock.recv(65536)
+        if not d:
+            raise ConnectionError("closed before the end of the head")
+        buf += d
+        if len(buf) > limit:
+            raise ValueError("head too large")
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    return head + b"\r\n\r\n", rest
+
+
+class ScriptedUpstream:
+    """A raw-socket upstream on 127.0.0.1: every accepted connection is
+    handed to `handler(sock)` in its own thread (the socket is closed after
+    it returns).  For fake upstreams that misbehave on purpose."""
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(128)
+        self.port = self.lsock.getsockname()[1]
+        self.accepted = 0
+        self.errors = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                s, _ = self.lsock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._run, args=(s,), daemon=True).start()
+
+    def _run(self, s):
+        try:
+            s.settimeout(60)
+            self.handler(s)
+        except Exception as e:  # recorded for the test to look at
+            self.errors.append(e)
+        finally:
+            s.close()
+
+    def stop(self):
+        self.lsock.close()
+
+
+def is_sanitized(path):
+    """True when the binary at `path` is built with AddressSanitizer."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+class RssSampler:
+    """Samples the summed RSS of a ProxyProc (master + workers) every
+    `step` seconds in a thread; .peak is the largest sum seen."""
+
+    def __init__(self, proc, step=0.02):
+        self.proc, self.step, self.peak = proc, step, 0
+        self.stopped = threading.Event()
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self.stopped.is_set():
+            self.peak = max(self.peak, self.proc.rss())
+            time.sleep(self.step)
+
+    def stop(self):
+        self.stopped.set()
+        self.t.join(5)
+        return self.peak
