@@ -396,4 +396,5 @@ class HttpSemantics(unittest.TestCase):
 
 
 if __name__ == "__main__":
+    harness.need_proxy()  # exits 77 (skip) when the proxy under test is missing
     harness.main()

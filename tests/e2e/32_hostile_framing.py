@@ -150,4 +150,5 @@ for _n, _raw in CASES.items():
 
 
 if __name__ == "__main__":
+    harness.need_proxy()  # exits 77 (skip) when the proxy under test is missing
     harness.main()

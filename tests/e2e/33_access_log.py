@@ -117,4 +117,5 @@ class AccessLog(unittest.TestCase):
 
 
 if __name__ == "__main__":
+    harness.need_proxy()  # exits 77 (skip) when the proxy under test is missing
     harness.main()
