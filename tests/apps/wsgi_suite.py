@@ -29,28 +29,20 @@ Routes (PATH_INFO prefix):
   /raw/badstatus?kind=K&catch=0|1   start_response with invalid input,
                        outside the validator (it would refuse it first)
   /raw/file?path=P     wsgi.file_wrapper, unwrapped (sendfile path)
+  /raw/sendfile?path=P the same with a file whose read() calls are recorded
+                       in $WSGI_RECORD_DIR/fileread.log (sendfile reads none)
+  /raw/filelike?n=N    wsgi.file_wrapper over an io.BytesIO (no fileno)
 """
 import hashlib
+import io
 import json
 import os
 import sys
 import time
-import traceback
-import warnings
 from urllib.parse import parse_qs
-from wsgiref import validate
 
-warnings.filterwarnings("error", category=validate.WSGIWarning)
-
-RECORD_DIR = os.environ.get("WSGI_RECORD_DIR", "")
-
-
-def record(name, line):
-    if not RECORD_DIR:
-        return
-    with open(os.path.join(RECORD_DIR, name), "a") as f:
-        f.write("%d %s\n" % (os.getpid(), line.replace("\n", "\\n")))
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from validated import record, wrap  # noqa: E402
 
 def rss():
     with open("/proc/self/status") as f:
@@ -302,33 +294,7 @@ def inner(environ, start_response):
     return text(start_response, "not found: %r" % path, "404 Not Found")
 
 
-validated = validate.validator(inner)
-
-
-class RecordingIter:
-    """Forwards the validator's iterator, recording validator failures."""
-
-    def __init__(self, it):
-        self.it = iter(it)
-        self.orig = it
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        try:
-            return next(self.it)
-        except (AssertionError, validate.WSGIWarning) as e:
-            record("validator.log", "iter: %s: %s" % (type(e).__name__, e))
-            raise
-
-    def close(self):
-        try:
-            if hasattr(self.orig, "close"):
-                self.orig.close()
-        except (AssertionError, validate.WSGIWarning) as e:
-            record("validator.log", "close: %s: %s" % (type(e).__name__, e))
-            raise
+validated = wrap(inner)
 
 
 # --- unvalidated routes -----------------------------------------------------
@@ -372,19 +338,41 @@ def raw_file(environ, start_response):
     return environ["wsgi.file_wrapper"](open(path, "rb"), 32768)
 
 
+class RecordingFile(io.FileIO):
+    """A real file that records every read() through Python."""
+
+    def read(self, *a):
+        record("fileread.log", "read%r" % (a,))
+        return super().read(*a)
+
+    def readinto(self, b):
+        record("fileread.log", "readinto")
+        return super().readinto(b)
+
+
+def raw_sendfile(environ, start_response):
+    path = qs(environ)["path"]
+    size = os.path.getsize(path)
+    start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                              ("Content-Length", str(size))])
+    return environ["wsgi.file_wrapper"](RecordingFile(path, "rb"), 65536)
+
+
+def raw_filelike(environ, start_response):
+    n = int(qs(environ).get("n", "100000"))
+    data = bytes(i % 251 for i in range(n))
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return environ["wsgi.file_wrapper"](io.BytesIO(data), 8192)
+
+
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
+    if path.startswith("/raw/sendfile"):
+        return raw_sendfile(environ, start_response)
+    if path.startswith("/raw/filelike"):
+        return raw_filelike(environ, start_response)
     if path.startswith("/raw/badstatus"):
         return raw_badstatus(environ, start_response)
     if path.startswith("/raw/file"):
         return raw_file(environ, start_response)
-    try:
-        return RecordingIter(validated(environ, start_response))
-    except (AssertionError, validate.WSGIWarning) as e:
-        record("validator.log", "call %s: %s: %s" % (path, type(e).__name__, e))
-        traceback.print_exc()
-        body = ("validator: %s: %s" % (type(e).__name__, e)).encode("utf-8", "replace")
-        start_response("500 Internal Server Error", [("Content-Type", "text/plain"),
-                                                     ("Content-Length", str(len(body)))],
-                       sys.exc_info())
-        return [body]
+    return validated(environ, start_response)

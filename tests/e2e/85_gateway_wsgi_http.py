@@ -351,6 +351,23 @@ class WsgiOverHttp(harness.SharedGatewayTestCase):
                 self.assertEqual(r.header("Content-Length"), str(len(data)))
                 self.assertEqual(hashlib.sha256(r.body).hexdigest(), hashlib.sha256(data).hexdigest())
 
+    def test_file_wrapper_uses_sendfile(self):
+        data = os.urandom(2 * 1024 * 1024 + 5)
+        path = os.path.join(self.tmp, "sf.bin")
+        with open(path, "wb") as f:
+            f.write(data)
+        r = get(self.port, "/raw/sendfile?path=%s" % path)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(hashlib.sha256(r.body).digest(), hashlib.sha256(data).digest())
+        self.assertEqual(self.record_lines("fileread.log"), [],
+                         "the file went through Python reads, not sendfile")
+
+    def test_file_wrapper_filelike(self):
+        for version in ("1.0", "1.1"):
+            r = get(self.port, "/raw/filelike?n=100000", version=version)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.body, bytes(i % 251 for i in range(100000)))
+
     @uwsgi_differs("--http-socket sends the body to HEAD requests")
     def test_file_wrapper_head(self):
         path = os.path.join(self.tmp, "blob-head.bin")
