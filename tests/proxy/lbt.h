@@ -33,8 +33,8 @@ struct lbt {
 static inline bool lbt_usable(void *ud, int i)
 {
     struct lbt *t = ud;
-    ck_assert_int_ge(i, 0);
-    ck_assert_int_lt(i, t->n);
+    if (i < 0 || i >= t->n)
+        ck_abort_msg("usable(%d) out of range", i);
     if (t->down[i] || t->tried[i])
         return false;
     return !(t->max_conns[i] && t->p[i].active >= t->max_conns[i]);

@@ -86,6 +86,7 @@ Suite *lb_rr_suite(void)
 {
     Suite *s = suite_create("lb_rr");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, rr_nginx_sequences);
     tcase_add_test(tc, rr_shares);
     tcase_add_test(tc, rr_down_and_tried);
