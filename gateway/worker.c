@@ -352,6 +352,10 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         if (W.conns)
             W.conns->prev = c;
         W.conns = c;
+        /* clients (and proxies over unix sockets) usually send the request
+         * with the connect: read it now rather than after another epoll turn */
+        if (l->proto == GW_PROTO_UWSGI || l->addr.ss.ss_family == AF_UNIX)
+            on_read(fd, EV_READ, c);
     }
 }
 

@@ -1008,7 +1008,8 @@ struct uw_ctx {
 static PyObject *var_key(const char *k, size_t kl)
 {
     for (int i = 0; i < K__COUNT; i++)
-        if (strlen(key_names[i]) == kl && memcmp(key_names[i], k, kl) == 0) {
+        if ((size_t)PyUnicode_GET_LENGTH(keys[i]) == kl &&
+            memcmp(PyUnicode_1BYTE_DATA(keys[i]), k, kl) == 0) {
             Py_INCREF(keys[i]);
             return keys[i];
         }
