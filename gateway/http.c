@@ -97,8 +97,16 @@ static int scan_head(const unsigned char *p, size_t len, size_t max_head, size_t
     for (;;) {
         const unsigned char *nl = memchr(p + line, '\n', len - line);
         size_t limit = len - *skip;
-        if (!nl)
+        if (!nl) {
+            /* refuse what cannot become valid now, not when the client
+             * finishes its line: a CR not ending it, a folded line */
+            const unsigned char *cr = memchr(p + line, '\r', len - line);
+            if (cr && cr + 1 < p + len)
+                return 400;
+            if (!first && len > line && (p[line] == ' ' || p[line] == '\t'))
+                return 400;
             return limit > max_head ? 431 : GW_HTTP_AGAIN;
+        }
         size_t eol = (size_t)(nl - p);
         if (eol + 1 - *skip > max_head)
             return 431;

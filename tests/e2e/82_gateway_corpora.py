@@ -35,7 +35,7 @@ def load(name):
         return json.load(f)
 
 
-def replay(port, raw, n, timeout=3.0):
+def replay(port, raw, n, timeout=1.5):
     """Sends `raw` on a fresh connection and reads up to n responses; returns
     the list of (status, body) read before the connection closed or went
     quiet."""

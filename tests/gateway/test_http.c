@@ -118,6 +118,11 @@ START_TEST(hostile)
     ck_assert_int_eq(status_of("GET / HTTP/1.1\r\nHost: a\r\nX: a\x01"
                                "b\r\n\r\n"),
                      400);
+    /* refused before the line (or head) is even complete */
+    ck_assert_int_eq(status_of("GET / HTTP/1.1\r\n Host: foo"), 400);
+    ck_assert_int_eq(status_of("PUT /url HTTP/1.1\r\nContent-Length: 3\r\n\rabc"), 400);
+    ck_assert_int_eq(status_of("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb"), 400);
+    ck_assert_int_eq(status_of("GET / HTTP/1.1\r\nHost: a\r\nX: a\r"), GW_HTTP_AGAIN);
     /* transfer codings */
     ck_assert_int_eq(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, "
                                "chunked\r\n\r\n"),
