@@ -62,6 +62,8 @@ static const struct opt_def opt_defs[] = {
      "BYTES  max request head size (default 65536)"},
     {"http-keepalive-timeout", OK_INT, F(keepalive_timeout), 0, 1, 1,
      "SECS  idle keep-alive timeout (default 60)"},
+    {"socket-timeout", OK_INT, F(socket_timeout), 0, 1, 1,
+     "SECS  give up on a client whose body or reading stalls this long (default 30)"},
     {"disable-logging", OK_FLAG, F(disable_logging), 0, 0, 0, "  no access log"},
     {"preload", OK_FLAG, F(preload), 0, 0, 0,
      "  import the app once in the master, before forking"},
@@ -90,6 +92,7 @@ void gw_opts_init(struct gw_opts *o)
     o->listen_backlog = 1024;
     o->buffer_size = 65536;
     o->keepalive_timeout = 60;
+    o->socket_timeout = 30;
 }
 
 static void free_list(char **l, int n)

@@ -44,6 +44,7 @@ struct gw_opts {
     int listen_backlog;       /* --listen (default 1024) */
     int buffer_size;          /* --buffer-size: max request head bytes (default 65536) */
     int keepalive_timeout;    /* --http-keepalive-timeout seconds (default 60) */
+    int socket_timeout;       /* --socket-timeout: body read/response write stall (default 30) */
     bool disable_logging;     /* --disable-logging: no access log */
     bool preload;             /* --preload: import the app in the master before forking */
     bool vacuum;              /* --vacuum: remove unix sockets and pidfile at exit */

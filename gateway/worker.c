@@ -24,7 +24,6 @@
 
 #define ACCEPT_BATCH   8     /* connections accepted per wake-up: leave some for the others */
 #define STOP_GRACE_SEC 10    /* how long a stopping worker waits for partial requests */
-#define IO_TIMEOUT_MS  60000 /* body reads and response writes inside a request */
 #define MAX_LISTENERS  64
 
 struct worker {
@@ -326,7 +325,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             return;
         }
         struct gw_conn *c = malloc(sizeof(*c));
-        if (!c || gw_conn_init(c, fd, l->proto, W.rmax, IO_TIMEOUT_MS) < 0) {
+        if (!c || gw_conn_init(c, fd, l->proto, W.rmax, W.cfg->opts->socket_timeout * 1000) < 0) {
             log_error("out of memory for a connection");
             free(c);
             close(fd);
