@@ -92,6 +92,16 @@ class Workers(harness.GatewayTestCase):
         wait_for(lambda: len(g.workers()) == 1 and before not in g.workers(), 15, what="replacement")
         self.assertEqual(hit(self.port).status, 200)
 
+    @uwsgi_differs("uWSGI's harakiri closes the connection without a response")
+    def test_harakiri_504_over_uwsgi(self):
+        uw = harness.free_port()
+        g = self.gw("--harakiri", "2", "--socket", "127.0.0.1:%d" % uw, processes=1)
+        g.wait_port(uw)
+        r = harness.uwsgi_request(port=uw, path="/sleep", query="s=8", script_name="", timeout=20)
+        self.assertEqual(r.status, 504)
+        r = harness.uwsgi_request(port=uw, path="/", script_name="", timeout=20)
+        self.assertEqual(r.status, 200)
+
     def test_harakiri_replaces_worker(self):
         stats_port = harness.free_port()
         g = self.gw("--harakiri", "2", "--stats", "127.0.0.1:%d" % stats_port, processes=1)
