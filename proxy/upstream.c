@@ -1,11 +1,17 @@
 /* upstream: runtime groups, failure accounting, tiers (see upstream.h). */
 #include "upstream.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "health.h"
 #include "log.h"
 #include "vars.h"
 
@@ -20,6 +26,8 @@ struct up_peer {
     int64_t ss_start;          /* slow start began (ms); 0 when not ramping */
     bool unhealthy;            /* active health check verdict */
     bool gone;                 /* no address any more after re-resolution */
+    int hc_run;                /* consecutive health check results of one kind */
+    bool hc_last_ok;
     uint64_t requests, failures, nresp, hc_checks, hc_fails;
     double resp_sum;
 };
@@ -40,7 +48,24 @@ struct up_group {
     bool single; /* one primary, no backups: never marked failed */
     int nslow;   /* peers ramping up (slow start) */
     struct up_tier tier[2];
+    struct hc *hc;           /* active health checks, NULL when off */
+    struct event *dns_timer; /* re-resolution of `server NAME resolve` */
+    struct dns_q *dq;        /* one per resolved name */
+    int ndq;
 };
+
+struct dns_q {
+    struct up_group *g;
+    int first, count; /* the peers made from this name, in order */
+    char host[256];
+    int port;
+    bool pending;
+    struct evdns_getaddrinfo_request *req;
+};
+
+/* One worker's resolver for `resolve` servers (NULL when none is needed). */
+static struct evdns_base *dns_base;
+static int dns_refs;
 
 static int64_t real_now_ms(void)
 {
@@ -88,6 +113,17 @@ static void group_free(struct up_group *g)
 {
     if (!g)
         return;
+    hc_free(g->hc);
+    for (int i = 0; i < g->ndq; i++)
+        if (g->dq[i].req)
+            evdns_getaddrinfo_cancel(g->dq[i].req);
+    free(g->dq);
+    if (g->dns_timer)
+        event_free(g->dns_timer);
+    if (g->dns_timer && --dns_refs == 0 && dns_base) {
+        evdns_base_free(dns_base, 1);
+        dns_base = NULL;
+    }
     tier_free(g, &g->tier[0]);
     tier_free(g, &g->tier[1]);
     if (g->key)
@@ -180,16 +216,172 @@ int up_check_all(const struct cf_main *cf, char *err, size_t errlen)
     return 0;
 }
 
+/* --- DNS re-resolution ------------------------------------------------------
+ * `server NAME resolve` with `resolver ADDR...` in http { }: every
+ * resolver_valid (`resolver ... valid=T`, default 30s) each worker asks the
+ * resolvers again with libevent's asynchronous evdns (never blocking the
+ * loop).  The peers the name gave at start are slots: the new addresses
+ * fill them in order (a changed address is logged at notice); slots left
+ * without an address are "down" until an answer fills them again;
+ * addresses beyond the slots are ignored (logged once per change).  A
+ * failed lookup keeps the old addresses (logged at warn). */
+
+static void dns_answer(int rc, struct evutil_addrinfo *res, void *ud)
+{
+    struct dns_q *q = ud;
+    if (rc == EVUTIL_EAI_CANCEL)
+        return; /* the group is being freed */
+    q->req = NULL;
+    q->pending = false;
+    struct up_group *g = q->g;
+    if (rc != 0) {
+        log_warn("upstream \"%s\": could not re-resolve \"%s\": %s", g->cf->name, q->host,
+                 evutil_gai_strerror(rc));
+        return;
+    }
+    int k = 0, extra = 0;
+    for (struct evutil_addrinfo *a = res; a; a = a->ai_next) {
+        if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
+            continue;
+        if (k >= q->count) {
+            extra++;
+            continue;
+        }
+        struct up_peer *p = &g->p[q->first + k];
+        struct addr na;
+        memset(&na, 0, sizeof(na));
+        memcpy(&na.ss, a->ai_addr, a->ai_addrlen);
+        na.len = (socklen_t)a->ai_addrlen;
+        if (na.ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&na.ss)->sin_port = htons((uint16_t)q->port);
+        else
+            ((struct sockaddr_in6 *)&na.ss)->sin6_port = htons((uint16_t)q->port);
+        if (!addr_equal(&na, &p->addr) || p->gone) {
+            char nm[ADDR_STRLEN];
+            addr_format(&na, nm, sizeof(nm));
+            log_notice("upstream \"%s\": %s now resolves to %s (was %s)", g->cf->name, q->host, nm,
+                       p->gone ? "none" : p->name);
+            p->addr = na;
+            memcpy(p->name, nm, sizeof(p->name));
+            p->gone = false;
+            p->fails = 0;
+        }
+        k++;
+    }
+    for (int j = k; j < q->count; j++) {
+        struct up_peer *p = &g->p[q->first + j];
+        if (!p->gone)
+            log_notice("upstream \"%s\": %s no longer resolves to %s", g->cf->name, q->host,
+                       p->name);
+        p->gone = true;
+    }
+    if (extra)
+        log_info("upstream \"%s\": %s has %d more addresses than at start; not used", g->cf->name,
+                 q->host, extra);
+    evutil_freeaddrinfo(res);
+}
+
+static void dns_tick(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd, (void)what;
+    struct up_group *g = ud;
+    for (int i = 0; i < g->ndq; i++) {
+        struct dns_q *q = &g->dq[i];
+        if (q->pending)
+            continue;
+        struct evutil_addrinfo hints;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        q->pending = true;
+        struct evdns_getaddrinfo_request *r =
+            evdns_getaddrinfo(dns_base, q->host, NULL, &hints, dns_answer, q);
+        if (q->pending)
+            q->req = r;
+    }
+}
+
+static int dns_start(struct up_group *g, const struct cf_main *cf, struct event_base *base,
+                     char *err, size_t errlen)
+{
+    for (int i = 0; i < g->n; i++)
+        if (g->p[i].cf->resolve && (i == 0 || strcmp(g->p[i - 1].cf->name, g->p[i].cf->name)))
+            g->ndq++;
+    if (g->ndq == 0 || !base)
+        return 0;
+    if (cf->nresolvers == 0) {
+        const struct cf_where *w = &g->p[0].cf->where;
+        snprintf(err, errlen, "%s:%d: no resolver defined to resolve servers of upstream \"%s\"",
+                 w->file ? w->file : "?", w->line, g->cf->name);
+        return -1;
+    }
+    if (!dns_base) {
+        dns_base = evdns_base_new(base, 0);
+        if (!dns_base) {
+            snprintf(err, errlen, "cannot start the resolver");
+            return -1;
+        }
+        for (int i = 0; i < cf->nresolvers; i++)
+            if (evdns_base_nameserver_ip_add(dns_base, cf->resolvers[i]) != 0) {
+                snprintf(err, errlen, "invalid resolver address \"%s\"", cf->resolvers[i]);
+                evdns_base_free(dns_base, 0);
+                dns_base = NULL;
+                return -1;
+            }
+    }
+    dns_refs++;
+    g->dns_timer = event_new(base, -1, EV_PERSIST, dns_tick, g);
+    g->dq = calloc((size_t)g->ndq, sizeof(*g->dq));
+    if (!g->dns_timer || !g->dq) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int k = -1;
+    for (int i = 0; i < g->n; i++) {
+        if (!g->p[i].cf->resolve)
+            continue;
+        if (k >= 0 && strcmp(g->p[i - 1].cf->name, g->p[i].cf->name) == 0 &&
+            g->dq[k].first + g->dq[k].count == i) {
+            g->dq[k].count++;
+            continue;
+        }
+        struct dns_q *q = &g->dq[++k];
+        q->g = g;
+        q->first = i;
+        q->count = 1;
+        q->port = addr_port(&g->p[i].addr);
+        const char *nm = g->p[i].cf->name;
+        const char *colon = strrchr(nm, ':');
+        size_t hl = colon && !strchr(colon, ']') ? (size_t)(colon - nm) : strlen(nm);
+        if (hl >= sizeof(q->host))
+            hl = sizeof(q->host) - 1;
+        memcpy(q->host, nm, hl);
+        q->host[hl] = 0;
+    }
+    g->ndq = k + 1;
+    int ms = cf->resolver_valid_ms > 0 ? cf->resolver_valid_ms : 30000;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    return event_add(g->dns_timer, &tv);
+}
+
 int up_init_all(struct cf_main *cf, struct event_base *base, char *err, size_t errlen)
 {
-    (void)base;
     for (int i = 0; i < cf->nupstreams; i++) {
-        struct up_group *g = group_new(cf->upstreams[i], err, errlen);
+        struct cf_upstream *u = cf->upstreams[i];
+        struct up_group *g = group_new(u, err, errlen);
         if (!g) {
             up_free_all(cf);
             return -1;
         }
-        cf->upstreams[i]->rt = g;
+        u->rt = g;
+        if (dns_start(g, cf, base, err, errlen) < 0) {
+            up_free_all(cf);
+            return -1;
+        }
+        if (u->hc.enabled && base && !(g->hc = hc_start(base, g, u, err, errlen))) {
+            up_free_all(cf);
+            return -1;
+        }
     }
     return 0;
 }
@@ -409,6 +601,43 @@ void up_done(struct up_group *g, int peer, enum up_result res, const struct up_t
             start_slow(g, p, now);
         p->fails = 0;
     }
+}
+
+/* --- health checks (health.c runs them) ---------------------------------- */
+
+void up_hc_result(struct up_group *g, int peer, bool ok, const char *why)
+{
+    struct up_peer *p = &g->p[peer];
+    p->hc_checks++;
+    if (!ok)
+        p->hc_fails++;
+    if (ok != p->hc_last_ok || p->hc_run == 0)
+        p->hc_run = 0;
+    p->hc_last_ok = ok;
+    p->hc_run++;
+    int need_f = g->cf->hc.fails > 0 ? g->cf->hc.fails : 1;
+    int need_p = g->cf->hc.passes > 0 ? g->cf->hc.passes : 1;
+    if (!ok && !p->unhealthy && p->hc_run >= need_f) {
+        p->unhealthy = true;
+        log_warn("upstream \"%s\": server %s is unhealthy (%d failed check%s, last: %s)",
+                 g->cf->name, p->name, p->hc_run, p->hc_run == 1 ? "" : "s", why ? why : "?");
+    } else if (ok && p->unhealthy && p->hc_run >= need_p) {
+        p->unhealthy = false;
+        p->fails = 0;
+        log_notice("upstream \"%s\": server %s is healthy again", g->cf->name, p->name);
+        start_slow(g, p, now_ms());
+    }
+}
+
+bool up_peer_is_down(const struct up_group *g, int peer)
+{
+    return g->p[peer].cf->down || g->p[peer].gone;
+}
+
+const char *up_peer_host(const struct up_group *g, int peer)
+{
+    const char *n = g->p[peer].cf->name;
+    return strncmp(n, "unix:", 5) == 0 ? "localhost" : n;
 }
 
 /* --- accessors ------------------------------------------------------------- */

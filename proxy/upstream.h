@@ -99,6 +99,14 @@ struct up_peer_info {
 void up_peer_info(const struct up_group *g, int peer, struct up_peer_info *out);
 const char *up_state_name(enum up_state s);
 
+/* For health.c: a check of `peer` passed or failed (`why`, may be NULL);
+ * counts consecutive results against the group's fails=/passes= and flips
+ * the peer's health, logging the change. */
+void up_hc_result(struct up_group *g, int peer, bool ok, const char *why);
+bool up_peer_is_down(const struct up_group *g, int peer); /* `down` or gone from DNS */
+/* The Host a health check sends: the `server` name as written. */
+const char *up_peer_host(const struct up_group *g, int peer);
+
 /* Test seam: the monotonic clock in milliseconds that failure accounting and
  * slow start read; up_set_clock(NULL) restores the real one. */
 void up_set_clock(int64_t (*now_ms)(void));

@@ -2,10 +2,19 @@
  * max_fails/fail_timeout rules on a fake clock, the single-server rule,
  * backups, max_conns, down, slow start, tried sets and config errors. */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <jansson.h>
+#include <netinet/in.h>
+
+#include "status.h"
 #include "upstream.h"
 
 static int64_t fake_ms = 1000000;
@@ -337,10 +346,170 @@ START_TEST(up_config_errors)
 }
 END_TEST
 
+/* A tiny HTTP server on the test's loop: answers every connection with
+ * "HTTP/1.0 <status>" and closes. */
+struct tiny {
+    struct evconnlistener *l;
+    int status;
+    int port;
+    int hits;
+};
+
+static void tiny_write_done(struct bufferevent *bev, void *ud)
+{
+    (void)ud;
+    bufferevent_free(bev);
+}
+
+static void tiny_read(struct bufferevent *bev, void *ud)
+{
+    struct tiny *t = ud;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (evbuffer_search(in, "\r\n\r\n", 4, NULL).pos < 0)
+        return;
+    t->hits++;
+    evbuffer_drain(in, evbuffer_get_length(in));
+    bufferevent_setcb(bev, NULL, tiny_write_done, NULL, t);
+    evbuffer_add_printf(bufferevent_get_output(bev), "HTTP/1.0 %d X\r\nContent-Length: 0\r\n\r\n",
+                        t->status);
+}
+
+static void tiny_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int sl,
+                        void *ud)
+{
+    (void)sa, (void)sl;
+    struct bufferevent *bev =
+        bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(bev, tiny_read, NULL, NULL, ud);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static void tiny_start(struct event_base *base, struct tiny *t, int status)
+{
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(0x7f000001);
+    t->status = status;
+    t->hits = 0;
+    t->l = evconnlistener_new_bind(base, tiny_accept, t, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                   16, (struct sockaddr *)&sin, sizeof(sin));
+    ck_assert_ptr_nonnull(t->l);
+    socklen_t len = sizeof(sin);
+    getsockname(evconnlistener_get_fd(t->l), (struct sockaddr *)&sin, &len);
+    t->port = ntohs(sin.sin_port);
+}
+
+static void run_loop(struct event_base *base, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+}
+
+START_TEST(up_health_checks)
+{
+    signal(SIGPIPE, SIG_IGN); /* as the worker does */
+    struct event_base *base = event_base_new();
+    struct tiny ok, sick;
+    tiny_start(base, &ok, 200);
+    tiny_start(base, &sick, 503);
+    struct fx f;
+    fx_setup(&f, 3, NULL);
+    up_set_clock(NULL);
+    char err[256];
+    snprintf(f.names[0], sizeof(f.names[0]), "127.0.0.1:%d", ok.port);
+    snprintf(f.names[1], sizeof(f.names[1]), "127.0.0.1:%d", sick.port);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(addr_parse(f.names[i], -1, &f.peers[i].addr, err, sizeof(err)), 0);
+    /* peer 2 keeps 127.0.0.1:9003, where nothing listens: refused */
+    f.u.hc = (struct cf_health_check){true, 100, 2, 2, 500, "/health"};
+    ck_assert_msg(up_init_all(&f.cf, base, err, sizeof(err)) == 0, "%s", err);
+    struct up_group *g = f.u.rt;
+    run_loop(base, 450);
+    struct up_peer_info pi;
+    up_peer_info(g, 0, &pi);
+    ck_assert_int_eq(pi.state, UP_ST_UP);
+    ck_assert_int_ge((int)pi.hc_checks, 2);
+    ck_assert_int_eq((int)pi.hc_fails, 0);
+    up_peer_info(g, 1, &pi);
+    ck_assert_int_eq(pi.state, UP_ST_UNHEALTHY);
+    up_peer_info(g, 2, &pi);
+    ck_assert_int_eq(pi.state, UP_ST_UNHEALTHY);
+    ck_assert_int_ge(ok.hits, 2);
+    for (int k = 0; k < 6; k++)
+        ck_assert_int_eq(one(g, UP_OK), 0);
+    /* the sick one recovers after two passes */
+    sick.status = 200;
+    run_loop(base, 450);
+    up_peer_info(g, 1, &pi);
+    ck_assert_int_eq(pi.state, UP_ST_UP);
+    int seen1 = 0;
+    for (int k = 0; k < 6; k++)
+        seen1 += one(g, UP_OK) == 1;
+    ck_assert_int_eq(seen1, 3);
+
+    /* the status document shows all of it */
+    struct buf b = BUF_INIT;
+    ck_assert_int_eq(status_render(&f.cf, &b), 0);
+    json_error_t je;
+    json_t *doc = json_loads(buf_cstr(&b), 0, &je);
+    ck_assert_msg(doc != NULL, "%s", je.text);
+    json_t *peers =
+        json_object_get(json_object_get(json_object_get(doc, "upstreams"), "app"), "peers");
+    ck_assert_int_eq((int)json_array_size(peers), 3);
+    json_t *p2 = json_array_get(peers, 2);
+    ck_assert_str_eq(json_string_value(json_object_get(p2, "state")), "unhealthy");
+    ck_assert_str_eq(json_string_value(json_object_get(p2, "server")), "127.0.0.1:9003");
+    json_t *p0 = json_array_get(peers, 0);
+    ck_assert_int_eq((int)json_integer_value(json_object_get(p0, "requests")), 9);
+    ck_assert_int_eq((int)json_integer_value(json_object_get(p0, "weight")), 1);
+    ck_assert(json_is_false(json_object_get(p0, "backup")));
+    ck_assert(json_is_null(json_object_get(p0, "response_time_avg")));
+    json_decref(doc);
+    buf_free(&b);
+
+    up_free_all(&f.cf);
+    evconnlistener_free(ok.l);
+    evconnlistener_free(sick.l);
+    event_base_free(base);
+    up_set_clock(NULL);
+}
+END_TEST
+
+START_TEST(up_status_times)
+{
+    struct fx f;
+    fx_setup(&f, 2, NULL);
+    f.peers[1].backup = true;
+    struct up_group *g = fx_init(&f);
+    struct up_try t;
+    up_try_init(&t, g);
+    int p = up_pick(g, NULL, &t);
+    struct up_timing tm = {0.001, 0.002, 0.004};
+    up_done(g, p, UP_OK, &tm);
+    up_try_free(&t);
+    struct buf b = BUF_INIT;
+    ck_assert_int_eq(status_render(&f.cf, &b), 0);
+    json_t *doc = json_loads(buf_cstr(&b), 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    json_t *u = json_object_get(json_object_get(doc, "upstreams"), "app");
+    ck_assert_str_eq(json_string_value(json_object_get(u, "method")), "round_robin");
+    json_t *peers = json_object_get(u, "peers");
+    ck_assert(json_real_value(json_object_get(json_array_get(peers, 0), "response_time_avg")) ==
+              0.004);
+    ck_assert(json_is_true(json_object_get(json_array_get(peers, 1), "backup")));
+    json_decref(doc);
+    buf_free(&b);
+    fx_done(&f);
+}
+END_TEST
+
 Suite *upstream_suite(void)
 {
     Suite *s = suite_create("upstream");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, up_rr_sequence_and_names);
     tcase_add_test(tc, up_max_fails_fail_timeout);
     tcase_add_test(tc, up_failed_again_after_timeout);
@@ -351,6 +520,8 @@ Suite *upstream_suite(void)
     tcase_add_test(tc, up_many_peers_tried);
     tcase_add_test(tc, up_slow_start);
     tcase_add_test(tc, up_config_errors);
+    tcase_add_test(tc, up_health_checks);
+    tcase_add_test(tc, up_status_times);
     suite_add_tcase(s, tc);
     return s;
 }

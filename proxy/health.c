@@ -1,0 +1,149 @@
+/* health: active HTTP health checks (see health.h). */
+#include "health.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "upstream.h"
+
+struct probe {
+    struct hc *h;
+    int peer;
+    struct bufferevent *bev; /* NULL when idle */
+};
+
+struct hc {
+    struct event_base *base;
+    struct up_group *g;
+    struct event *timer;
+    int interval_ms, timeout_ms;
+    const char *uri;
+    struct probe *pr;
+    int n;
+};
+
+static void probe_end(struct probe *p, bool ok, const char *why)
+{
+    if (p->bev) {
+        bufferevent_free(p->bev);
+        p->bev = NULL;
+    }
+    up_hc_result(p->h->g, p->peer, ok, why);
+}
+
+static void on_read(struct bufferevent *bev, void *ud)
+{
+    struct probe *p = ud;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t len = 0;
+    char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+    if (!line) {
+        if (evbuffer_get_length(in) > 4096)
+            probe_end(p, false, "status line too long");
+        return;
+    }
+    int st = 0;
+    bool ok = sscanf(line, "HTTP/%*d.%*d %d", &st) == 1 && st >= 200 && st < 400;
+    char why[64];
+    snprintf(why, sizeof(why), "status %d", st);
+    free(line);
+    probe_end(p, ok, ok ? NULL : why);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *ud)
+{
+    struct probe *p = ud;
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED)
+        return;
+    probe_end(p, false,
+              what & BEV_EVENT_TIMEOUT ? "timed out"
+              : what & BEV_EVENT_EOF   ? "closed before a status line"
+                                       : strerror(EVUTIL_SOCKET_ERROR()));
+}
+
+static void probe_start(struct probe *p)
+{
+    struct hc *h = p->h;
+    if (p->bev) /* the last one is still running: it times out on its own */
+        return;
+    if (up_peer_is_down(h->g, p->peer))
+        return;
+    int fd = addr_connect(up_peer_addr(h->g, p->peer));
+    if (fd < 0) {
+        up_hc_result(h->g, p->peer, false, strerror(errno));
+        return;
+    }
+    p->bev = bufferevent_socket_new(h->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!p->bev) {
+        close(fd);
+        return;
+    }
+    struct timeval tv = {h->timeout_ms / 1000, (h->timeout_ms % 1000) * 1000};
+    bufferevent_set_timeouts(p->bev, &tv, &tv);
+    bufferevent_setcb(p->bev, on_read, NULL, on_event, p);
+    if (evbuffer_add_printf(bufferevent_get_output(p->bev),
+                            "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: proxy-health-check\r\n"
+                            "Connection: close\r\n\r\n",
+                            h->uri, up_peer_host(h->g, p->peer)) < 0 ||
+        bufferevent_enable(p->bev, EV_READ | EV_WRITE) < 0)
+        probe_end(p, false, "out of memory");
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd, (void)what;
+    struct hc *h = ud;
+    for (int i = 0; i < h->n; i++)
+        probe_start(&h->pr[i]);
+}
+
+struct hc *hc_start(struct event_base *base, struct up_group *g, const struct cf_upstream *u,
+                    char *err, size_t errlen)
+{
+    struct hc *h = calloc(1, sizeof(*h));
+    if (!h || !(h->pr = calloc((size_t)(u->npeers ? u->npeers : 1), sizeof(*h->pr)))) {
+        free(h);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    h->base = base;
+    h->g = g;
+    h->n = u->npeers;
+    h->interval_ms = u->hc.interval_ms > 0 ? u->hc.interval_ms : 5000;
+    h->timeout_ms = u->hc.timeout_ms > 0 ? u->hc.timeout_ms : 1000;
+    h->uri = u->hc.uri && u->hc.uri[0] ? u->hc.uri : "/";
+    for (int i = 0; i < h->n; i++) {
+        h->pr[i].h = h;
+        h->pr[i].peer = i;
+    }
+    h->timer = event_new(base, -1, EV_PERSIST, on_timer, h);
+    struct timeval tv = {h->interval_ms / 1000, (h->interval_ms % 1000) * 1000};
+    if (!h->timer || event_add(h->timer, &tv) < 0) {
+        snprintf(err, errlen, "cannot start the health check timer of upstream \"%s\"", u->name);
+        hc_free(h);
+        return NULL;
+    }
+    on_timer(-1, 0, h); /* a first round at once */
+    return h;
+}
+
+void hc_free(struct hc *h)
+{
+    if (!h)
+        return;
+    if (h->timer)
+        event_free(h->timer);
+    for (int i = 0; i < h->n; i++)
+        if (h->pr[i].bev)
+            bufferevent_free(h->pr[i].bev);
+    free(h->pr);
+    free(h);
+}
