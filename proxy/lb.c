@@ -1,6 +1,7 @@
 /* lb: the policy table and the pieces several policies share. */
 #include "lb.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +53,32 @@ int lb_wrr(struct lb_peer *peers, int n, const struct lb_ctx *ctx)
     if (best >= 0)
         peers[best].cur_weight -= total;
     return best;
+}
+
+int64_t *lb_weight_sums(const struct lb_peer *peers, int n)
+{
+    int64_t *s = malloc(sizeof(*s) * (size_t)(n ? n : 1));
+    if (!s)
+        return NULL;
+    int64_t t = 0;
+    for (int i = 0; i < n; i++) {
+        t += peers[i].weight;
+        s[i] = t;
+    }
+    return s;
+}
+
+int lb_weight_walk(const int64_t *sums, int n, uint64_t w)
+{
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if ((uint64_t)sums[mid] <= w)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static uint32_t crc_table[256];

@@ -76,6 +76,13 @@ const char *const *lb_names(void);
  * peers of `peers` (ngx_http_upstream_get_peer).  Returns the index or -1. */
 int lb_wrr(struct lb_peer *peers, int n, const struct lb_ctx *ctx);
 
+/* Running sums of the configured weights, for lb_weight_walk: malloc'ed
+ * array of n (NULL when memory runs out). */
+int64_t *lb_weight_sums(const struct lb_peer *peers, int n);
+/* nginx's "while (w >= peer->weight) { w -= peer->weight; peer++; }" in
+ * O(log n): the peer whose weight range holds w (0 <= w < total). */
+int lb_weight_walk(const int64_t *sums, int n, uint64_t w);
+
 /* nginx's CRC32 (IEEE 802.3, as ngx_crc32_long / ngx_crc32_update). */
 uint32_t lb_crc32_update(uint32_t crc, const void *p, size_t len);
 #define LB_CRC32_INIT     0xffffffffu

@@ -45,6 +45,8 @@ struct hs {
     struct point *pt; /* consistent */
     int npt;
     int *server_of; /* peer -> index of the first peer with the same name */
+    int *next_same; /* peer -> next peer with the same name, -1 at the end */
+    int64_t *sums;  /* running sums of weights (hash KEY) */
 };
 
 static int cmp_point(const void *a, const void *b)
@@ -57,17 +59,23 @@ static int build_points(struct hs *st)
 {
     st->pt = malloc(sizeof(*st->pt) * (size_t)st->total * 160);
     st->server_of = malloc(sizeof(int) * (size_t)st->n);
-    if (!st->pt || !st->server_of)
+    st->next_same = malloc(sizeof(int) * (size_t)st->n);
+    if (!st->pt || !st->server_of || !st->next_same)
+        return -1;
+    int *last = malloc(sizeof(int) * (size_t)st->n); /* per first peer: the last one seen */
+    if (!last)
         return -1;
     int np = 0;
     for (int i = 0; i < st->n; i++) {
         const char *s = st->peers[i].name ? st->peers[i].name : "";
         st->server_of[i] = i;
-        for (int k = 0; k < i; k++)
-            if (strcmp(st->peers[k].name ? st->peers[k].name : "", s) == 0) {
-                st->server_of[i] = st->server_of[k];
-                break;
-            }
+        st->next_same[i] = -1;
+        /* peers of one `server` line are adjacent: look back only there */
+        if (i > 0 && strcmp(st->peers[i - 1].name ? st->peers[i - 1].name : "", s) == 0) {
+            st->server_of[i] = st->server_of[i - 1];
+            st->next_same[last[st->server_of[i]]] = i;
+        }
+        last[st->server_of[i]] = i;
         size_t len = strlen(s);
         const char *host = s, *port = NULL;
         size_t hlen = len, plen = 0;
@@ -101,6 +109,7 @@ static int build_points(struct hs *st)
             prev[3] = (unsigned char)((h >> 24) & 0xff);
         }
     }
+    free(last);
     qsort(st->pt, (size_t)np, sizeof(*st->pt), cmp_point);
     int i = 0;
     for (int j = 1; j < np; j++)
@@ -117,6 +126,8 @@ static void hs_destroy(void *v)
         return;
     free(st->pt);
     free(st->server_of);
+    free(st->next_same);
+    free(st->sums);
     free(st);
 }
 
@@ -157,7 +168,7 @@ static void *hs_create(struct lb_peer *peers, int n, char **args, int nargs, cha
         snprintf(err, errlen, "\"bounded=\" needs \"consistent\"");
         goto fail;
     }
-    if (st->consistent && build_points(st) < 0) {
+    if (!(st->sums = lb_weight_sums(peers, n)) || (st->consistent && build_points(st) < 0)) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -182,12 +193,7 @@ static int plain_pick(struct hs *st, const struct lb_ctx *ctx)
         h = lb_crc32_final(lb_crc32_update(h, ctx->key, ctx->key_len));
         rs[RS_HASH] += (h >> 16) & 0x7fff;
         rs[RS_REHASH]++;
-        uint32_t w = rs[RS_HASH] % (uint32_t)st->total;
-        int p = 0;
-        while (w >= (uint32_t)st->peers[p].weight) {
-            w -= (uint32_t)st->peers[p].weight;
-            p++;
-        }
+        int p = lb_weight_walk(st->sums, st->n, rs[RS_HASH] % (uint32_t)st->total);
         if (ctx->usable(ctx->ud, p))
             return p;
         if (++rs[RS_TRIES] > 20)
@@ -229,8 +235,8 @@ static int chash_pick(struct hs *st, const struct lb_ctx *ctx)
     for (;;) {
         int server = st->pt[rs[RS_HASH] % (uint32_t)st->npt].server;
         int best = -1, total = 0;
-        for (int i = server; i < st->n; i++) {
-            if (st->server_of[i] != server || !ctx->usable(ctx->ud, i) || !under_bound(st, i))
+        for (int i = server; i >= 0; i = st->next_same[i]) {
+            if (!ctx->usable(ctx->ud, i) || !under_bound(st, i))
                 continue;
             struct lb_peer *p = &st->peers[i];
             p->cur_weight += p->eff_weight;

@@ -18,6 +18,7 @@ struct iph {
     struct lb_peer *peers;
     int n;
     int total;
+    int64_t *sums;
 };
 
 static void *iph_create(struct lb_peer *peers, int n, char **args, int nargs, char *err,
@@ -37,6 +38,11 @@ static void *iph_create(struct lb_peer *peers, int n, char **args, int nargs, ch
     st->n = n;
     for (int i = 0; i < n; i++)
         st->total += peers[i].weight;
+    if (!(st->sums = lb_weight_sums(peers, n))) {
+        snprintf(err, errlen, "out of memory");
+        free(st);
+        return NULL;
+    }
     return st;
 }
 
@@ -70,12 +76,7 @@ static int iph_pick(void *v, const struct lb_ctx *ctx)
     for (;;) {
         for (size_t i = 0; i < alen; i++)
             hash = (hash * 113 + a[i]) % 6271;
-        uint32_t w = hash % (uint32_t)st->total;
-        int p = 0;
-        while (w >= (uint32_t)st->peers[p].weight) {
-            w -= (uint32_t)st->peers[p].weight;
-            p++;
-        }
+        int p = lb_weight_walk(st->sums, st->n, hash % (uint32_t)st->total);
         if (ctx->usable(ctx->ud, p)) {
             rs[RS_HASH] = hash;
             return p;
@@ -94,7 +95,10 @@ static void iph_release(void *v, int peer, enum lb_result r, double hs, double s
 
 static void iph_destroy(void *v)
 {
-    free(v);
+    struct iph *st = v;
+    if (st)
+        free(st->sums);
+    free(st);
 }
 
 const struct lb_ops lb_ip_hash_ops = {
