@@ -69,7 +69,7 @@ PROXY=$ROOT/build/proxy/proxy GATEWAY=$ROOT/build/gateway/gateway
 [ $gateway_impl = ours ] || GATEWAY=/usr/bin/uwsgi
 for b in "$PROXY" "$GATEWAY"; do
     case $b in
-    "$ROOT"/*) [ -x "$b" ] || die "$b is missing: run deploy/build.sh (log of the last build: run/build.log)" ;;
+    "$ROOT"/*) [ -x "$b" ] || die "$b is missing: run deploy/build.sh (log of the last build: run/build.log); to use nginx or uWSGI in its place: --proxy nginx, --gateway uwsgi" ;;
     *) [ -x "$b" ] || die "$b is missing (bash deploy/install-deps.sh)" ;;
     esac
 done
