@@ -125,6 +125,16 @@ enum { /* proxy_next_upstream flags */
 
 struct cf_server;
 
+struct cf_mime { /* one extension of a types { } block */
+    char *ext;  /* lowercase, without the dot */
+    char *type;
+};
+
+struct cf_types { /* sorted by ext for bsearch (conf_mime_type in conf.h) */
+    struct cf_mime *m;
+    int n;
+};
+
 struct cf_loc {
     enum cf_loc_match match;
     char *path; /* the location's prefix or exact path */
@@ -178,6 +188,9 @@ struct cf_loc {
 
     struct cf_access_log *access_logs; /* empty when access_log off */
     int naccess_logs;
+
+    const struct cf_types *types; /* types { } (nginx's small default map when none) */
+    char *default_type;           /* default_type, default "text/plain" */
 };
 
 struct cf_listen {

@@ -7,7 +7,7 @@
  * request_method request_uri uri document_uri args query_string is_args
  * arg_NAME http_NAME cookie_NAME sent_http_NAME(empty) proxy_host
  * proxy_add_x_forwarded_for status body_bytes_sent bytes_sent request_length
- * request_time request_id time_local time_iso8601 msec connection
+ * request_time request_id time_local time_iso8601 msec remote_user
  * upstream_addr upstream_status upstream_connect_time upstream_header_time
  * upstream_response_time content_length content_type.  Unknown names are a
  * compile error, as in nginx. */
@@ -38,5 +38,9 @@ const char *tmpl_text(const struct tmpl *t); /* the source string */
  * and bytes < 0x20 or >= 0x7f into \xXX; CF_ESC_JSON uses JSON escapes.
  * Returns 0, or -1 when memory runs out. */
 int tmpl_eval(const struct tmpl *t, const struct req *r, struct buf *out, enum cf_escape esc);
+/* tmpl_eval() for log lines: a variable with no value (an absent header,
+ * cookie or argument, no upstream, no query string) is written "-", except
+ * with CF_ESC_JSON where it is empty, as nginx does. */
+int tmpl_eval_log(const struct tmpl *t, const struct req *r, struct buf *out, enum cf_escape esc);
 
 #endif

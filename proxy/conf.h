@@ -1,0 +1,43 @@
+/* conf: reads nginx-syntax configuration files into the typed tree of
+ * config.h.
+ *
+ * The grammar is nginx's (directives, `{ }` blocks, ' and " quoting with
+ * backslash escapes, # comments, `include` with globs relative to the main
+ * file's folder).  Every directive is checked for its context, argument count
+ * and value; anything wrong, and any directive nginx has but we do not
+ * implement, is an error "FILE:LINE: message" in nginx's wording.  Settings
+ * are merged http -> server -> location at load time (config.h).
+ *
+ * Accepted with nginx's meaning but without effect here: `sendfile`,
+ * `tcp_nopush`, `tcp_nodelay` (we always send files with sendfile(2)),
+ * `daemon off`, `master_process on`, `user` when not running as root (nginx
+ * ignores it too). */
+#ifndef PROXY_CONF_H
+#define PROXY_CONF_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+/* Loads `file` (relative paths are relative to `prefix`).  `prefix` is the
+ * -p folder (relative paths in the config are relative to it); `globals` is
+ * -g text (main-context directives, read before the file; may be NULL).
+ * Returns 0 and the tree in *out (owned by the caller: cf_free), or -1 with
+ * "FILE:LINE: message" in err. */
+int conf_load(const char *file, const char *prefix, const char *globals, struct cf_main **out,
+              char *err, size_t errlen);
+/* Releases everything conf_load() made (route/accesslog/upstream runtime
+ * state must be released by their modules first).  NULL is fine. */
+void cf_free(struct cf_main *cf);
+
+/* The MIME type for `path` by its extension, from the location's `types`
+ * (nginx's default map when none is configured), else its `default_type`.
+ * Never NULL; borrowed from the config. */
+const char *conf_mime_type(const struct cf_loc *loc, const char *path);
+
+/* Parses nginx sizes ("512", "8k", "1m", "1g") and times ("500ms", "30s",
+ * "1h 30m"; no unit = seconds) into bytes / milliseconds.  0 or -1. */
+int conf_parse_size(const char *s, int64_t *out);
+int conf_parse_msec(const char *s, int64_t *out);
+
+#endif
