@@ -2093,8 +2093,9 @@ static int layout(struct B *b)
         if (!lp)
             return oom(b->P);
         for (int k = 0; k < u->npeers; k++)
-            lp[k] = (struct lb_peer){u->peers[k].weight, u->peers[k].weight, 0, &u->peers[k].addr,
-                                     u->peers[k].name};
+            lp[k] = (struct lb_peer){.weight = u->peers[k].weight,
+                                     .eff_weight = u->peers[k].weight,
+                                     .name = u->peers[k].name};
         char e[256] = "";
         void *st = ops->create(lp, u->npeers, u->lb_args, u->nlb_args, e, sizeof(e));
         if (st && ops->destroy)
