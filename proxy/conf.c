@@ -723,6 +723,17 @@ static int d_ignore_flag(struct B *b, const struct dir *d, struct node *n, struc
     return 0;
 }
 
+/* Directives whose only supported value is what we always do. */
+static int d_only_off(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    if (d_ignore_flag(b, d, n, s) < 0)
+        return -1;
+    if (strcmp(n->args[1], "off") != 0)
+        return perr(b->P, n->file, n->line,
+                    "\"%s on\" is not supported (request bodies are always streamed)", NAME(n));
+    return 0;
+}
+
 /* --- main and events ------------------------------------------------------------- */
 
 static int d_worker_processes(struct B *b, const struct dir *d, struct node *n, struct scope *s)
@@ -1731,6 +1742,8 @@ static const struct dir dirs[] = {
     {"resolver", C_HTTP, 1, -1, false, d_resolver, 0, -1},
     {"sendfile", C_HSL, 1, 1, false, d_ignore_flag, 0, -1},
     {"tcp_nopush", C_HSL, 1, 1, false, d_ignore_flag, 0, -1},
+    {"proxy_request_buffering", C_HSL, 1, 1, false, d_only_off, 0, -1},
+    {"uwsgi_request_buffering", C_HSL, 1, 1, false, d_only_off, 0, -1},
     {"tcp_nodelay", C_HSL, 1, 1, false, d_ignore_flag, 0, -1},
     {"types", C_HSL, 0, 0, true, d_types, 0, F_TYPES},
     {"default_type", C_HSL, 1, 1, false, d_default_type, 0, F_DEFAULT_TYPE},

@@ -46,6 +46,9 @@ enum var {
     V_UP_RESPONSE_TIME,
     V_CONTENT_LENGTH,
     V_CONTENT_TYPE,
+    V_DOCUMENT_ROOT,
+    V_SERVER_PROTOCOL,
+    V_HTTPS,
 };
 
 static const struct {
@@ -86,6 +89,9 @@ static const struct {
     {"upstream_response_time", V_UP_RESPONSE_TIME},
     {"content_length", V_CONTENT_LENGTH},
     {"content_type", V_CONTENT_TYPE},
+    {"document_root", V_DOCUMENT_ROOT},
+    {"server_protocol", V_SERVER_PROTOCOL},
+    {"https", V_HTTPS},
 };
 
 static const struct {
@@ -539,6 +545,23 @@ static int eval_var(const struct part *p, const struct req *r, struct buf *out, 
         }
         break;
     }
+    case V_DOCUMENT_ROOT:
+        if (r->loc) {
+            s = r->loc->alias ? r->loc->alias : r->loc->root;
+            n = s ? strlen(s) : 0;
+        }
+        break;
+    case V_SERVER_PROTOCOL:
+        if (!r->request_line.p) {
+            *found = false;
+            return 0;
+        }
+        k = snprintf(tmp, sizeof(tmp), "HTTP/%d.%d", r->http_major, r->http_minor);
+        s = tmp;
+        n = (size_t)k;
+        break;
+    case V_HTTPS: /* "on" over TLS; the proxy has no TLS listeners */
+        break;
     case V_SENT_HTTP:
         *found = false; /* response headers are not kept in the request record */
         return 0;

@@ -9,8 +9,9 @@
  * proxy_add_x_forwarded_for status body_bytes_sent bytes_sent request_length
  * request_time request_id time_local time_iso8601 msec remote_user
  * upstream_addr upstream_status upstream_connect_time upstream_header_time
- * upstream_response_time content_length content_type.  Unknown names are a
- * compile error, as in nginx. */
+ * upstream_response_time content_length content_type document_root
+ * server_protocol https (always empty: no TLS).  Unknown names are a compile
+ * error, as in nginx. */
 #ifndef PROXY_VARS_H
 #define PROXY_VARS_H
 
