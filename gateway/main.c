@@ -120,7 +120,8 @@ static int spawn(int i, int id, enum rec_state state)
         close(sigpipe_fds[1]);
         if (stats_fd >= 0)
             close(stats_fd);
-        struct gw_worker_cfg cfg = {&opts, lst, nlst, preloaded, &sb[i], id, maxr, master_pid};
+        struct gw_worker_cfg cfg = {&opts, lst,   nlst, preloaded, &sb[i],
+                                    sb,    nrecs, id,   maxr,      master_pid};
         gw_worker_main(&cfg);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);

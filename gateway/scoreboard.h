@@ -23,6 +23,7 @@ struct gw_slot {
     volatile pid_t pid;
     volatile int state;            /* enum gw_wstate */
     volatile int accepting;        /* listening sockets are in its loop */
+    volatile int conns;            /* open client connections */
     volatile uint64_t requests;    /* completed requests of this process */
     volatile uint64_t exceptions;  /* app exceptions */
     volatile uint64_t tx;          /* body bytes sent */

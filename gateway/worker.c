@@ -22,8 +22,8 @@
 #include "uwsgi.h"
 #include "wsgi.h"
 
-#define ACCEPT_BATCH   8     /* connections accepted per wake-up: leave some for the others */
-#define STOP_GRACE_SEC 10    /* how long a stopping worker waits for partial requests */
+#define ACCEPT_BATCH   8  /* connections accepted per wake-up: leave some for the others */
+#define STOP_GRACE_SEC 10 /* how long a stopping worker waits for partial requests */
 #define MAX_LISTENERS  64
 
 struct worker {
@@ -39,6 +39,9 @@ struct worker {
     struct timeval idle_tv;
     const struct timeval *idle_common; /* libevent's common timeout for idle_tv */
     size_t rmax;
+    int nconns;              /* open connections */
+    struct event *resume_ev; /* re-enables accepting after yielding */
+    bool yielding;           /* accept events are off so another worker takes the queue */
 };
 
 static struct worker W;
@@ -74,6 +77,7 @@ static void conn_free(struct gw_conn *c)
         event_free(c->ev);
     gw_conn_close(c);
     free(c);
+    W.cfg->slot->conns = --W.nconns;
     if (W.stopping && !W.conns)
         event_base_loopexit(W.base, NULL);
 }
@@ -92,6 +96,8 @@ static void begin_stop(const char *why)
     for (int i = 0; i < W.cfg->nlst; i++)
         if (W.lev[i])
             event_del(W.lev[i]);
+    if (W.resume_ev)
+        evtimer_del(W.resume_ev);
     W.cfg->slot->accepting = 0;
     W.cfg->slot->state = GW_WS_STOPPING;
     /* idle keep-alive connections go now; a connection that has not sent
@@ -312,10 +318,61 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     process(c);
 }
 
+/* Another worker that waits for work with at least two connections fewer
+ * than this one should take the next connection: keep-alive clients that
+ * connect in a burst would otherwise all land on whichever worker woke
+ * first, and stay there. */
+static bool should_yield(void)
+{
+    for (int i = 0; i < W.cfg->nslots; i++) {
+        const struct gw_slot *s = &W.cfg->all[i];
+        if (s == W.cfg->slot || !s->pid || !s->accepting || s->state != GW_WS_IDLE)
+            continue;
+        if (s->conns + 1 < W.nconns)
+            return true;
+    }
+    return false;
+}
+
+static void set_accepting(bool on)
+{
+    for (int i = 0; i < W.cfg->nlst; i++)
+        if (W.lev[i]) {
+            if (on)
+                event_add(W.lev[i], NULL);
+            else
+                event_del(W.lev[i]);
+        }
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    W.yielding = false;
+    if (!W.stopping)
+        set_accepting(true);
+}
+
+/* Stops accepting for a moment (1 ms) so the listening socket, still
+ * readable, does not spin this loop while the other worker accepts. */
+static void yield_accepts(void)
+{
+    static const struct timeval pause = {0, 1000};
+    if (W.yielding || !W.resume_ev)
+        return;
+    W.yielding = true;
+    set_accepting(false);
+    if (evtimer_add(W.resume_ev, &pause) < 0)
+        on_resume(-1, 0, NULL);
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
     const struct gw_listener *l = arg;
     for (int i = 0; i < ACCEPT_BATCH && !W.stopping; i++) {
+        if (should_yield()) {
+            yield_accepts();
+            return;
+        }
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
         int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -351,6 +408,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         if (W.conns)
             W.conns->prev = c;
         W.conns = c;
+        W.cfg->slot->conns = ++W.nconns;
         /* clients (and proxies over unix sockets) usually send the request
          * with the connect: read it now rather than after another epoll turn */
         if (l->proto == GW_PROTO_UWSGI || l->addr.ss.ss_family == AF_UNIX)
@@ -377,6 +435,8 @@ static void __attribute__((noreturn)) worker_exit(int code)
             event_free(W.sigev[i]);
     if (W.stop_timer)
         event_free(W.stop_timer);
+    if (W.resume_ev)
+        event_free(W.resume_ev);
     if (W.base)
         event_base_free(W.base);
     gw_py_acquire();
@@ -444,6 +504,7 @@ void gw_worker_main(const struct gw_worker_cfg *cfg)
         log_error("worker %d: cannot create its event loop", cfg->id);
         _exit(GW_EXIT_FATAL);
     }
+    W.resume_ev = evtimer_new(W.base, on_resume, NULL);
     W.idle_tv.tv_sec = cfg->opts->keepalive_timeout;
     W.idle_common = event_base_init_common_timeout(W.base, &W.idle_tv);
     if (!W.idle_common)

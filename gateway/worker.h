@@ -41,9 +41,11 @@ struct gw_worker_cfg {
     int nlst;
     PyObject *app;        /* preloaded app (borrowed) or NULL: load it */
     struct gw_slot *slot; /* this process's scoreboard slot */
-    int id;               /* 1-based worker number */
-    long max_requests;    /* with jitter applied; 0 = unlimited */
-    pid_t master;         /* exit when the master is gone */
+    struct gw_slot *all;  /* every slot (to balance accepts with the other workers) */
+    int nslots;
+    int id;            /* 1-based worker number */
+    long max_requests; /* with jitter applied; 0 = unlimited */
+    pid_t master;      /* exit when the master is gone */
 };
 
 /* Runs the worker in a freshly forked process.  Never returns. */
