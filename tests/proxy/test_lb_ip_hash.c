@@ -69,6 +69,7 @@ START_TEST(iph_unusable_moves_on_and_falls_back)
     ck_assert_int_ge(lbt_next(&t), 0);
     ck_assert_int_ge(lbt_next(&t), 0);
     ck_assert_int_eq(lbt_next(&t), -1);
+    lbt_free(&t);
     ck_assert(lbt_init_args(&t, "ip_hash", (int[]){1}, 1, (char *[]){"x"}, 1) != NULL);
 }
 END_TEST

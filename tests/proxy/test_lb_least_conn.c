@@ -55,6 +55,7 @@ START_TEST(lc_unusable)
     ck_assert_int_eq(lbt_pick(&t), 1);
     t.max_conns[1] = 10;
     ck_assert_int_eq(lbt_pick(&t), -1);
+    lbt_free(&t);
     ck_assert(lbt_init_args(&t, "least_conn", (int[]){1}, 1, (char *[]){"x"}, 1) != NULL);
 }
 END_TEST

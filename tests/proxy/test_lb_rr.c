@@ -50,6 +50,7 @@ START_TEST(rr_down_and_tried)
     ck_assert_int_eq(lbt_next(&t), -1);
     t.down[0] = t.down[2] = true;
     ck_assert_int_eq(lbt_pick(&t), -1);
+    lbt_free(&t);
     ck_assert(lbt_init_args(&t, "round_robin", w, 3, (char *[]){"x"}, 1) != NULL);
 }
 END_TEST
