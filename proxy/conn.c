@@ -28,6 +28,7 @@
 #include "proxy_http.h"
 #include "route.h"
 #include "static.h"
+#include "status.h"
 #include "vars.h"
 #include "worker.h"
 
@@ -809,7 +810,15 @@ static void begin_request(struct conn *c)
     case CF_H_STATIC:
         static_handle(c);
         break;
-    case CF_H_STATUS:
+    case CF_H_STATUS: {
+        struct buf doc = BUF_INIT;
+        if (status_render(c->w->cf, &doc) < 0)
+            send_error_page(c, 500);
+        else
+            conn_send_simple(c, 200, "application/json", doc.data, doc.len, NULL);
+        buf_free(&doc);
+        break;
+    }
     default:
         send_error_page(c, 404);
         break;
