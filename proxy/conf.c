@@ -809,9 +809,7 @@ static int d_user(struct B *b, const struct dir *d, struct node *n, struct scope
     if (b->seen_user)
         return dup_dir(b, n);
     b->seen_user = true;
-    if (geteuid() == 0)
-        return perr(b->P, n->file, n->line,
-                    "\"user\" is not supported: run the proxy as the user it should be");
+    /* accepted, without effect: workers keep the master's user (see conf.h) */
     return 0; /* nginx ignores it too when not run as root */
 }
 

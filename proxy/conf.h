@@ -10,8 +10,8 @@
  *
  * Accepted with nginx's meaning but without effect here: `sendfile`,
  * `tcp_nopush`, `tcp_nodelay` (we always send files with sendfile(2)),
- * `daemon off`, `master_process on`, `user` when not running as root (nginx
- * ignores it too). */
+ * `daemon off`, `master_process on`, and `user` (workers keep the user the
+ * master runs as: run the proxy as the user it should be). */
 #ifndef PROXY_CONF_H
 #define PROXY_CONF_H
 

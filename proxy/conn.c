@@ -258,9 +258,10 @@ bool conn_release(struct conn *c)
 
 void conn_close_if_idle(struct conn *c)
 {
-    /* between requests, or connected without sending a byte yet */
-    if (c->st == CONN_ST_IDLE ||
-        (c->st == CONN_ST_HEAD && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
+    /* between requests only, as nginx: a connection that has not sent its
+     * first request yet may have it on the way (a client that connected
+     * before the stop); it is served, client_header_timeout bounds the wait */
+    if (c->st == CONN_ST_IDLE)
         conn_close(c);
 }
 

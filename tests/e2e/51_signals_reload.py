@@ -1,0 +1,194 @@
+"""e2e 51: the master process and its signals, as nginx has them.
+
+HUP re-reads the configuration and replaces the workers while a bounded
+client loop runs: no request fails and the new configuration answers; a bad
+configuration on HUP keeps the old workers serving and logs FILE:LINE; QUIT
+lets an in-flight request finish; TERM stops at once; USR1 reopens the access
+log after rotation; a killed worker is logged and replaced; `-s reload|quit`
+signal the master through the pid file.  Runs against nginx too
+(PROXY_IMPL=nginx), where the log wording is not checked."""
+import os
+import signal
+import threading
+import time
+import unittest
+
+import harness
+
+SLOW_BACKEND = """
+    server {
+        listen 127.0.0.1:%(port)d;
+        location / { return 200 "%(body)s"; }
+        location /slow/ { proxy_pass http://127.0.0.1:%(bport)d; proxy_read_timeout 30s; }
+    }
+"""
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+class Signals(harness.ProxyTestCase):
+    def setUp(self):
+        super().setUp()
+        self.port = harness.free_port()
+        self.backend = harness.Backend("slow")
+        self.addCleanup(self.backend.stop)
+
+    def conf(self, body):
+        return SLOW_BACKEND % {"port": self.port, "body": body, "bport": self.backend.port}
+
+    def write_conf(self, body, workers=2, extra=""):
+        with open(os.path.join(self.tmp, "proxy.conf"), "w") as f:
+            f.write(harness.proxy_conf(self.conf(body) + extra, self.tmp, workers=workers))
+
+    def body(self):
+        return harness.request(self.port, path="/").body
+
+    def wait_body(self, want, timeout=20):
+        harness.wait_for(lambda: self.body() == want, timeout, what="body %r" % want)
+
+    def test_hup_replaces_workers_without_failed_requests(self):
+        p = self.start(self.conf("v1"), [self.port], workers=2)
+        old = set(p.workers())
+        self.assertEqual(len(old), 2)
+        failures, bodies, stop = [], [], threading.Event()
+
+        def loop():
+            deadline = time.time() + 20
+            n = 0
+            while not stop.is_set() and n < 4000 and time.time() < deadline:
+                n += 1
+                try:
+                    r = harness.request(self.port, path="/", timeout=10)
+                    if r.status != 200:
+                        failures.append(r.status)
+                    bodies.append(r.body)
+                except Exception as e:  # a refused or reset connection is a failure
+                    failures.append(repr(e))
+
+        threads = [threading.Thread(target=loop) for _ in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            harness.wait_for(lambda: len(bodies) > 50, 20, what="the client loop")
+            self.write_conf("v2")
+            os.kill(p.pid, signal.SIGHUP)
+            harness.wait_for(lambda: bodies and bodies[-1] == b"v2", 20, what="v2 answers")
+            harness.wait_for(lambda: not (old & set(p.workers())), 20,
+                             what="the old workers to leave")
+            n_at_switch = len(bodies)
+            harness.wait_for(lambda: len(bodies) > n_at_switch + 50, 20, what="more requests")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        self.assertEqual(failures, [], p.error_log()[-3000:])
+        self.assertEqual(len(p.workers()), 2)
+        self.assertTrue(p.alive())
+        self.assertGreater(len(bodies), 100)
+
+    def test_bad_config_on_hup_keeps_old_workers(self):
+        p = self.start(self.conf("v1"), [self.port], workers=2)
+        old = set(p.workers())
+        with open(os.path.join(self.tmp, "proxy.conf"), "a") as f:
+            f.write("\nbogus_directive on;\n")
+        lines = read(os.path.join(self.tmp, "proxy.conf")).count("\n")
+        os.kill(p.pid, signal.SIGHUP)
+        conf = os.path.join(self.tmp, "proxy.conf")
+        if p.impl == "ours":
+            harness.wait_for(lambda: "%s:%d: unknown directive \"bogus_directive\"" % (conf, lines)
+                             in p.error_log(), 20, what="the FILE:LINE error in the log")
+        else:
+            harness.wait_for(lambda: "bogus_directive" in p.error_log(), 20, what="the error")
+        time.sleep(0.5)
+        self.assertEqual(set(p.workers()), old)
+        for _ in range(20):
+            self.assertEqual(self.body(), b"v1")
+        self.assertTrue(p.alive())
+
+    def test_quit_finishes_in_flight_request(self):
+        p = self.start(self.conf("v1"), [self.port], workers=1)
+        res = {}
+
+        def slow():
+            try:
+                res["r"] = harness.request(self.port, path="/slow/sleep/1.5", timeout=20)
+            except Exception as e:
+                res["e"] = e
+
+        t = threading.Thread(target=slow)
+        t.start()
+        harness.wait_for(lambda: self.backend.hits, 10, what="the request to reach the backend")
+        os.kill(p.pid, signal.SIGQUIT)
+        t.join(30)
+        self.assertNotIn("e", res)
+        self.assertEqual(res["r"].status, 200)
+        self.assertEqual(p.wait(20), 0)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "proxy.pid")))
+
+    def test_term_stops_fast(self):
+        p = self.start(self.conf("v1"), [self.port], workers=2)
+        workers = p.workers()
+        t0 = time.time()
+        os.kill(p.pid, signal.SIGTERM)
+        p.wait(20)
+        self.assertLess(time.time() - t0, 10)
+        for w in workers:
+            harness.wait_for(lambda: not os.path.exists("/proc/%d" % w) or
+                             "Z" in read("/proc/%d/stat" % w).split()[2:3], 10,
+                             what="worker %d to exit" % w)
+        self.assertFalse(harness.port_open(self.port))
+
+    def test_usr1_reopens_access_log(self):
+        p = self.start(self.conf("v1"), [self.port], workers=2)
+        log = os.path.join(self.tmp, "access.log")
+        harness.request(self.port, path="/before")
+        harness.wait_for(lambda: "/before" in read(log), 10, what="the first line")
+        os.rename(log, log + ".1")
+        os.kill(p.pid, signal.SIGUSR1)
+
+        def moved():
+            harness.request(self.port, path="/after")
+            return os.path.exists(log) and "/after" in read(log)
+
+        harness.wait_for(moved, 20, step=0.2, what="a new access.log after USR1")
+        time.sleep(0.5)  # every worker has reopened by now
+        for i in range(10):
+            harness.request(self.port, path="/final%d" % i)
+        harness.wait_for(lambda: "/final9" in read(log), 10, what="the last lines")
+        self.assertNotIn("/final", read(log + ".1"))
+
+    def test_dead_worker_is_respawned(self):
+        p = self.start(self.conf("v1"), [self.port], workers=2)
+        victim = p.workers()[0]
+        os.kill(victim, signal.SIGKILL)
+        harness.wait_for(lambda: len(p.workers()) == 2 and victim not in p.workers(), 20,
+                         what="a new worker")
+        if p.impl == "ours":
+            self.assertIn("worker process %d exited on signal 9" % victim, p.error_log())
+        for _ in range(10):
+            self.assertEqual(self.body(), b"v1")
+
+    def test_cli_signals(self):
+        p = self.start(self.conf("v1"), [self.port], workers=1)
+        argv = harness.proxy_argv(os.path.join(self.tmp, "proxy.conf"), self.tmp)
+        self.write_conf("v2", workers=1)
+        rc = harness.subprocess.run(argv + ["-s", "reload"], capture_output=True, timeout=30)
+        self.assertEqual(rc.returncode, 0, rc.stderr)
+        self.wait_body(b"v2")
+        rc = harness.subprocess.run(argv + ["-s", "quit"], capture_output=True, timeout=30)
+        self.assertEqual(rc.returncode, 0, rc.stderr)
+        p.wait(20)
+        rc = harness.subprocess.run(argv + ["-s", "quit"], capture_output=True, timeout=30)
+        self.assertNotEqual(rc.returncode, 0)
+        self.assertIn(b"proxy.pid", rc.stderr)
+
+
+if __name__ == "__main__":
+    harness.need_proxy()
+    harness.main()
