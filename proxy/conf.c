@@ -734,6 +734,20 @@ static int d_only_off(struct B *b, const struct dir *d, struct node *n, struct s
     return 0;
 }
 
+/* client_body_temp_path / proxy_temp_path / uwsgi_temp_path PATH [L1 [L2
+ * [L3]]]: accepted without effect, nothing is buffered to disk. */
+static int d_temp_path(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    (void)d;
+    (void)s;
+    for (int i = 2; i < n->nargs; i++) {
+        int v;
+        if (parse_int(n->args[i], &v) < 0 || v < 1 || v > 2)
+            return bad_value(b, n, n->args[i]);
+    }
+    return 0;
+}
+
 /* --- main and events ------------------------------------------------------------- */
 
 static int d_worker_processes(struct B *b, const struct dir *d, struct node *n, struct scope *s)
@@ -1742,6 +1756,9 @@ static const struct dir dirs[] = {
     {"tcp_nopush", C_HSL, 1, 1, false, d_ignore_flag, 0, -1},
     {"proxy_request_buffering", C_HSL, 1, 1, false, d_only_off, 0, -1},
     {"uwsgi_request_buffering", C_HSL, 1, 1, false, d_only_off, 0, -1},
+    {"client_body_temp_path", C_HSL, 1, 4, false, d_temp_path, 0, -1},
+    {"proxy_temp_path", C_HSL, 1, 4, false, d_temp_path, 0, -1},
+    {"uwsgi_temp_path", C_HSL, 1, 4, false, d_temp_path, 0, -1},
     {"tcp_nodelay", C_HSL, 1, 1, false, d_ignore_flag, 0, -1},
     {"types", C_HSL, 0, 0, true, d_types, 0, F_TYPES},
     {"default_type", C_HSL, 1, 1, false, d_default_type, 0, F_DEFAULT_TYPE},
