@@ -86,7 +86,7 @@ static PyObject *read_bytes(struct gw_input *self, Py_ssize_t size)
             return PyErr_NoMemory();
         gw_conn_body_consume(self->c, n);
     }
-    PyObject *b =
+    PyObject *b = /* new */
         PyBytes_FromStringAndSize(scratch.data ? scratch.data : "", (Py_ssize_t)scratch.len);
     if (scratch.cap > 1 << 20)
         buf_free(&scratch); /* do not keep a large upload's memory */
@@ -115,7 +115,7 @@ static PyObject *read_line(struct gw_input *self, Py_ssize_t size)
         if (nl)
             break;
     }
-    PyObject *b =
+    PyObject *b = /* new */
         PyBytes_FromStringAndSize(scratch.data ? scratch.data : "", (Py_ssize_t)scratch.len);
     if (scratch.cap > 1 << 20)
         buf_free(&scratch);

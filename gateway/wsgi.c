@@ -793,6 +793,7 @@ static int set_new(PyObject *d, PyObject *key, PyObject *value)
     return rc;
 }
 
+/* The latin-1 str of n bytes: a new reference, or NULL with an error. */
 static PyObject *str_latin1(const char *p, size_t n)
 {
     if (n == 0) {
@@ -802,6 +803,7 @@ static PyObject *str_latin1(const char *p, size_t n)
     return PyUnicode_DecodeLatin1(p, (Py_ssize_t)n, NULL);
 }
 
+/* REQUEST_METHOD's value (interned for the common methods): new reference. */
 static PyObject *method_str(const char *p, size_t n)
 {
     for (size_t i = 0; i < NMETHODS; i++)
@@ -812,7 +814,7 @@ static PyObject *method_str(const char *p, size_t n)
     return str_latin1(p, n);
 }
 
-/* PATH_INFO from a raw path: percent-decoded, latin-1. */
+/* PATH_INFO from a raw path: percent-decoded, latin-1.  New reference. */
 static PyObject *path_str(const char *p, size_t n)
 {
     buf_reset(&scratch);
@@ -940,6 +942,8 @@ static int add_header(PyObject *env, const struct gw_hdr *h)
     return rc;
 }
 
+/* The environ of the HTTP request in c->req: new reference, or NULL with a
+ * Python error set. */
 static PyObject *environ_http(struct gw_conn *c)
 {
     struct gw_req *r = &c->req;
@@ -1005,6 +1009,8 @@ struct uw_ctx {
     size_t cl_len, scheme_len, https_len, rscheme_len;
 };
 
+/* The environ key for a uwsgi variable name (interned when known): new
+ * reference, or NULL with an error. */
 static PyObject *var_key(const char *k, size_t kl)
 {
     for (int i = 0; i < K__COUNT; i++)
@@ -1157,8 +1163,8 @@ void gw_wsgi_handle_uwsgi(struct gw_conn *c, PyObject *app, const char *vars, si
     if (!PyDict_Contains(x.env, keys[K_REQUEST_URI])) {
         PyObject *p = PyDict_GetItem(x.env, keys[K_PATH_INFO]);    /* borrowed */
         PyObject *q = PyDict_GetItem(x.env, keys[K_QUERY_STRING]); /* borrowed */
-        PyObject *u = (q && PyUnicode_GET_LENGTH(q)) ? PyUnicode_FromFormat("%S?%S", p, q)
-                                                     : (Py_INCREF(p), p);
+        PyObject *u = /* new */ (q && PyUnicode_GET_LENGTH(q)) ? PyUnicode_FromFormat("%S?%S", p, q)
+                                                               : (Py_INCREF(p), p);
         if (set_new(x.env, keys[K_REQUEST_URI], u) < 0)
             goto pyerror;
     }
