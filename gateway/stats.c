@@ -2,6 +2,12 @@
 #include "stats.h"
 
 #include <jansson.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -11,8 +17,58 @@
 
 #include "version.h"
 
+/* A listening unix socket's accept queue, asked of the kernel through
+ * sock_diag (what `ss -xl` shows as Recv-Q).  -1 when unknown. */
+static int unix_listen_queue(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -1;
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0)
+        return -1;
+    struct {
+        struct nlmsghdr nlh;
+        struct unix_diag_req req;
+    } msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.nlh.nlmsg_len = sizeof(msg);
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+    msg.req.sdiag_family = AF_UNIX;
+    msg.req.udiag_states = 1u << 10; /* TCP_LISTEN */
+    msg.req.udiag_ino = (unsigned)st.st_ino;
+    msg.req.udiag_show = UDIAG_SHOW_RQLEN;
+    msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0u; /* no cookie */
+    int queue = -1;
+    struct timeval tv = {0, 200000};
+    setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (send(nl, &msg, sizeof(msg), 0) == (ssize_t)sizeof(msg)) {
+        long buf[1024];
+        ssize_t n = recv(nl, buf, sizeof(buf), 0);
+        struct nlmsghdr *h = (struct nlmsghdr *)buf;
+        if (n > 0 && NLMSG_OK(h, (size_t)n) && h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+            struct unix_diag_msg *m = NLMSG_DATA(h);
+            struct rtattr *a = (struct rtattr *)(m + 1);
+            int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+            for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+                if (a->rta_type == UNIX_DIAG_RQLEN &&
+                    RTA_PAYLOAD(a) >= sizeof(struct unix_diag_rqlen))
+                    queue = (int)((struct unix_diag_rqlen *)RTA_DATA(a))->udiag_rqueue;
+        }
+    }
+    close(nl);
+    return queue;
+}
+
 int gw_stats_listen_queue(int fd)
 {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_UNIX) {
+        int q = unix_listen_queue(fd);
+        return q < 0 ? 0 : q;
+    }
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
     /* on a listening TCP socket tcpi_unacked is the accept queue's length */

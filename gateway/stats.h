@@ -26,8 +26,8 @@ struct gw_stats_worker {
     int harakiri_count;
 };
 
-/* The queue length of a listening socket (TCP: connections waiting to be
- * accepted), 0 when unknown (unix sockets). */
+/* The queue length of a listening socket: connections waiting to be
+ * accepted (TCP_INFO for TCP, sock_diag for unix sockets); 0 when unknown. */
 int gw_stats_listen_queue(int fd);
 
 /* Renders the document.  Returns a malloc'd NUL-terminated string the caller

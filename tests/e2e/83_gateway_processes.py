@@ -136,6 +136,35 @@ class Processes(harness.GatewayTestCase):
         pids = {request(self.port).body.split()[1] for _ in range(6)}
         self.assertTrue(pids)
 
+    def test_stats_listen_queue_unix(self):
+        self.app = self.write("app.py", APP)
+        sock = os.path.join(self.tmp, "gw.sock")
+        stats = free_port()
+        self.start_gateway(["--http-socket", sock, "--wsgi-file", self.app, "--processes", "1",
+                            "--stats", "127.0.0.1:%d" % stats])
+        clients = []
+        try:
+            for _ in range(6):  # one runs (2 s), the others wait in the queue
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(sock)
+                s.sendall(b"GET /sleep?2 HTTP/1.1\r\nHost: a\r\n\r\n")
+                clients.append(s)
+
+            def queued():
+                with socket.create_connection(("127.0.0.1", stats), timeout=5) as c:
+                    data = b""
+                    while True:
+                        d = c.recv(65536)
+                        if not d:
+                            break
+                        data += d
+                import json
+                return json.loads(data)["listen_queue"] >= 3
+            wait_for(queued, 5, what="the unix socket's queue in the stats")
+        finally:
+            for s in clients:
+                s.close()
+
     def test_post_fork_import_by_default(self):
         g = self.gw()
         pids = g.wait_workers(2)
