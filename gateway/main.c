@@ -10,6 +10,8 @@
  * JSON.  Signals reach the loop through a self-pipe. */
 #define _GNU_SOURCE /* accept4, pipe2 */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -406,6 +408,52 @@ static int bind_all(void)
     return 0;
 }
 
+/* --uid/--gid: become that user and group (after binding, so privileged
+ * ports and socket folders still work).  0 or -1 (logged). */
+static int drop_privileges(void)
+{
+    if (!opts.uid && !opts.gid)
+        return 0;
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    const char *user = NULL;
+    if (opts.gid) {
+        char *end;
+        long n = strtol(opts.gid, &end, 10);
+        struct group *gr = *end ? getgrnam(opts.gid) : getgrgid((gid_t)n);
+        if (!gr && *end) {
+            log_crit("--gid %s: no such group", opts.gid);
+            return -1;
+        }
+        gid = gr ? gr->gr_gid : (gid_t)n;
+    }
+    if (opts.uid) {
+        char *end;
+        long n = strtol(opts.uid, &end, 10);
+        struct passwd *pw = *end ? getpwnam(opts.uid) : getpwuid((uid_t)n);
+        if (!pw && *end) {
+            log_crit("--uid %s: no such user", opts.uid);
+            return -1;
+        }
+        uid = pw ? pw->pw_uid : (uid_t)n;
+        if (pw) {
+            user = pw->pw_name;
+            if (!opts.gid)
+                gid = pw->pw_gid;
+        }
+    }
+    if ((user ? initgroups(user, gid) : setgroups(0, NULL)) < 0 && errno != EPERM) {
+        log_crit("cannot set the supplementary groups: %s", strerror(errno));
+        return -1;
+    }
+    if (setgid(gid) < 0 || setuid(uid) < 0) {
+        log_crit("cannot become uid %d gid %d: %s", (int)uid, (int)gid, strerror(errno));
+        return -1;
+    }
+    log_info("running as uid %d gid %d", (int)uid, (int)gid);
+    return 0;
+}
+
 static void cleanup(void)
 {
     for (int i = 0; i < nlst; i++) {
@@ -500,6 +548,19 @@ int main(int argc, char **argv)
         FILE *f = fopen(opts.pidfile, "w");
         if (!f || fprintf(f, "%d\n", (int)master_pid) < 0 || fclose(f) != 0) {
             log_crit("--pidfile %s: %s", opts.pidfile, strerror(errno));
+            cleanup();
+            return 1;
+        }
+    }
+    if (drop_privileges() < 0) {
+        cleanup();
+        return 1;
+    }
+    if (opts.virtualenv) {
+        char exe[4096];
+        snprintf(exe, sizeof(exe), "%s/bin/python3", opts.virtualenv);
+        if (access(exe, X_OK) < 0) {
+            log_crit("--virtualenv %s: %s: %s", opts.virtualenv, exe, strerror(errno));
             cleanup();
             return 1;
         }

@@ -56,6 +56,14 @@ static const struct opt_def opt_defs[] = {
     {"stats", OK_STR, F(stats), 0, 0, 1, "ADDR  serve JSON statistics on ADDR"},
     {"stats-server", OK_STR, F(stats), 0, 0, 1, NULL},
     {"pidfile", OK_STR, F(pidfile), 0, 0, 1, "FILE  write the master's pid to FILE"},
+    {"virtualenv", OK_STR, F(virtualenv), 0, 0, 1,
+     "DIR  use the virtualenv DIR (made with Debian's python3)"},
+    {"venv", OK_STR, F(virtualenv), 0, 0, 1, NULL},
+    {"home", OK_STR, F(virtualenv), 0, 0, 1, NULL},
+    {"uid", OK_STR, F(uid), 0, 0, 1,
+     "USER  run as USER (name or number) once the sockets are bound"},
+    {"gid", OK_STR, F(gid), 0, 0, 1,
+     "GROUP  run as GROUP (name or number) once the sockets are bound"},
     {"logto", OK_STR, F(logto), 0, 0, 1, "FILE  log to FILE instead of stderr"},
     {"listen", OK_INT, F(listen_backlog), 0, 1, 1, "N  listen backlog (default 1024)"},
     {"buffer-size", OK_INT, F(buffer_size), 0, 1024, 1,
@@ -116,6 +124,9 @@ void gw_opts_free(struct gw_opts *o)
     free(o->stats);
     free(o->pidfile);
     free(o->logto);
+    free(o->virtualenv);
+    free(o->uid);
+    free(o->gid);
     memset(o, 0, sizeof(*o));
 }
 

@@ -41,6 +41,8 @@ struct gw_opts {
     char *stats;              /* --stats ADDR */
     char *pidfile;            /* --pidfile */
     char *logto;              /* --logto FILE (default stderr) */
+    char *virtualenv;         /* --virtualenv/--home DIR: a venv made from Debian's Python */
+    char *uid, *gid;          /* --uid/--gid: user and group to run as after binding */
     int listen_backlog;       /* --listen (default 1024) */
     int buffer_size;          /* --buffer-size: max request head bytes (default 65536) */
     int keepalive_timeout;    /* --http-keepalive-timeout seconds (default 60) */

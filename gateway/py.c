@@ -2,6 +2,7 @@
 #include "py.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,7 +50,14 @@ int gw_py_init(const struct gw_opts *o)
     if (nb && *nb)
         cfg.write_bytecode = 0;
     char *argv[] = {"gateway", NULL};
-    PyStatus st = PyConfig_SetString(&cfg, &cfg.program_name, L"/usr/bin/python3");
+    PyStatus st;
+    if (o->virtualenv) {
+        /* the venv's python: its pyvenv.cfg makes sys.prefix the venv */
+        char exe[4096];
+        snprintf(exe, sizeof(exe), "%s/bin/python3", o->virtualenv);
+        st = PyConfig_SetBytesString(&cfg, &cfg.program_name, exe);
+    } else
+        st = PyConfig_SetString(&cfg, &cfg.program_name, L"/usr/bin/python3");
     if (!PyStatus_Exception(st))
         st = PyConfig_SetBytesArgv(&cfg, 1, argv);
     if (!PyStatus_Exception(st))

@@ -111,6 +111,33 @@ class GatewayStartup(GatewayTestCase):
         r = request(port)
         self.assertEqual(r.body, b"hello ini")
 
+    def test_virtualenv_and_uid(self):
+        venv = os.path.join(self.tmp, "venv")
+        r = subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", venv],
+                           capture_output=True, timeout=120)
+        if r.returncode != 0:
+            self.skipTest("cannot make a venv: %s" % r.stderr[-300:])
+        self.write("vapp.py", "import os, sys\n"
+                   "def application(e, sr):\n"
+                   "    sr('200 OK', [('Content-Type', 'text/plain')])\n"
+                   "    return [('%s %d' % (sys.prefix, os.getuid())).encode()]\n")
+        os.chmod(self.tmp, 0o755)
+        extra = ["--uid", "nobody"] if os.getuid() == 0 else []
+        self.port = free_port()
+        self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", "vapp.py",
+                            "--virtualenv", venv] + extra)
+        prefix, uid = request(self.port).body.decode().split()
+        self.assertEqual(os.path.realpath(prefix), os.path.realpath(venv))
+        if extra:
+            self.assertEqual(int(uid), 65534)
+        rc, out, _ = self.run_gw(self.sock() + ["--wsgi-file", "vapp.py", "--virtualenv",
+                                                os.path.join(self.tmp, "nope")])
+        self.assertNotEqual(rc, 0)
+        self.assertIn("nope", out)
+        rc, out, _ = self.run_gw(self.sock() + ["--wsgi-file", "vapp.py", "--uid", "no-such-user-x"])
+        self.assertNotEqual(rc, 0)
+        self.assertIn("no-such-user-x", out)
+
     def test_preload(self):
         self.write("app.py", HELLO)
         self.port = free_port()
