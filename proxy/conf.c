@@ -1177,7 +1177,8 @@ static int d_types(struct B *b, const struct dir *d, struct node *n, struct scop
             m->type = k->args[0];
         }
     }
-    qsort(t->m, (size_t)t->n, sizeof(*t->m), mime_cmp);
+    if (t->n > 1)
+        qsort(t->m, (size_t)t->n, sizeof(*t->m), mime_cmp);
     return 0;
 }
 

@@ -184,8 +184,10 @@ int route_init(struct cf_main *cf, char *err, size_t errlen)
             else
                 rt->prefix[rt->nprefix++] = l;
         }
-        qsort(rt->exact, (size_t)rt->nexact, sizeof(*rt->exact), cmp_loc_path);
-        qsort(rt->prefix, (size_t)rt->nprefix, sizeof(*rt->prefix), cmp_loc_len_desc);
+        if (rt->nexact > 1)
+            qsort(rt->exact, (size_t)rt->nexact, sizeof(*rt->exact), cmp_loc_path);
+        if (rt->nprefix > 1)
+            qsort(rt->prefix, (size_t)rt->nprefix, sizeof(*rt->prefix), cmp_loc_len_desc);
     }
     /* default_server anywhere wins over "first"; a second is refused by conf.c */
     for (int s = 0; s < cf->nservers; s++)
@@ -194,9 +196,12 @@ int route_init(struct cf_main *cf, char *err, size_t errlen)
                 all->srv[s].groups[i]->def = &cf->servers[s];
     for (int k = 0; k < all->ngroups; k++) {
         struct group *g = &all->groups[k];
-        qsort(g->exact, (size_t)g->nexact, sizeof(*g->exact), cmp_name);
-        qsort(g->head, (size_t)g->nhead, sizeof(*g->head), cmp_len_desc);
-        qsort(g->tail, (size_t)g->ntail, sizeof(*g->tail), cmp_len_desc);
+        if (g->nexact > 1)
+            qsort(g->exact, (size_t)g->nexact, sizeof(*g->exact), cmp_name);
+        if (g->nhead > 1)
+            qsort(g->head, (size_t)g->nhead, sizeof(*g->head), cmp_len_desc);
+        if (g->ntail > 1)
+            qsort(g->tail, (size_t)g->ntail, sizeof(*g->tail), cmp_len_desc);
     }
     return 0;
 oom_free:

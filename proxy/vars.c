@@ -132,7 +132,8 @@ void tmpl_free(struct tmpl *t)
     if (!t)
         return;
     for (int i = 0; i < t->nparts; i++)
-        if (t->parts[i].v == V_HTTP || t->parts[i].v == V_SENT_HTTP)
+        if (t->parts[i].v == V_HTTP || t->parts[i].v == V_SENT_HTTP || t->parts[i].v == V_ARG ||
+            t->parts[i].v == V_COOKIE)
             free((char *)t->parts[i].s);
     free(t->parts);
     free(t->src);
@@ -145,8 +146,16 @@ static bool name_char(char c)
 }
 
 /* Adds the variable `name` (not NUL-terminated). */
-static int add_var(struct tmpl *t, const char *name, size_t len, char *err, size_t errlen)
+static int add_var(struct tmpl *t, const char *name_in, size_t len, char *err, size_t errlen)
 {
+    /* names are case-insensitive, as nginx lowercases them */
+    char name[256];
+    if (len >= sizeof(name)) {
+        snprintf(err, errlen, "variable name \"%.*s...\" is too long", 32, name_in);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++)
+        name[i] = (char)tolower((unsigned char)name_in[i]);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strlen(names[i].name) == len && memcmp(names[i].name, name, len) == 0)
             return add_part(t, names[i].v, NULL, 0);
@@ -154,14 +163,13 @@ static int add_var(struct tmpl *t, const char *name, size_t len, char *err, size
         size_t pl = strlen(prefixes[i].prefix);
         if (len > pl && memcmp(prefixes[i].prefix, name, pl) == 0) {
             enum var v = prefixes[i].v;
-            if (v != V_HTTP && v != V_SENT_HTTP)
-                return add_part(t, v, name + pl, len - pl);
             /* header names: '_' matches '-' */
             char *h = malloc(len - pl + 1);
             if (!h)
                 return -1;
             for (size_t k = 0; k < len - pl; k++)
-                h[k] = name[pl + k] == '_' ? '-' : name[pl + k];
+                h[k] =
+                    (v == V_HTTP || v == V_SENT_HTTP) && name[pl + k] == '_' ? '-' : name[pl + k];
             h[len - pl] = 0;
             if (add_part(t, v, h, len - pl) < 0) {
                 free(h);
@@ -537,7 +545,7 @@ static int eval_var(const struct part *p, const struct req *r, struct buf *out, 
         for (int i = 0; i < r->nheaders && !got; i++) {
             const struct req_header *h = &r->headers[i];
             if (h->name_len == 6 && strncasecmp(h->name, "Cookie", 6) == 0)
-                got = find_pair(h->value, h->value_len, p->s, p->len, ';', false, &s, &n);
+                got = find_pair(h->value, h->value_len, p->s, p->len, ';', true, &s, &n);
         }
         if (!got) {
             *found = false;
