@@ -166,6 +166,27 @@ class SameChoice(harness.TempDirTestCase):
         s.close()  # nothing listens: connections are refused
         return port
 
+    def sick_upstream(self, method):
+        """a, b down, a refusing server, d, e: hashing must rehash the same way."""
+        dead = self.dead_port()
+        b = self.backends
+        return ("    upstream u {\n        %s\n        server 127.0.0.1:%d;\n"
+                "        server 127.0.0.1:%d down;\n        server 127.0.0.1:%d;\n"
+                "        server 127.0.0.1:%d weight=2;\n        server 127.0.0.1:%d;\n    }\n"
+                "    server { listen 127.0.0.1:{port}; location / { proxy_pass http://u; } }\n"
+                % (method, b[0].port, b[1].port, dead, b[3].port, b[4].port))
+
+    def test_hashing_around_down_and_failed_servers(self):
+        sources = ["127.%d.%d.1" % (n, m) for n in (3, 90) for m in range(0, 250, 23)]
+        got = self.each(self.sick_upstream("ip_hash;"),
+                        lambda p: [backend_of(get(p, source=s)) for s in sources])
+        self.assertNotIn("b", got)
+        for method in ("hash $request_uri;", "hash $request_uri consistent;"):
+            got = self.each(self.sick_upstream(method),
+                            lambda p: [backend_of(get(p, u)) for u in self.uris()[:30]])
+            self.assertNotIn("b", got)
+            self.assertGreaterEqual(len(set(got)), 3, got)
+
     def test_failover_to_next(self):
         dead = self.dead_port()
         http = ("    upstream u {\n        server 127.0.0.1:%d;\n        server 127.0.0.1:%d;\n"
