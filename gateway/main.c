@@ -66,7 +66,7 @@ static int nrecs;
 static int *respawns, *harakiris; /* per worker id */
 static PyObject *preloaded;       /* owned */
 static pid_t master_pid;
-static bool stopping, any_ready;
+static bool stopping, any_ready, startup_failed;
 static int64_t stop_deadline;
 /* reload state */
 static bool reloading;
@@ -216,6 +216,7 @@ static void reap(void)
         }
         if (!any_ready && (code == GW_EXIT_LOAD || code == GW_EXIT_FATAL)) {
             log_crit("worker %d (pid %d) %s: giving up", r->id, (int)pid, why);
+            startup_failed = true;
             begin_stop("start-up failed");
             r->state = WR_FREE;
             continue;
@@ -647,7 +648,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    if (!any_ready)
+    if (startup_failed)
         exit_code = 1;
     log_notice("gateway stopped");
     cleanup();
