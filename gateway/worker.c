@@ -25,6 +25,7 @@
 #define ACCEPT_BATCH   8  /* connections accepted per wake-up: leave some for the others */
 #define STOP_GRACE_SEC 10 /* how long a stopping worker waits for partial requests */
 #define MAX_LISTENERS  64
+#define LINGER_MS      500 /* idle keep-alive connections of a signalled worker */
 
 struct worker {
     const struct gw_worker_cfg *cfg;
@@ -32,6 +33,7 @@ struct worker {
     struct event *lev[MAX_LISTENERS]; /* accept events */
     struct event *sigev[4];
     struct event *stop_timer;
+    struct event *linger_ev;
     struct gw_conn *conns; /* open connections (list) */
     PyObject *app;         /* owned */
     bool stopping;
@@ -87,7 +89,32 @@ static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(W.base, NULL);
 }
 
-static void begin_stop(const char *why)
+/* Closes the idle keep-alive connections (a connection that has not sent
+ * its first request yet, or only part of one, is left to finish: its client
+ * is about to send a request it expects an answer to). */
+static void close_idle_conns(void)
+{
+    struct gw_conn *c = W.conns, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (!c->busy && c->rlen == c->roff && c->nreq > 0)
+            conn_free(c);
+    }
+}
+
+static void on_linger(evutil_socket_t fd, short what, void *arg)
+{
+    close_idle_conns();
+    if (!W.conns)
+        event_base_loopexit(W.base, NULL);
+}
+
+/* Stops accepting and winds the worker down.  `linger`: idle keep-alive
+ * connections stay open for LINGER_MS first, and a request that arrives on
+ * one meanwhile is answered (with Connection: close): a client or proxy
+ * reusing the connection at that moment gets its answer instead of a reset.
+ * Without it (max-requests: exactly N requests) they close at once. */
+static void begin_stop(const char *why, bool linger)
 {
     if (W.stopping)
         return;
@@ -100,23 +127,22 @@ static void begin_stop(const char *why)
         evtimer_del(W.resume_ev);
     W.cfg->slot->accepting = 0;
     W.cfg->slot->state = GW_WS_STOPPING;
-    /* idle keep-alive connections go now; a connection that has not sent
-     * its first request yet, or only part of one, gets a grace period (its
-     * client is about to send a request it expects an answer to) */
-    struct gw_conn *c = W.conns, *next;
-    for (; c; c = next) {
-        next = c->next;
-        if (!c->busy && c->rlen == c->roff && c->nreq > 0)
-            conn_free(c);
-    }
+    if (!linger)
+        close_idle_conns();
     if (!W.conns) {
         event_base_loopexit(W.base, NULL);
         return;
     }
     struct timeval tv = {STOP_GRACE_SEC, 0};
+    struct timeval ltv = {0, LINGER_MS * 1000};
     W.stop_timer = evtimer_new(W.base, on_stop_timer, NULL);
     if (!W.stop_timer || evtimer_add(W.stop_timer, &tv) < 0)
         event_base_loopexit(W.base, NULL);
+    if (linger) {
+        W.linger_ev = evtimer_new(W.base, on_linger, NULL);
+        if (!W.linger_ev || evtimer_add(W.linger_ev, &ltv) < 0)
+            close_idle_conns();
+    }
 }
 
 static int64_t now_us(void)
@@ -242,7 +268,7 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
     if (W.cfg->max_requests && W.requests >= (uint64_t)W.cfg->max_requests) {
         char why[64];
         snprintf(why, sizeof(why), "max-requests (%ld) reached", W.cfg->max_requests);
-        begin_stop(why);
+        begin_stop(why, false);
     }
 }
 
@@ -420,7 +446,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     char why[32];
     snprintf(why, sizeof(why), "signal %s", strsignal((int)sig));
-    begin_stop(why);
+    begin_stop(why, true);
 }
 
 static void __attribute__((noreturn)) worker_exit(int code)
@@ -435,6 +461,8 @@ static void __attribute__((noreturn)) worker_exit(int code)
             event_free(W.sigev[i]);
     if (W.stop_timer)
         event_free(W.stop_timer);
+    if (W.linger_ev)
+        event_free(W.linger_ev);
     if (W.resume_ev)
         event_free(W.resume_ev);
     if (W.base)

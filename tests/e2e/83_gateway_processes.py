@@ -165,6 +165,24 @@ class Processes(harness.GatewayTestCase):
             for s in clients:
                 s.close()
 
+    def test_stopping_worker_answers_keepalive_reuse(self):
+        g = self.gw(processes=1)
+        c = RawClient(self.port)
+        c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        wpid = int(r.body.split()[1])
+        os.kill(wpid, signal.SIGTERM)  # the master respawns it; the old one winds down
+        time.sleep(0.05)
+        # the client reuses its idle connection just as the worker stops
+        c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Connection"), "close")
+        self.assertTrue(c.closed(5))
+        c.close()
+        wait_for(lambda: request(self.port).status == 200, 10, what="the respawned worker")
+
     def test_post_fork_import_by_default(self):
         g = self.gw()
         pids = g.wait_workers(2)
