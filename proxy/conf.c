@@ -1896,15 +1896,6 @@ static void set_http_defaults(struct B *b, struct lconf *h)
             l->naccess_logs = 1;
         }
     }
-    if (!(h->set & (1ULL << F_TYPES))) {
-        /* nginx's built-in map, sorted by extension */
-        static struct cf_mime defmime[] = {
-            {"gif", "image/gif"},   {"htm", "text/html"},  {"html", "text/html"},
-            {"jpeg", "image/jpeg"}, {"jpg", "image/jpeg"},
-        };
-        static struct cf_types deftypes = {defmime, 5};
-        l->types = &deftypes;
-    }
     h->set =
         ~0ULL & ~((1ULL << F_RETURN) | (1ULL << F_PASS) | (1ULL << F_STATUS) | (1ULL << F_ALIAS));
 }
@@ -2242,8 +2233,14 @@ const char *conf_mime_type(const struct cf_loc *loc, const char *path)
 {
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash : path, '.');
-    const struct cf_types *t = loc->types;
-    if (dot && dot[1] && t && t->n) {
+    /* nginx's built-in map, sorted by extension, when no types { } is set */
+    static struct cf_mime defmime[] = {
+        {"gif", "image/gif"},   {"htm", "text/html"},  {"html", "text/html"},
+        {"jpeg", "image/jpeg"}, {"jpg", "image/jpeg"},
+    };
+    static const struct cf_types deftypes = {defmime, 5};
+    const struct cf_types *t = loc->types ? loc->types : &deftypes;
+    if (dot && dot[1] && t->n) {
         char ext[32];
         size_t n = strlen(dot + 1);
         if (n < sizeof(ext)) {

@@ -189,7 +189,7 @@ struct cf_loc {
     struct cf_access_log *access_logs; /* empty when access_log off */
     int naccess_logs;
 
-    const struct cf_types *types; /* types { } (nginx's small default map when none) */
+    const struct cf_types *types; /* types { }; NULL when none is configured anywhere */
     char *default_type;           /* default_type, default "text/plain" */
 };
 

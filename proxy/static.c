@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "conn.h"
 #include "log.h"
 
@@ -155,7 +156,9 @@ static void send_file(struct conn *c, int fd, const struct stat *stb, const char
     http_date(stb->st_mtime, lm, sizeof(lm));
     int el = snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)stb->st_mtime,
                       (unsigned long long)stb->st_size);
-    const char *ctype = mime_type(path);
+    /* types { } / include mime.types / default_type when configured (conf.h),
+     * else the built-in table above */
+    const char *ctype = r->loc && r->loc->types ? conf_mime_type(r->loc, path) : mime_type(path);
     int64_t size = stb->st_size;
 
     const struct req_header *inm = req_find_header(r, "If-None-Match", 13);

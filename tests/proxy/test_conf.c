@@ -124,6 +124,7 @@ START_TEST(test_defaults)
     snprintf(want, sizeof(want), "%s/logs/access.log", dir);
     ck_assert_str_eq(l->access_logs[0].path, want);
     ck_assert_str_eq(l->access_logs[0].format->name, "combined");
+    ck_assert_ptr_null(l->types); /* none configured: nginx's built-in map */
     ck_assert_str_eq(conf_mime_type(l, "/a/b.HTML"), "text/html");
     ck_assert_str_eq(conf_mime_type(l, "/a/b.css"), "text/plain");
     cf_free(cf);
