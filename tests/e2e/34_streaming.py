@@ -4,7 +4,8 @@
 the proxy's RSS (master + workers, from /proc, sampled every 20 ms, and
 their peaks VmHWM) stays under 64 MiB.  Both peers live in this process;
 bytes are checked by count and CRC-32.  Under an ASan build the transfer is
-256 MiB and the limit 192 MiB (shadow memory and the allocator quarantine)."""
+256 MiB (time) and the allocator quarantine 8 MiB; the limit stays 64 MiB
+(measured: 37 MiB peak under ASan, 5.5 MiB without)."""
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ import harness
 MiB = 1 << 20
 SANITIZED = harness.PROXY_IMPL == "ours" and harness.is_sanitized(harness.PROXY_BIN)
 TOTAL = (256 if SANITIZED else 1024) * MiB
-RSS_LIMIT = (192 if SANITIZED else 64) * MiB
+RSS_LIMIT = 64 * MiB
 BLOCK = bytes((i * 7 + (i >> 8)) & 0xFF for i in range(MiB))  # not all one byte
 SLOW_READ = 128 * 1024  # the slow peer reads this much, then naps
 SLOW_NAP = 0.0004
@@ -85,7 +86,10 @@ class Streaming(unittest.TestCase):
         }
     }
 """ % (cls.port, cls.up.port)
-        cls.proxy = harness.start_proxy(cls.tmp, body, [cls.port])
+        env = None
+        if SANITIZED:  # ASan keeps 256 MiB of freed memory by default
+            env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=8"}
+        cls.proxy = harness.start_proxy(cls.tmp, body, [cls.port], env=env)
         cls.expected_crc = crc_of_total(TOTAL)
 
     @classmethod

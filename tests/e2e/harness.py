@@ -995,7 +995,7 @@ class ProxyProc(Proc):
         return super().output() + self.error_log()
 
 
-def start_proxy(tmp, http_body, ports, workers=1, main="", impl=None, timeout=20.0, **kw):
+def start_proxy(tmp, http_body, ports, workers=1, main="", impl=None, timeout=20.0, env=None, **kw):
     """Writes tmp/proxy.conf from proxy_conf(...) and starts the proxy under
     test; waits until every port in `ports` accepts.  Returns the ProxyProc."""
     if (impl or PROXY_IMPL) == "nginx":
@@ -1003,7 +1003,7 @@ def start_proxy(tmp, http_body, ports, workers=1, main="", impl=None, timeout=20
     conf = os.path.join(tmp, "proxy.conf")
     with open(conf, "w") as f:
         f.write(proxy_conf(http_body, tmp, workers=workers, main=main, impl=impl, **kw))
-    p = ProxyProc(conf, tmp, impl=impl)
+    p = ProxyProc(conf, tmp, impl=impl, env=env)
     try:
         for port in ports:
             p.wait_port(port, timeout)
