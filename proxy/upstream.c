@@ -329,8 +329,9 @@ static int dns_start(struct up_group *g, const struct cf_main *cf, struct event_
                 return -1;
             }
     }
-    dns_refs++;
     g->dns_timer = event_new(base, -1, EV_PERSIST, dns_tick, g);
+    if (g->dns_timer)
+        dns_refs++; /* group_free() gives it back */
     g->dq = calloc((size_t)g->ndq, sizeof(*g->dq));
     if (!g->dns_timer || !g->dq) {
         snprintf(err, errlen, "out of memory");
@@ -581,7 +582,7 @@ void up_done(struct up_group *g, int peer, enum up_result res, const struct up_t
                     : res == UP_FAIL ? LB_FAIL
                                      : LB_DISCARD,
                     hs, rs, (double)now / 1000.0);
-    if (g->single || res == UP_DISCARD)
+    if (g->single) /* a discarded try counts as nginx's state 0: not a failure */
         return;
     int mf = p->cf->max_fails;
     if (res == UP_FAIL) {
