@@ -3,7 +3,8 @@ in front of the same echo backends, must send every request to the same
 backend: smooth weighted round robin, ip_hash by client address (clients
 bound to 127.N.M.1 source addresses), hash and consistent hash of
 $request_uri, least_conn with one request held, failover to the next server
-after a refused connection, and backup servers.
+after a refused connection, max_conns with a request held, hashing around
+down and failing servers, and backup servers.
 
 Each scenario runs against nginx first; its answers are also checked against
 what nginx's documented algorithm must give (e.g. 5,1,1 -> a a b a c a a), so
@@ -158,6 +159,22 @@ class SameChoice(harness.TempDirTestCase):
         got = self.each(self.upstream("        least_conn;", 3), run)
         self.assertNotIn(got[1], got[0])  # the held servers got nothing new
         self.assertNotIn(got[2], got[0])
+
+    def test_max_conns_with_one_held(self):
+        def run(port):
+            c = RawClient(port, timeout=10)
+            c.send("GET /sleep/1.2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            time.sleep(0.3)
+            during = self.seq(port, 6)
+            first = backend_of(c.read_response())
+            c.close()
+            return [first, during, self.seq(port, 6)]
+        got = self.each(self.upstream("", 3, [3, 1, 1]).replace(
+            "%d weight=3;" % self.backends[0].port, "%d weight=3 max_conns=1;" % self.backends[0].port),
+            run)
+        self.assertEqual(got[0], "a")
+        self.assertNotIn("a", got[1])  # a is at max_conns while held
+        self.assertIn("a", got[2])
 
     def dead_port(self):
         s = socket.socket()
