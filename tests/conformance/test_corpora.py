@@ -54,7 +54,7 @@ import harness  # noqa: E402
 
 GUNICORN = os.path.join(harness.CORPORA_DIR, "gunicorn_requests.json")
 LLHTTP = os.path.join(harness.CORPORA_DIR, "llhttp_head_vectors.json")
-READ_TIMEOUT = 3.0  # a server that says nothing for this long has refused
+READ_TIMEOUT = 6.0  # a server that says nothing for this long has refused
 
 # Known defects of ours, listed so the rest of the corpus guards main while
 # they are open (printed on every run; remove an entry once it passes).

@@ -31,9 +31,9 @@ def bad_length_upstream(sock):
 
 
 def silent_upstream(sock):
-    """Reads the request and says nothing for 5 s."""
+    """Reads the request and says nothing for 20 s."""
     harness.read_head(sock)
-    time.sleep(5)
+    time.sleep(20)
 
 
 def close_upstream(sock):
@@ -114,9 +114,9 @@ class HttpStatus(unittest.TestCase):
 
     def test_upstream_timeout_504(self):
         t0 = time.monotonic()
-        r = self.get("/silent/x", timeout=15)
+        r = self.get("/silent/x", timeout=30)
         self.assertSmallErrorPage(r, 504)
-        self.assertLess(time.monotonic() - t0, 4.5, "proxy_read_timeout 1s not applied")
+        self.assertLess(time.monotonic() - t0, 12, "proxy_read_timeout 1s not applied")
 
     def test_body_too_large_413(self):
         c = RawClient(self.port)
@@ -159,7 +159,7 @@ class HttpStatus(unittest.TestCase):
         c.close()
 
     def test_slow_client_header_408_or_close(self):
-        c = RawClient(self.port, timeout=10)
+        c = RawClient(self.port, timeout=20)
         c.send("GET /slow HTTP/1.1\r\nHost: t\r\n")
         t0 = time.monotonic()
         try:
@@ -167,18 +167,18 @@ class HttpStatus(unittest.TestCase):
             self.assertEqual(r.status, 408)
         except ConnectionError:
             pass  # closed without an answer (nginx)
-        self.assertLess(time.monotonic() - t0, 6, "client_header_timeout 1s not applied")
+        self.assertLess(time.monotonic() - t0, 12, "client_header_timeout 1s not applied")  # generous: shared machine
         c.close()
 
     def test_slow_client_body_408_or_close(self):
-        c = RawClient(self.port, timeout=10)
+        c = RawClient(self.port, timeout=20)
         c.send("POST /slowbody HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc")
         t0 = time.monotonic()
         try:
             self.assertEqual(c.read_response().status, 408)
         except ConnectionError:
             pass
-        self.assertLess(time.monotonic() - t0, 6, "client_body_timeout 1s not applied")
+        self.assertLess(time.monotonic() - t0, 12, "client_body_timeout 1s not applied")
         c.close()
         self.assertEqual([h for h in self.echo.hits if h["path"] == "/slowbody"], [],
                          "an incomplete body reached the upstream as a complete request")

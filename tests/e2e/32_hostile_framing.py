@@ -98,7 +98,7 @@ class HostileFraming(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def check(self, name, raw):
-        c = harness.RawClient(self.port, timeout=4)
+        c = harness.RawClient(self.port, timeout=10)
         try:
             try:
                 c.send(raw + SMUGGLED)
@@ -128,7 +128,7 @@ class HostileFraming(unittest.TestCase):
     def test_control_valid(self):
         """The check can fail: a valid request and the one behind it are
         both answered 2xx and both reach the upstream."""
-        c = harness.RawClient(self.port, timeout=4)
+        c = harness.RawClient(self.port, timeout=10)
         c.send(req(H + b"Content-Length: 3\r\n", b"abc") + SMUGGLED)
         self.assertEqual([c.read_response().status, c.read_response().status], [200, 200])
         c.close()

@@ -60,7 +60,7 @@ class AccessLog(unittest.TestCase):
             return []
 
     def wait_line(self, name, pred):
-        return harness.wait_for(lambda: [l for l in self.lines(name) if pred(l)], 5,
+        return harness.wait_for(lambda: [l for l in self.lines(name) if pred(l)], 15,
                                 what="a matching line in %s" % name)
 
     def test_combined_default(self):
