@@ -787,7 +787,8 @@ static int d_error_log(struct B *b, const struct dir *d, struct node *n, struct 
     (void)s;
     if (b->seen_err)
         return perr(b->P, n->file, n->line,
-                    "\"error_log\" directive is duplicate (one error log is supported)");
+                    "\"error_log\" directive is duplicate (one error log is supported, in the "
+                    "main or the http context)");
     b->seen_err = true;
     const char *p = n->args[1];
     if (strncmp(p, "syslog:", 7) == 0 || strncmp(p, "memory:", 7) == 0)
@@ -1741,7 +1742,7 @@ static int d_lb_not_here(struct B *b, const struct dir *d, struct node *n, struc
 static const struct dir dirs[] = {
     {"worker_processes", C_MAIN, 1, 1, false, d_worker_processes, 0, -1},
     {"pid", C_MAIN, 1, 1, false, d_pid, 0, -1},
-    {"error_log", C_MAIN, 1, 2, false, d_error_log, 0, -1},
+    {"error_log", C_MAIN | C_HTTP, 1, 2, false, d_error_log, 0, -1},
     {"daemon", C_MAIN, 1, 1, false, d_daemon, 0, -1},
     {"master_process", C_MAIN, 1, 1, false, d_daemon, 0, -1},
     {"user", C_MAIN, 1, 2, false, d_user, 0, -1},

@@ -17,7 +17,7 @@ import harness
 
 SLOW_BACKEND = """
     server {
-        listen 127.0.0.1:%(port)d;
+        listen 127.0.0.1:%(port)d%(opts)s;
         location / { return 200 "%(body)s"; }
         location /slow/ { proxy_pass http://127.0.0.1:%(bport)d; proxy_read_timeout 30s; }
     }
@@ -39,12 +39,13 @@ class Signals(harness.ProxyTestCase):
         self.backend = harness.Backend("slow")
         self.addCleanup(self.backend.stop)
 
-    def conf(self, body):
-        return SLOW_BACKEND % {"port": self.port, "body": body, "bport": self.backend.port}
+    def conf(self, body, opts=""):
+        return SLOW_BACKEND % {"port": self.port, "body": body, "bport": self.backend.port,
+                               "opts": opts}
 
-    def write_conf(self, body, workers=2, extra=""):
+    def write_conf(self, body, workers=2, opts=""):
         with open(os.path.join(self.tmp, "proxy.conf"), "w") as f:
-            f.write(harness.proxy_conf(self.conf(body) + extra, self.tmp, workers=workers))
+            f.write(harness.proxy_conf(self.conf(body, opts), self.tmp, workers=workers))
 
     def body(self):
         return harness.request(self.port, path="/").body
@@ -53,7 +54,14 @@ class Signals(harness.ProxyTestCase):
         harness.wait_for(lambda: self.body() == want, timeout, what="body %r" % want)
 
     def test_hup_replaces_workers_without_failed_requests(self):
-        p = self.start(self.conf("v1"), [self.port], workers=2)
+        self.hup_under_load("")
+
+    def test_hup_with_reuseport_sockets(self):
+        # one socket per worker; the new workers take over the same sockets
+        self.hup_under_load(" reuseport")
+
+    def hup_under_load(self, opts):
+        p = self.start(self.conf("v1", opts), [self.port], workers=2)
         old = set(p.workers())
         self.assertEqual(len(old), 2)
         failures, bodies, stop = [], [], threading.Event()
@@ -76,7 +84,7 @@ class Signals(harness.ProxyTestCase):
             t.start()
         try:
             harness.wait_for(lambda: len(bodies) > 50, 20, what="the client loop")
-            self.write_conf("v2")
+            self.write_conf("v2", opts=opts)
             os.kill(p.pid, signal.SIGHUP)
             harness.wait_for(lambda: bodies and bodies[-1] == b"v2", 20, what="v2 answers")
             harness.wait_for(lambda: not (old & set(p.workers())), 20,
