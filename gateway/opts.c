@@ -303,6 +303,50 @@ static char *trim(char *s)
     return s;
 }
 
+/* uWSGI's magic variables in ini values: %d the ini file's folder (absolute,
+ * with a trailing '/'), %n its name without extension, %p its absolute path,
+ * %% a '%'.  Other %x are kept.  0, or -1 when `out` is too small. */
+static int expand_magic(const char *ini, const char *val, char *out, size_t n)
+{
+    char abs[4096];
+    if (!realpath(ini, abs))
+        snprintf(abs, sizeof(abs), "%s", ini);
+    const char *slash = strrchr(abs, '/');
+    size_t dlen = slash ? (size_t)(slash - abs) + 1 : 0;
+    const char *base = slash ? slash + 1 : abs;
+    const char *dot = strrchr(base, '.');
+    size_t blen = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    size_t o = 0;
+    for (const char *v = val; *v; v++) {
+        const char *add = v;
+        size_t alen = 1;
+        if (v[0] == '%' && v[1]) {
+            switch (v[1]) {
+            case 'd':
+                add = abs, alen = dlen, v++;
+                break;
+            case 'n':
+                add = base, alen = blen, v++;
+                break;
+            case 'p':
+                add = abs, alen = strlen(abs), v++;
+                break;
+            case '%':
+                alen = 1, v++;
+                break;
+            default:
+                break;
+            }
+        }
+        if (o + alen >= n)
+            return -1;
+        memcpy(out + o, add, alen);
+        o += alen;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
 int gw_opts_load_ini(struct gw_opts *o, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -349,7 +393,14 @@ int gw_opts_load_ini(struct gw_opts *o, const char *path, char *err, size_t errl
             rc = -1;
             break;
         }
-        if (gw_opts_set(o, key, val, msg, sizeof(msg)) < 0) {
+        char expanded[4096];
+        if (val && expand_magic(path, val, expanded, sizeof(expanded)) < 0) {
+            snprintf(err, errlen, "%s:%d: value too long after expanding %%d/%%n/%%p", path,
+                     lineno);
+            rc = -1;
+            break;
+        }
+        if (gw_opts_set(o, key, val ? expanded : NULL, msg, sizeof(msg)) < 0) {
             /* a nested --ini error already names its own file */
             if (!strcmp(key, "ini"))
                 snprintf(err, errlen, "%s", msg);

@@ -174,6 +174,27 @@ START_TEST(ini_errors)
 }
 END_TEST
 
+START_TEST(ini_magic)
+{
+    struct gw_opts o;
+    char err[512], want[256];
+    char *path = write_tmp("[uwsgi]\nsocket = %dapp.sock\nchdir = %d\npidfile = %n.pid\n"
+                           "env = X=%p\nwsgi-file = 100%%.py\nhttp-socket = :1\n");
+    gw_opts_init(&o);
+    ck_assert_int_eq(gw_opts_load_ini(&o, path, err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "/tmp/app.sock");
+    ck_assert_str_eq(o.socks[0].spec, want);
+    ck_assert_str_eq(o.chdir_dir, "/tmp/");
+    snprintf(want, sizeof(want), "%s.pid", path + 5); /* the name has no extension */
+    ck_assert_str_eq(o.pidfile, want);
+    snprintf(want, sizeof(want), "X=%s", path);
+    ck_assert_str_eq(o.env[0], want);
+    ck_assert_str_eq(o.wsgi_file, "100%.py");
+    gw_opts_free(&o);
+    unlink(path);
+}
+END_TEST
+
 Suite *gw_opts_suite(void)
 {
     Suite *s = suite_create("gw_opts");
@@ -183,6 +204,7 @@ Suite *gw_opts_suite(void)
     tcase_add_test(tc, argv_errors);
     tcase_add_test(tc, ini_file);
     tcase_add_test(tc, ini_errors);
+    tcase_add_test(tc, ini_magic);
     suite_add_tcase(s, tc);
     return s;
 }
