@@ -153,6 +153,24 @@ for _ in $(seq 1 100); do
 done
 (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || { tail_log "$RUN/proxy.log"; bash deploy/stop.sh --quiet; die "the proxy did not listen on $PORT within 10 s"; }
 
+# One real request through the whole chain before saying it runs (the
+# workers import the app after they start: this also waits for that).
+probe=$($PY -c '
+import sys, urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen(sys.argv[1], timeout=60)
+    print(r.status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception as e:
+    print("failed: %s" % e)
+' "http://127.0.0.1:$PORT/" 2>&1)
+case "$probe" in
+2*|3*) ;;
+*) tail_log "$RUN/proxy-error.log"; tail_log "$RUN/gateway-$app.log"; bash deploy/stop.sh --quiet
+   die "the first request through the chain got: $probe" ;;
+esac
+
 echo
 echo "  $app sample running ($proxy_impl proxy, $gateway_impl gateway):  http://127.0.0.1:$PORT/"
 [ "$app" = django ] && echo "  admin: http://127.0.0.1:$PORT/admin/  user admin, password in run/django-admin-password"

@@ -112,10 +112,13 @@ class Deploy(harness.TempDirTestCase):
     def test_gateway_dies_then_run_sh_stops_the_rest(self):
         cmd = ["bash", os.path.join(self.dep.root, "deploy", "run.sh"), "--no-build", "--app", "hello",
                "--port", str(self.dep.port)] + chainstack.impl_args()
-        p = subprocess.Popen(cmd, cwd=self.dep.root, env=self.dep.env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, start_new_session=True)
+        out = os.path.join(self.stack_tmp, "fg2.out")
+        with open(out, "w") as log:
+            p = subprocess.Popen(cmd, cwd=self.dep.root, env=self.dep.env, stdout=log,
+                                 stderr=subprocess.PIPE, start_new_session=True)
         try:
-            harness.wait_for(lambda: harness.port_open(self.dep.port), timeout=60, what="listen")
+            harness.wait_for(lambda: "Ctrl-C stops everything" in chainstack.read_text(out), timeout=90,
+                             what="run.sh to be ready")
             with open(os.path.join(self.dep.run_dir, "gateway.spawn.pid")) as f:
                 gw = int(f.read())
             os.killpg(gw, signal.SIGKILL)
