@@ -814,7 +814,7 @@ static void begin_request(struct conn *c)
     case CF_H_STATUS: {
         struct buf doc = BUF_INIT;
         if (status_render(c->w->cf, &doc) < 0)
-            send_error_page(c, 500);
+            conn_fail(c, 500);
         else
             conn_send_simple(c, 200, "application/json", doc.data, doc.len, NULL);
         buf_free(&doc);

@@ -41,6 +41,7 @@ class ProxyBasic(ProxyCase):
             proxy_pass http://nopool/sleep/;
             proxy_read_timeout 1s;
         }
+        location = /status { status; }  # ours-only
         location /timing/ {
             proxy_pass http://backend/;
             proxy_http_version 1.1;
@@ -143,6 +144,18 @@ class ProxyBasic(ProxyCase):
         lines = open(path).read().splitlines()
         self.assertRegex(lines[-2], r"GET /logme HTTP/1.1 200 up=127.0.0.1:%d us=200" % self.b1.port)
         self.assertRegex(lines[-1], r"GET /dead/x HTTP/1.1 502 up=127.0.0.1:%d us=502" % self.dead)
+
+    def test_status_json(self):
+        if not self.ours():
+            self.skipTest("the status handler is ours")
+        self.get("/st")
+        r = self.get("/status")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "application/json")
+        doc = r.json()
+        peers = doc["upstreams"]["backend"]["peers"]
+        self.assertEqual(peers[0]["server"], "127.0.0.1:%d" % self.b1.port)
+        self.assertGreaterEqual(peers[0]["requests"], 1)
 
     def test_server_timing(self):
         if not self.ours():
