@@ -855,6 +855,30 @@ static int d_worker_connections(struct B *b, const struct dir *d, struct node *n
     return 0;
 }
 
+static int d_rlimit_nofile(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    (void)d;
+    (void)s;
+    if (b->cf->worker_rlimit_nofile)
+        return dup_dir(b, n);
+    int v;
+    if (parse_int(n->args[1], &v) < 0 || v < 1)
+        return bad_value(b, n, n->args[1]);
+    b->cf->worker_rlimit_nofile = v;
+    return 0;
+}
+
+/* events { use epoll; }: libevent picks epoll on Linux; other methods are refused. */
+static int d_use(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    (void)d;
+    (void)s;
+    if (strcmp(n->args[1], "epoll") != 0)
+        return perr(b->P, n->file, n->line, "invalid event type \"%s\" (only \"epoll\")",
+                    n->args[1]);
+    return 0;
+}
+
 static int d_http(struct B *b, const struct dir *d, struct node *n, struct scope *s)
 {
     (void)d;
@@ -1747,6 +1771,10 @@ static const struct dir dirs[] = {
     {"master_process", C_MAIN, 1, 1, false, d_daemon, 0, -1},
     {"user", C_MAIN, 1, 2, false, d_user, 0, -1},
     {"events", C_MAIN, 0, 0, true, d_events, 0, -1},
+    {"worker_rlimit_nofile", C_MAIN, 1, 1, false, d_rlimit_nofile, 0, -1},
+    {"use", C_EVENTS, 1, 1, false, d_use, 0, -1},
+    {"multi_accept", C_EVENTS, 1, 1, false, d_ignore_flag, 0, -1},
+    {"accept_mutex", C_EVENTS, 1, 1, false, d_ignore_flag, 0, -1},
     {"worker_connections", C_EVENTS, 1, 1, false, d_worker_connections, 0, -1},
     {"http", C_MAIN, 0, 0, true, d_http, 0, -1},
     {"log_format", C_HTTP, 2, -1, false, d_log_format, 0, -1},

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -153,6 +154,12 @@ static void release(struct cf_main *cf)
     cf_free(cf);
 }
 
+static void log_alert_rlimit(int n)
+{
+    log_msg(LL_ALERT, "setrlimit(RLIMIT_NOFILE, %d) failed (%d: %s), ignored", n, errno,
+            strerror(errno));
+}
+
 static void spawn(struct master *m, int index)
 {
     if (m->nw == m->capw) {
@@ -177,6 +184,12 @@ static void spawn(struct master *m, int index)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         listener_for_worker(m->cf, index);
+        if (m->cf->worker_rlimit_nofile) {
+            struct rlimit rl = {(rlim_t)m->cf->worker_rlimit_nofile,
+                                (rlim_t)m->cf->worker_rlimit_nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_alert_rlimit(m->cf->worker_rlimit_nofile);
+        }
         _exit(worker_run(m->cf, index));
     }
     struct wproc *w = &m->w[m->nw++];

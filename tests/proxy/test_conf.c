@@ -135,7 +135,8 @@ START_TEST(test_inheritance)
 {
     struct cf_main *cf = load_ok(
         "worker_processes 3;\nerror_log stderr warn;\npid run/p.pid;\n"
-        "events { worker_connections 64; }\n"
+        "worker_rlimit_nofile 4096;\n"
+        "events { worker_connections 64; use epoll; multi_accept on; accept_mutex off; }\n"
         "http {\n"
         "  proxy_read_timeout 5s;\n"
         "  client_max_body_size 2m;\n"
@@ -158,6 +159,7 @@ START_TEST(test_inheritance)
         "}\n");
     ck_assert_int_eq(cf->worker_processes, 3);
     ck_assert_int_eq(cf->worker_connections, 64);
+    ck_assert_int_eq(cf->worker_rlimit_nofile, 4096);
     ck_assert_str_eq(cf->error_log, "stderr");
     ck_assert_int_eq(cf->error_log_level, LL_WARN);
     const struct cf_server *s = &cf->servers[0];
@@ -415,6 +417,8 @@ START_TEST(test_errors)
          "D/conf/t.conf:2: duplicate \"log_format\" name \"combined\""},
         {EV "http { proxy_next_upstream error bogus; }\n",
          "D/conf/t.conf:2: invalid value \"bogus\" in \"proxy_next_upstream\" directive"},
+        {"events { use kqueue; }\n",
+         "D/conf/t.conf:1: invalid event type \"kqueue\" (only \"epoll\")"},
         {EV "daemon on;\n",
          "D/conf/t.conf:2: \"daemon on\" is not supported (the proxy stays in the foreground)"},
     };
