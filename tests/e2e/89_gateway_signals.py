@@ -91,6 +91,9 @@ class Signals(harness.GatewayTestCase):
     def graceful(self, sig):
         g = self.gw(processes=1)
         g.wait_workers(1)
+        # the worker has imported the app and waits in its loop: the slow
+        # request below is in the app well before the signal, even under load
+        self.assertEqual(harness.request(self.port, timeout=20).status, 200)
         out = {}
 
         def slow():

@@ -100,6 +100,7 @@ class BadStartup(harness.GatewayTestCase):
         self.fails(self.http() + ["--wsgi-file", PID_APP, "--no-such-option-zz"],
                    "no-such-option-zz")
 
+    @uwsgi_differs("uWSGI's exit status without an app varies (sometimes 0)")
     def test_no_app(self):
         self.fails(self.http())
 
@@ -223,6 +224,7 @@ class GoodStartup(harness.GatewayTestCase):
         wait_for(logged, 10, what="access log line in --logto file")
         self.assertNotIn("logto-zxcv", g.output())
 
+    @uwsgi_differs("uWSGI's --vacuum sometimes leaves the unix socket when stopped by INT")
     def test_vacuum(self):
         sock = os.path.join(self.tmp, "v.sock")
         pidfile = os.path.join(self.tmp, "v.pid")
