@@ -380,12 +380,20 @@ class TempDirTestCase(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="chain-e2e-")
         self.procs = []
+        # a cleanup, not only tearDown: it also runs when setUp fails after
+        # spawning something (a slow start under load), so nothing is leaked
+        self.addCleanup(self._stop_all)
 
-    def tearDown(self):
+    def _stop_all(self):
         for p in reversed(self.procs):
+            if p.log.closed:
+                continue
             p.stop(signal.SIGKILL if not p.alive() else signal.SIGTERM)
         if not os.environ.get("KEEP_TMP"):
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def tearDown(self):
+        self._stop_all()
 
     def spawn(self, args, name="proc", env=None, cwd=None):
         p = Proc(args, self.tmp, name=name, env=env, cwd=cwd)
