@@ -137,6 +137,17 @@ start() { # NAME LOG CMD...
 }
 tail_log() { echo "--- last lines of $1:" >&2; tail -n 25 "$1" >&2; }
 
+# From the first child on, Ctrl-C (or TERM, HUP) stops whatever has started.
+stopping=0
+on_signal() {
+    [ $stopping -eq 1 ] && return
+    stopping=1
+    echo
+    bash "$ROOT/deploy/stop.sh"
+    exit 0
+}
+trap on_signal INT TERM HUP
+
 start gateway "$RUN/gateway-$app.log" "${gateway_cmd[@]}"
 for _ in $(seq 1 300); do
     [ -S "$sock" ] && break
@@ -181,15 +192,6 @@ if [ $detach -eq 1 ]; then
 fi
 echo "  Ctrl-C stops everything"
 
-stopping=0
-on_signal() {
-    [ $stopping -eq 1 ] && return
-    stopping=1
-    echo
-    bash "$ROOT/deploy/stop.sh"
-    exit 0
-}
-trap on_signal INT TERM HUP
 # Wait until either child dies (then stop the other) or a signal arrives.
 proxy_pid=$(cat "$RUN/proxy.spawn.pid") gateway_pid=$(cat "$RUN/gateway.spawn.pid")
 while kill -0 "$proxy_pid" 2>/dev/null && kill -0 "$gateway_pid" 2>/dev/null; do

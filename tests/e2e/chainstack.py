@@ -154,9 +154,11 @@ class DeployedTestCase(harness.TempDirTestCase):
         cls.dep = Deployment(cls.ctmp, cls.APP, cls.ENV)
         try:
             cls.dep.start()
-        except Exception:
+        except Exception:  # tearDownClass will not run
             cls.dep.stop()
             cls.dep.kill_leftovers()
+            if not os.environ.get("KEEP_TMP"):
+                shutil.rmtree(cls.ctmp, ignore_errors=True)
             raise
 
     @classmethod
