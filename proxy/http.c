@@ -40,6 +40,14 @@ static bool str_ieq(const char *a, size_t alen, const char *b)
     return alen == bl && strncasecmp(a, b, bl) == 0;
 }
 
+/* Methods are case-sensitive (RFC 9110 §9.1): "head" is an extension
+ * method, not HEAD, and the upstream treats it so. */
+static bool method_is(const struct req_str *m, const char *name)
+{
+    size_t nl = strlen(name);
+    return m->len == nl && memcmp(m->p, name, nl) == 0;
+}
+
 static void trim(const char **p, size_t *len)
 {
     while (*len && (**p == ' ' || **p == '\t')) {
@@ -283,13 +291,35 @@ static int grow_headers(struct req_header **h, int *cap, int need)
     return 0;
 }
 
-/* Runs llhttp over a head already checked by the strict scanner. */
+/* Is the method `m` (len bytes, a token) one of llhttp's table?  Exact
+ * match: llhttp's table is case-sensitive, like methods. */
+static bool llhttp_knows_method(const char *m, size_t len)
+{
+#define XX(num, name, string)                                                                      \
+    if (len == sizeof(#string) - 1 && memcmp(m, #string, len) == 0)                                \
+        return true;
+    HTTP_ALL_METHOD_MAP(XX)
+#undef XX
+    return false;
+}
+
+/* Runs llhttp over a head already checked by the strict scanner.  When
+ * `target` is not NULL (a request whose method llhttp does not know, see
+ * http_parse_request) llhttp reads the stand-in "GET " and then the head
+ * from `target` (inside it) on. */
 static int run_llhttp(llhttp_t *p, llhttp_type_t type, struct cb_ctx *x, const char *head,
-                      size_t len)
+                      size_t len, const char *target)
 {
     llhttp_init(p, type, settings());
     p->data = x;
-    llhttp_errno_t e = llhttp_execute(p, head, len);
+    llhttp_errno_t e = HPE_OK;
+    if (target) {
+        e = llhttp_execute(p, "GET ", 4);
+        len -= (size_t)(target - head);
+        head = target;
+    }
+    if (e == HPE_OK)
+        e = llhttp_execute(p, head, len);
     if (e != HPE_OK && e != HPE_PAUSED_UPGRADE)
         return -1;
     return 0;
@@ -525,9 +555,19 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
     if (grow_headers(&hp->hdrs, &hp->hcap, nf + 1) < 0)
         return refuse(hp, 500, "out of memory");
 
+    /* llhttp 8.1.0 parses only the methods of its table, but any token is a
+     * method (RFC 9110 §9.1: QUERY, FOO-BAR).  The method was checked above
+     * and is kept from the head as it came; for one llhttp does not know,
+     * llhttp parses a stand-in "GET " and then the head from the target on
+     * (it is a streaming parser; no callback span lies in the stand-in).
+     * For a request head llhttp treats GET like every method but CONNECT
+     * (authority-form) and PRI (HTTP/2 preface), and it never sees a body,
+     * so the rest of the head is judged exactly as before.  Methods llhttp
+     * knows keep its own checks (RTSP-only methods over HTTP refused). */
     int n = 0;
     struct cb_ctx x = {.hdrs = &hp->hdrs, .n = &n, .cap = &hp->hcap};
-    if (run_llhttp(&hp->p, HTTP_REQUEST, &x, h, len) < 0 || !x.url.p)
+    const char *stand_in_from = llhttp_knows_method(h, (size_t)(m_end - h)) ? NULL : t;
+    if (run_llhttp(&hp->p, HTTP_REQUEST, &x, h, len, stand_in_from) < 0 || !x.url.p)
         return refuse(hp, 400,
                       llhttp_get_error_reason(&hp->p) ? llhttp_get_error_reason(&hp->p)
                                                       : "malformed request");
@@ -542,6 +582,8 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
     r->nheaders = n;
     r->content_length = -1;
     r->chunked = false;
+    /* any case: "connect" is an extension method, but an upstream that
+     * folds case must never be asked to open a tunnel */
     if (str_ieq(r->method.p, r->method.len, "CONNECT"))
         return refuse(hp, 405, "CONNECT is not supported");
 
@@ -552,8 +594,7 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
         /* origin-form */
     } else if (tl == 1 && *t == '*') {
         /* asterisk-form is OPTIONS's (and SSDP's M-SEARCH, which llhttp knows) */
-        if (!str_ieq(r->method.p, r->method.len, "OPTIONS") &&
-            !str_ieq(r->method.p, r->method.len, "M-SEARCH"))
+        if (!method_is(&r->method, "OPTIONS") && !method_is(&r->method, "M-SEARCH"))
             return refuse(hp, 400, "* target without OPTIONS");
     } else {
         size_t sl = 0;
@@ -742,7 +783,7 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
     }
     int n = 0;
     struct cb_ctx x = {.hdrs = &rp->hdrs, .n = &n, .cap = &rp->hcap};
-    if (run_llhttp(&rp->p, HTTP_RESPONSE, &x, h, len) < 0 || n != nf) {
+    if (run_llhttp(&rp->p, HTTP_RESPONSE, &x, h, len, NULL) < 0 || n != nf) {
         rp->why = llhttp_get_error_reason(&rp->p) ? llhttp_get_error_reason(&rp->p)
                                                   : "malformed response";
         return -1;
@@ -801,7 +842,7 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
 
 bool http_resp_has_body(const struct http_resp *rp, const struct req_str *method)
 {
-    if (method && str_ieq(method->p, method->len, "HEAD"))
+    if (method && method_is(method, "HEAD"))
         return false;
     return !(rp->status < 200 || rp->status == 204 || rp->status == 304);
 }

@@ -7,7 +7,10 @@
  * every shape used for request smuggling that llhttp 8.1.0 lets through: bare
  * CR or LF, NUL and other controls, obs-fold, whitespace before a colon,
  * empty or non-token header names.  After llhttp, the framing headers are
- * judged here (Content-Length, Transfer-Encoding, Host, Connection).
+ * judged here (Content-Length, Transfer-Encoding, Host, Connection).  The
+ * method is checked here too: any RFC 9110 token is one, while llhttp 8.1.0
+ * knows only its table (see http_parse_request for how it is given the
+ * others).
  *
  * Bodies are not given to llhttp: Content-Length bodies are counted by the
  * caller and chunked bodies go through http_chunked, which is stricter than

@@ -152,6 +152,8 @@ static const char *const valid[] = {
     "GET ///keeping_slashes HTTP/1.1\r\nHost: a\r\n\r\n",
     "GET /x HTTP/1.1\r\nHost: a\r\nIf-Match: a\r\nIf-Match: b\r\n\r\n",
     "PUT /url HTTP/1.1\r\nHost: a\r\nConnection: close\t\r\n\r\n",
+    /* any token is a method (RFC 9110 §9.1), not only llhttp's table */
+    "MKCOLA / HTTP/1.1\r\nHost: a\r\n\r\n",
     NULL,
 };
 
@@ -227,7 +229,6 @@ static const struct bad invalid[] = {
     {"GET example.com:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
     {"GET foo/bar HTTP/1.1\r\nHost: a\r\n\r\n", 400},
     {"PUT s://]ufd/: HTTP/1.1\r\n\r\n", 400},
-    {"MKCOLA / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
     {"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405},
     {"GET /../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n", 400},
     {"GET /a/%2e%2e/%2e%2e/x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
@@ -254,6 +255,122 @@ START_TEST(test_invalid_vectors)
         ck_assert_msg(st == invalid[i].status, "invalid vector %d got %d, want %d", i, st,
                       invalid[i].status);
     }
+}
+END_TEST
+
+/* Extension methods: any token is accepted and kept as sent, the rest of
+ * the head is judged as for GET; anything else on the method's place is
+ * refused. */
+START_TEST(test_extension_methods)
+{
+    struct http_reqp hp;
+    struct req r;
+    memset(&r, 0, sizeof(r));
+    http_reqp_init(&hp);
+    const char *a = "QUERY /contacts?x=1 HTTP/1.1\r\nHost: example.org\r\n"
+                    "Content-Type: example/query\r\nContent-Length: 38\r\n\r\n";
+    ck_assert_int_eq(parse(&hp, &r, a, strlen(a)), 0);
+    ck_assert(r.method.len == 5 && memcmp(r.method.p, "QUERY", 5) == 0);
+    ck_assert(r.request_uri.len == 13 && memcmp(r.request_uri.p, "/contacts?x=1", 13) == 0);
+    ck_assert(r.uri.len == 9 && memcmp(r.uri.p, "/contacts", 9) == 0);
+    ck_assert(r.args.len == 3 && memcmp(r.args.p, "x=1", 3) == 0);
+    ck_assert(r.host.len == 11 && memcmp(r.host.p, "example.org", 11) == 0);
+    ck_assert_int_eq((int)r.content_length, 38);
+    ck_assert(!r.chunked);
+    ck_assert_int_eq(r.nheaders, 3);
+    ck_assert(r.headers[1].name_len == 12 && memcmp(r.headers[1].name, "Content-Type", 12) == 0);
+    ck_assert(r.headers[1].value_len == 13 && memcmp(r.headers[1].value, "example/query", 13) == 0);
+    ck_assert(r.request_line.len == 28 &&
+              memcmp(r.request_line.p, "QUERY /contacts?x=1 HTTP/1.1", 28) == 0);
+
+    const char *b = "FOO-BAR http://Up.example/p HTTP/1.1\r\nHost: x\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n";
+    ck_assert_int_eq(parse(&hp, &r, b, strlen(b)), 0);
+    ck_assert(r.method.len == 7 && memcmp(r.method.p, "FOO-BAR", 7) == 0);
+    ck_assert(r.chunked);
+    ck_assert_int_eq((int)r.content_length, -1);
+    ck_assert(r.host.len == 10 && memcmp(r.host.p, "up.example", 10) == 0);
+    ck_assert(r.uri.len == 2 && memcmp(r.uri.p, "/p", 2) == 0);
+
+    /* methods are case-sensitive: "head" is not HEAD, its response has a body */
+    const char *c = "head / HTTP/1.0\r\n\r\n";
+    ck_assert_int_eq(parse(&hp, &r, c, strlen(c)), 0);
+    ck_assert(r.method.len == 4 && memcmp(r.method.p, "head", 4) == 0);
+    struct http_resp rp;
+    http_resp_init(&rp);
+    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+    ck_assert_int_eq(http_parse_response(&rp, resp, strlen(resp)), 0);
+    ck_assert(http_resp_has_body(&rp, &r.method));
+    http_resp_free(&rp);
+    http_reqp_free(&hp);
+    req_free(&r);
+
+    static const char *const ok[] = {
+        "X / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "get / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GETX / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "CONNECTX / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "PRIX / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "!#$%&'*+-.^_`|~09azAZ / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "VERY-LONG-EXTENSION-METHOD-NAME-BEYOND-ANY-IN-THE-TABLE / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "QUERY / HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+        NULL,
+    };
+    for (int i = 0; ok[i]; i++) {
+        int st = status_of(ok[i]);
+        ck_assert_msg(st == 0, "extension method %d refused with %d", i, st);
+    }
+
+    static const struct bad bad[] = {
+        {"QU/ERY / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"FOO(BAR) / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"FOO\"BAR / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"FO\x01O / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"FOO\x7f / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"FOO\tBAR / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"QU\xc3\x89RY / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {" / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"QUERY  / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\n\r\n", 400},
+        /* asterisk-form is OPTIONS's, case-sensitive */
+        {"QUERY * HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"options * HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        /* authority-form is CONNECT's; CONNECT in any case is refused */
+        {"QUERY a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"connect a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"connect / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
+        /* methods llhttp knows keep its checks */
+        {"PRI / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"ANNOUNCE / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        /* framing is as strict as for any method */
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+         400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nX: a\r\n Content-Length: 3\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nX: a\rContent-Length: 3\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length : 3\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400},
+        {"QUERY / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+        {"QUERY /../x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"QUERY / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+        {NULL, 0},
+    };
+    for (int i = 0; bad[i].raw; i++) {
+        int st = status_of(bad[i].raw);
+        ck_assert_msg(st == bad[i].status, "bad method vector %d got %d, want %d", i, st,
+                      bad[i].status);
+    }
+    /* a NUL in the method */
+    static const char nul[] = "QU\0ERY / HTTP/1.1\r\nHost: a\r\n\r\n";
+    struct http_reqp hp2;
+    struct req r2;
+    memset(&r2, 0, sizeof(r2));
+    http_reqp_init(&hp2);
+    ck_assert_int_eq(parse(&hp2, &r2, nul, sizeof(nul) - 1), 400);
+    http_reqp_free(&hp2);
+    req_free(&r2);
 }
 END_TEST
 
@@ -448,6 +565,7 @@ Suite *http_suite(void)
     tcase_add_test(tc, test_keepalive_rules);
     tcase_add_test(tc, test_valid_vectors);
     tcase_add_test(tc, test_invalid_vectors);
+    tcase_add_test(tc, test_extension_methods);
     tcase_add_test(tc, test_nul_bytes);
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_chunked);
