@@ -3,7 +3,8 @@
  * bare LF, obs-fold, empty or invalid header names, control characters in
  * values, Content-Length beside Transfer-Encoding, duplicate or malformed
  * Content-Length, transfer codings other than a lone "chunked", several Host
- * headers or none on HTTP/1.1).
+ * headers or none on HTTP/1.1).  Any RFC 9110 token is a method, while
+ * llhttp 8.1.0 knows only its table (see gw_http_parse for the others).
  *
  * Pure: no I/O, no Python; the worker hands it the bytes it has read. */
 #ifndef GW_HTTP_H

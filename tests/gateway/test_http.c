@@ -144,6 +144,112 @@ START_TEST(hostile)
 }
 END_TEST
 
+/* Extension methods: any token is accepted and kept as sent, the rest of
+ * the head is judged as for GET; anything else on the method's place is
+ * refused. */
+START_TEST(extension_methods)
+{
+    struct gw_req r = {0};
+    size_t hl = 0;
+    const char *a = "QUERY /contacts?x=1 HTTP/1.1\r\nHost: example.org\r\n"
+                    "Content-Type: example/query\r\nContent-Length: 38\r\n\r\nBODY";
+    ck_assert_int_eq(parse(a, &r, &hl), GW_HTTP_OK);
+    ck_assert_uint_eq(hl, strlen(a) - 4);
+    ck_assert_uint_eq(r.method_len, 5);
+    ck_assert(memcmp(r.method, "QUERY", 5) == 0);
+    ck_assert_uint_eq(r.uri_len, 13);
+    ck_assert(memcmp(r.uri, "/contacts?x=1", 13) == 0);
+    ck_assert_uint_eq(r.path_len, 9);
+    ck_assert(memcmp(r.path, "/contacts", 9) == 0);
+    ck_assert_uint_eq(r.query_len, 3);
+    ck_assert_int_eq(r.content_length, 38);
+    ck_assert(!r.chunked);
+    ck_assert(!r.is_head);
+    ck_assert(r.keepalive);
+    ck_assert_int_eq(r.nhdrs, 3);
+    ck_assert_uint_eq(r.hdrs[1].name_len, 12);
+    ck_assert(memcmp(r.hdrs[1].name, "Content-Type", 12) == 0);
+    ck_assert_uint_eq(r.hdrs[1].value_len, 13);
+    ck_assert(memcmp(r.hdrs[1].value, "example/query", 13) == 0);
+
+    const char *b = "\r\nFOO-BAR http://ex.com/p HTTP/1.1\r\nHost: a\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n";
+    ck_assert_int_eq(parse(b, &r, &hl), GW_HTTP_OK);
+    ck_assert_uint_eq(r.method_len, 7);
+    ck_assert(memcmp(r.method, "FOO-BAR", 7) == 0);
+    ck_assert(r.chunked);
+    ck_assert_int_eq(r.content_length, -1);
+    ck_assert_uint_eq(r.path_len, 2);
+    ck_assert(memcmp(r.path, "/p", 2) == 0);
+
+    /* methods are case-sensitive: "head" is not HEAD */
+    ck_assert_int_eq(parse("head / HTTP/1.1\r\nHost: a\r\n\r\n", &r, &hl), GW_HTTP_OK);
+    ck_assert_uint_eq(r.method_len, 4);
+    ck_assert(!r.is_head);
+    gw_req_free(&r);
+
+    static const char *const ok[] = {
+        "X / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "get / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GETX / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "MKCOLA / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "CONNECTX / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "connect / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "!#$%&'*+-.^_`|~09azAZ / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "QUERY / HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+        NULL,
+    };
+    for (int i = 0; ok[i]; i++)
+        ck_assert_msg(status_of(ok[i]) == GW_HTTP_OK, "extension method %d refused with %d", i,
+                      status_of(ok[i]));
+
+    static const struct {
+        const char *raw;
+        int status;
+    } bad[] = {
+        {"QU/ERY / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"FOO(BAR) / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"FOO\"BAR / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"FO\x01O / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"FOO\x7f / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"FOO\tBAR / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"QU\xc3\x89RY / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {" / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"QUERY  / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\n\r\n", 400},
+        /* asterisk-form is OPTIONS's (case-sensitive), authority-form CONNECT's */
+        {"QUERY * HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"options * HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"QUERY a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"connect a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        /* methods llhttp knows keep its checks */
+        {"PRI / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"ANNOUNCE / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        /* framing is as strict as for any method */
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+         400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nX: a\r\n Content-Length: 3\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nX: a\rContent-Length: 3\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length : 3\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
+        {"QUERY / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+        {"QUERY / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+        {"QUERY / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+        {NULL, 0},
+    };
+    for (int i = 0; bad[i].raw; i++)
+        ck_assert_msg(status_of(bad[i].raw) == bad[i].status,
+                      "bad method vector %d got %d, want %d", i, status_of(bad[i].raw),
+                      bad[i].status);
+    /* a NUL in the method */
+    static const char nul[] = "QU\0ERY / HTTP/1.1\r\nHost: a\r\n\r\n";
+    ck_assert_int_eq(gw_http_parse(nul, sizeof(nul) - 1, 65536, &r, &hl), 400);
+    gw_req_free(&r);
+}
+END_TEST
+
 START_TEST(pct_decode)
 {
     char out[64];
@@ -165,6 +271,7 @@ Suite *gw_http_suite(void)
     tcase_add_test(tc, incomplete_and_sizes);
     tcase_add_test(tc, framing);
     tcase_add_test(tc, hostile);
+    tcase_add_test(tc, extension_methods);
     tcase_add_test(tc, pct_decode);
     suite_add_tcase(s, tc);
     return s;
