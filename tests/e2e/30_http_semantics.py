@@ -1,7 +1,8 @@
 """Proxy HTTP semantics, black box (PROXY_IMPL=ours|nginx, see harness.py):
 keep-alive for HTTP/1.0 and 1.1, pipelining in order, Expect: 100-continue,
 Content-Length and chunked bodies both ways, hop-by-hop headers, the
-default and configured proxy_set_header, return, add_header, server_tokens."""
+default and configured proxy_set_header, return, add_header, server_tokens,
+extension methods (any token) forwarded as sent."""
 import re
 import shutil
 import socket
@@ -46,6 +47,7 @@ class HttpSemantics(unittest.TestCase):
         cls.echo = harness.Backend("echo")
         cls.chunked = harness.ScriptedUpstream(chunked_upstream)
         cls.hop = harness.ScriptedUpstream(hop_upstream)
+        cls.rec = harness.RecordingBackend()  # records any method as it arrives
         cls.port = harness.free_port()
         cls.port_tokens = harness.free_port()
         body = """
@@ -84,6 +86,10 @@ class HttpSemantics(unittest.TestCase):
         location /hop/ {
             proxy_pass http://127.0.0.1:%(hop)d;
         }
+        location /ext/ {
+            proxy_pass http://127.0.0.1:%(rec)d;
+            proxy_set_header X-Method $request_method;
+        }
         location = /ret/text {
             return 200 "plain text";
         }
@@ -107,19 +113,20 @@ class HttpSemantics(unittest.TestCase):
         }
     }
 """ % {"echo": cls.echo.port, "port": cls.port, "chunked": cls.chunked.port, "hop": cls.hop.port,
-       "tokens": cls.port_tokens}
+       "rec": cls.rec.port, "tokens": cls.port_tokens}
         cls.proxy = harness.start_proxy(cls.tmp, body, [cls.port, cls.port_tokens])
 
     @classmethod
     def tearDownClass(cls):
         cls.proxy.stop()
-        for b in (cls.echo, cls.chunked, cls.hop):
+        for b in (cls.echo, cls.chunked, cls.hop, cls.rec):
             b.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
         with self.echo.srv.lock:
             del self.echo.srv.hits[:]
+        self.rec.clear()
 
     def client(self):
         return RawClient(self.port, timeout=10)
@@ -354,6 +361,53 @@ class HttpSemantics(unittest.TestCase):
         c.send("GET /after-hop HTTP/1.1\r\nHost: t\r\n\r\n")
         self.assertEqual(c.read_response().json()["path"], "/after-hop")
         c.close()
+
+    # --- methods ----------------------------------------------------------
+    def test_extension_methods_forwarded(self):
+        """Any token is a method (RFC 9110 section 9.1): QUERY with a
+        Content-Length body and FOO-BAR with a chunked one reach the upstream
+        as sent, $request_method is the real method, and the request behind
+        them on the same connection is framed right."""
+        c = self.client()
+        q = b"SELECT surname, email LIMIT 10"
+        c.send(b"QUERY /ext/contacts?x=1 HTTP/1.1\r\nHost: t\r\nContent-Type: example/query\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(q), q)
+               + b"FOO-BAR /ext/two HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + CHUNKED_BODY
+               + b"GET /ext/three HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual([c.read_response().status for _ in range(3)], [200, 200, 200])
+        c.close()
+        hits = self.rec.snapshot()
+        self.assertEqual([(h["method"], h["uri"], h["body"]) for h in hits],
+                         [("QUERY", "/ext/contacts?x=1", q), ("FOO-BAR", "/ext/two", b"hello chunked world"),
+                          ("GET", "/ext/three", b"")])
+        for h, m in zip(hits, ("QUERY", "FOO-BAR", "GET")):
+            self.assertEqual([v for k, v in h["headers"] if k.lower() == "x-method"], [m])
+        self.assertEqual([v for k, v in hits[0]["headers"] if k.lower() == "content-type"],
+                         ["example/query"])
+
+    @harness.nginx_differs("nginx 1.22 refuses methods with lowercase letters (400)")
+    def test_lowercase_head_is_not_head(self):
+        """Methods are case-sensitive: "head" is an extension method, so
+        the body of its response is relayed, not left on the connection."""
+        c = self.client()
+        c.send(b"head /ext/h HTTP/1.1\r\nHost: t\r\n\r\nGET /ext/after HTTP/1.1\r\nHost: t\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual((r.status, r.body), (200, b"ok\n"))
+        r = c.read_response()
+        self.assertEqual((r.status, r.body), (200, b"ok\n"))
+        c.close()
+        self.assertEqual([(h["method"], h["uri"]) for h in self.rec.snapshot()],
+                         [("head", "/ext/h"), ("GET", "/ext/after")])
+
+    def test_non_token_method_refused(self):
+        for m in (b"QU/ERY", b"FOO(BAR)", b"FO\x01O", b"QU\xc3\x89RY"):
+            with self.subTest(method=m):
+                c = self.client()
+                c.send(m + b" /ext/bad HTTP/1.1\r\nHost: t\r\n\r\n")
+                self.assertEqual(c.read_response().status, 400)
+                c.close()
+        self.assertEqual(self.rec.snapshot(), [])
 
     # --- return, add_header, server_tokens --------------------------------
     def test_return_text(self):

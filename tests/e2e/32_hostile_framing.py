@@ -60,6 +60,19 @@ CASES = {
                             b"3\r\nabc\r\n0\r\n\r\n"),
     "te_empty_with_cl": req(H + b"Transfer-Encoding:\r\nContent-Length: 3\r\n", b"abc"),
     "method_lowercase_garbage": b"G@T /h HTTP/1.1\r\nHost: t\r\n\r\n",
+    # any token is a method (QUERY below is accepted), anything else is not
+    "method_slash": b"QU/ERY /h HTTP/1.1\r\nHost: t\r\n\r\n",
+    "method_paren": b"FOO(BAR) /h HTTP/1.1\r\nHost: t\r\n\r\n",
+    "method_ctl": b"FO\x01O /h HTTP/1.1\r\nHost: t\r\n\r\n",
+    "method_empty": b" /h HTTP/1.1\r\nHost: t\r\n\r\n",
+    # an extension method gets the same framing checks as any other
+    "ext_method_cl_and_te": req(H + b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n", b"0\r\n\r\n",
+                                b"QUERY /h HTTP/1.1"),
+    "ext_method_cl_twice": req(H + b"Content-Length: 3\r\nContent-Length: 4\r\n", b"abcd",
+                               b"QUERY /h HTTP/1.1"),
+    "ext_method_obs_fold_cl": req(H + b"X-Foo: a\r\n\tContent-Length: 3\r\n", b"abc", b"FOO-BAR /h HTTP/1.1"),
+    "ext_method_te_http10": req(b"Transfer-Encoding: chunked\r\n", b"3\r\nabc\r\n0\r\n\r\n",
+                                b"QUERY /h HTTP/1.0"),
     "space_in_uri": b"GET /a b HTTP/1.1\r\nHost: t\r\n\r\n",
     "ctl_in_uri": b"GET /a\x01b HTTP/1.1\r\nHost: t\r\n\r\n",
 }
@@ -117,7 +130,7 @@ class HostileFraming(unittest.TestCase):
         smuggled = [h for h in self.backend.snapshot() if h["uri"] == "/smuggled"]
         self.backend.clear()
         self.assertEqual(smuggled, [], "%s: the request behind it reached the upstream" % name)
-        if name == "cl_and_te" and statuses and 200 <= statuses[0] < 300:
+        if name in ("cl_and_te", "ext_method_cl_and_te") and statuses and 200 <= statuses[0] < 300:
             self.assertEqual(len(statuses), 1, "CL+TE answered as chunked but the connection stayed open")
             self.assertTrue(closed)
             return
@@ -133,6 +146,17 @@ class HostileFraming(unittest.TestCase):
         self.assertEqual([c.read_response().status, c.read_response().status], [200, 200])
         c.close()
         self.assertEqual([h["uri"] for h in self.backend.snapshot()], ["/h", "/smuggled"])
+        self.backend.clear()
+
+    def test_control_extension_method(self):
+        """An extension method with a body is framed by its Content-Length:
+        it and the request behind it both reach the upstream, as sent."""
+        c = harness.RawClient(self.port, timeout=10)
+        c.send(req(H + b"Content-Length: 3\r\n", b"abc", b"QUERY /h HTTP/1.1") + SMUGGLED)
+        self.assertEqual([c.read_response().status, c.read_response().status], [200, 200])
+        c.close()
+        self.assertEqual([(h["method"], h["uri"], h["body"]) for h in self.backend.snapshot()],
+                         [("QUERY", "/h", b"abc"), ("GET", "/smuggled", b"")])
         self.backend.clear()
 
 
