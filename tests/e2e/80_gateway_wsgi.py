@@ -1,6 +1,6 @@
 """Gateway: WSGI to the letter over HTTP/1.1 and uwsgi (PEP 3333, apps wrapped
 in wsgiref.validate.validator), keep-alive, pipelining, chunked bodies both
-ways, HEAD, app errors."""
+ways, HEAD, extension methods, app errors."""
 import json
 import os
 import socket
@@ -54,7 +54,10 @@ def raw(environ, start_response):
     return [out]
 
 def application(environ, start_response):
-    if environ["PATH_INFO"] in ("/boom", "/badheader", "/boom-validated"):
+    # /ext: extension methods, which wsgiref.validate warns about (it knows
+    # only GET HEAD POST OPTIONS PATCH PUT DELETE TRACE)
+    if environ["PATH_INFO"] in ("/boom", "/badheader", "/boom-validated") \
+            or environ["PATH_INFO"].startswith("/ext"):
         return raw(environ, start_response)
     return validator(raw)(environ, start_response)
 '''
@@ -239,6 +242,35 @@ class GatewayWSGI(GatewayTestCase):
         pids = {request(self.port, "GET", "/pid").body for _ in range(6)}
         self.assertTrue(pids)
         self.assertNotIn("respawning", self.gw.output())
+
+    def test_extension_methods(self):
+        """Any token is a method (RFC 9110 section 9.1): REQUEST_METHOD is
+        the method as sent, and such requests' bodies are framed by their
+        Content-Length or chunked coding, so the request behind them on the
+        connection is read right."""
+        c = RawClient(self.port)
+        c.send(b"QUERY /ext/q?x=1 HTTP/1.1\r\nHost: a\r\nContent-Type: example/query\r\n"
+               b"Content-Length: 5\r\n\r\nhello"
+               b"FOO-BAR /ext/c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n"
+               b"GET /ext/after HTTP/1.1\r\nHost: a\r\n\r\n")
+        envs = [c.read_response().json() for _ in range(3)]
+        c.close()
+        self.assertEqual([(e["REQUEST_METHOD"], e["PATH_INFO"], e["body"]) for e in envs],
+                         [("QUERY", "/ext/q", "hello"), ("FOO-BAR", "/ext/c", "hello, world"),
+                          ("GET", "/ext/after", "")])
+        self.assertEqual(envs[0]["QUERY_STRING"], "x=1")
+        self.assertEqual(envs[0]["CONTENT_TYPE"], "example/query")
+        self.assertEqual(envs[0]["CONTENT_LENGTH"], "5")
+
+    def test_non_token_method_rejected(self):
+        for m in (b"QU/ERY", b"FOO(BAR)", b"FO\x01O", b""):
+            c = RawClient(self.port)
+            c.send(m + b" /ext/bad HTTP/1.1\r\nHost: a\r\n\r\n")
+            r = c.read_response()
+            self.assertEqual(r.status, 400, m)
+            self.assertTrue(c.closed())
+            c.close()
 
     def test_hostile_framing_rejected(self):
         for raw in ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
