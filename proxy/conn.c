@@ -124,7 +124,7 @@ const char *conn_status_text(int status)
  * server's. */
 static const struct cf_loc *cur_loc(const struct conn *c)
 {
-    return c->r.loc ? c->r.loc : c->defsrv->def_loc;
+    return c->q && c->q->r.loc ? c->q->r.loc : c->defsrv->def_loc;
 }
 
 struct evbuffer *conn_output(struct conn *c)
@@ -175,7 +175,7 @@ static void conn_set_state(struct conn *c, enum conn_state st)
         bufferevent_setwatermark(c->bev, EV_WRITE, CONN_LOW, 0);
         /* reading stays on (pipelined bytes wait in the input, bounded by the
          * read watermark): toggling it would cost two epoll_ctl per request */
-        set_read_timeout(c, c->body_done ? 0 : cur_loc(c)->client_body_timeout_ms);
+        set_read_timeout(c, c->q->body_done ? 0 : cur_loc(c)->client_body_timeout_ms);
         break;
     case CONN_ST_FLUSH:
         set_read_timeout(c, 0);
@@ -197,17 +197,75 @@ static void conn_set_state(struct conn *c, enum conn_state st)
 
 /* --- closing ------------------------------------------------------------- */
 
+/* --- the request state cache --------------------------------------------- */
+
+#define CREQ_CACHE_MAX  256         /* released creqs kept for reuse (per process) */
+#define CREQ_KEEP_BYTES (16 * 1024) /* a head buffer larger than this is not kept */
+
+static struct creq *creq_cache;
+static int creq_ncache;
+
+static void creq_free(struct creq *q)
+{
+    if (q->px)
+        proxy_free(q->px);
+    http_reqp_free(&q->hp);
+    req_free(&q->r);
+    free(q);
+}
+
+/* A request state for a new request: cached (buffers kept) or new; NULL
+ * when memory runs out.  The caller resets it (reset_request). */
+static struct creq *creq_get(void)
+{
+    struct creq *q = creq_cache;
+    if (q) {
+        creq_cache = q->next_free;
+        creq_ncache--;
+        q->next_free = NULL;
+        return q;
+    }
+    q = calloc(1, sizeof(*q));
+    if (q) {
+        http_reqp_init(&q->hp);
+        q->r.content_length = -1;
+    }
+    return q;
+}
+
+/* Takes q back once its request is over and nothing refers to it. */
+static void creq_put(struct creq *q)
+{
+    if (creq_ncache >= CREQ_CACHE_MAX) {
+        creq_free(q);
+        return;
+    }
+    if (q->hp.head.cap > CREQ_KEEP_BYTES) /* a rare huge head: give it back */
+        http_reqp_free(&q->hp);
+    q->next_free = creq_cache;
+    creq_cache = q;
+    creq_ncache++;
+}
+
+void conn_cache_free(void)
+{
+    while (creq_cache) {
+        struct creq *q = creq_cache;
+        creq_cache = q->next_free;
+        creq_free(q);
+    }
+    creq_ncache = 0;
+}
+
 static void conn_free(struct conn *c)
 {
-    if (c->px)
-        proxy_free(c->px);
-    c->px = NULL;
+    if (c->q)
+        creq_put(c->q); /* conn_close() ended its upstream try: nothing refers to it */
+    c->q = NULL;
     if (c->timer)
         event_free(c->timer);
     if (c->bev)
         bufferevent_free(c->bev);
-    http_reqp_free(&c->hp);
-    req_free(&c->r);
     worker_conn_gone(c->w, c);
     free(c);
 }
@@ -216,13 +274,13 @@ void conn_close(struct conn *c)
 {
     if (c->dead)
         return;
-    if (c->st == CONN_ST_ACTIVE && c->r.request_line.p) {
+    if (c->st == CONN_ST_ACTIVE && c->q->r.request_line.p) {
         /* the client left (or we gave up) in the middle: log it as nginx does */
-        if (!c->head_sent)
-            c->r.status = 499;
-        accesslog_write(cur_loc(c), &c->r);
+        if (!c->q->head_sent)
+            c->q->r.status = 499;
+        accesslog_write(cur_loc(c), &c->q->r);
     }
-    if (c->px)
+    if (c->q && c->q->px)
         proxy_abort(c);
     c->dead = true;
     if (c->timer)
@@ -241,17 +299,13 @@ bool conn_release(struct conn *c)
         conn_free(c);
         return false;
     }
-    if (c->st == CONN_ST_IDLE) {
+    if (c->st == CONN_ST_IDLE && c->q) {
         /* an idle keep-alive connection keeps only its bufferevent: the
-         * parser's, the request's and the proxy's buffers go back (as nginx
-         * frees its request pool), which matters at 10,000 idle ones.  Done
-         * here, when no callback of ours is on the stack any more. */
-        http_reqp_free(&c->hp);
-        req_free(&c->r);
-        if (c->px) {
-            proxy_free(c->px);
-            c->px = NULL;
-        }
+         * request state goes back to the cache (as nginx frees its request
+         * pool), which matters at 10,000 idle ones.  Done here, when no
+         * callback of ours is on the stack any more. */
+        creq_put(c->q);
+        c->q = NULL;
     }
     return true;
 }
@@ -269,7 +323,7 @@ void conn_close_if_idle(struct conn *c)
 
 static void count_out(struct conn *c, size_t before)
 {
-    c->r.bytes_sent += evbuffer_get_length(conn_output(c)) - before;
+    c->q->r.bytes_sent += evbuffer_get_length(conn_output(c)) - before;
 }
 
 void conn_head_begin(struct conn *c, int status, const char *reason, size_t reason_len)
@@ -280,8 +334,8 @@ void conn_head_begin(struct conn *c, int status, const char *reason, size_t reas
         reason = conn_status_text(status);
         reason_len = strlen(reason);
     }
-    c->status = status;
-    c->r.status = status;
+    c->q->status = status;
+    c->q->r.status = status;
     evbuffer_add_printf(
         out, "HTTP/1.1 %d %.*s\r\nServer: %s\r\nDate: %s\r\n", status, (int)reason_len, reason,
         cur_loc(c)->server_tokens ? SERVER_VERSION : SERVER_NAME, worker_date(c->w));
@@ -322,20 +376,20 @@ void conn_head_end(struct conn *c, int64_t content_length, bool has_body)
     struct evbuffer *out = conn_output(c);
     size_t before = evbuffer_get_length(out);
     const struct cf_loc *loc = cur_loc(c);
-    c->chunked_out = false;
+    c->q->chunked_out = false;
     if (content_length >= 0) {
         evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)content_length);
     } else if (has_body) {
-        if (c->r.http_minor >= 1) {
+        if (c->q->r.http_minor >= 1) {
             evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
-            c->chunked_out = true;
+            c->q->chunked_out = true;
         } else {
-            c->keepalive = false; /* the end of the body is the end of the connection */
+            c->q->keepalive = false; /* the end of the body is the end of the connection */
         }
     }
     if (c->w->quitting)
-        c->keepalive = false;
-    if (c->keepalive)
+        c->q->keepalive = false;
+    if (c->q->keepalive)
         evbuffer_add(out, "Connection: keep-alive\r\n", 24);
     else
         evbuffer_add(out, "Connection: close\r\n", 19);
@@ -343,10 +397,10 @@ void conn_head_end(struct conn *c, int64_t content_length, bool has_body)
         struct buf v = BUF_INIT;
         for (int i = 0; i < loc->nadd_headers; i++) {
             const struct cf_header *h = &loc->add_headers[i];
-            if (!h->always && !add_header_applies(c->status))
+            if (!h->always && !add_header_applies(c->q->status))
                 continue;
             buf_reset(&v);
-            if (tmpl_eval(h->value, &c->r, &v, CF_ESC_NONE) < 0 || v.len == 0)
+            if (tmpl_eval(h->value, &c->q->r, &v, CF_ESC_NONE) < 0 || v.len == 0)
                 continue;
             evbuffer_add_printf(out, "%s: %.*s\r\n", h->name, (int)v.len, v.data);
         }
@@ -354,11 +408,11 @@ void conn_head_end(struct conn *c, int64_t content_length, bool has_body)
     }
     if (loc->server_timing) {
         char st[256];
-        size_t n = timing_format(&c->tm, timing_now(), st, sizeof(st));
+        size_t n = timing_format(&c->q->tm, timing_now(), st, sizeof(st));
         evbuffer_add_printf(out, "Server-Timing: %.*s\r\n", (int)n, st);
     }
     evbuffer_add(out, "\r\n", 2);
-    c->head_sent = true;
+    c->q->head_sent = true;
     count_out(c, before);
 }
 
@@ -369,13 +423,13 @@ void conn_body_out(struct conn *c, struct evbuffer *from, int64_t n)
     if (k == 0)
         return;
     struct evbuffer *out = conn_output(c);
-    if (c->chunked_out)
+    if (c->q->chunked_out)
         evbuffer_add_printf(out, "%zx\r\n", k);
     evbuffer_remove_buffer(from, out, k);
-    if (c->chunked_out)
+    if (c->q->chunked_out)
         evbuffer_add(out, "\r\n", 2);
-    c->r.body_bytes_sent += k;
-    c->r.bytes_sent += k;
+    c->q->r.body_bytes_sent += k;
+    c->q->r.bytes_sent += k;
 }
 
 void conn_body_add(struct conn *c, const void *p, size_t n)
@@ -383,30 +437,30 @@ void conn_body_add(struct conn *c, const void *p, size_t n)
     if (n == 0)
         return;
     struct evbuffer *out = conn_output(c);
-    if (c->chunked_out)
+    if (c->q->chunked_out)
         evbuffer_add_printf(out, "%zx\r\n", n);
     evbuffer_add(out, p, n);
-    if (c->chunked_out)
+    if (c->q->chunked_out)
         evbuffer_add(out, "\r\n", 2);
-    c->r.body_bytes_sent += n;
-    c->r.bytes_sent += n;
+    c->q->r.body_bytes_sent += n;
+    c->q->r.bytes_sent += n;
 }
 
 void conn_response_done(struct conn *c)
 {
-    if (c->chunked_out) {
+    if (c->q->chunked_out) {
         evbuffer_add(conn_output(c), "0\r\n\r\n", 5);
-        c->r.bytes_sent += 5;
-        c->chunked_out = false;
+        c->q->r.bytes_sent += 5;
+        c->q->chunked_out = false;
     }
-    c->resp_done = true;
-    c->on_drain = NULL;
+    c->q->resp_done = true;
+    c->q->on_drain = NULL;
     try_flush(c);
 }
 
 static bool is_head_method(const struct conn *c)
 {
-    return c->r.method.len == 4 && memcmp(c->r.method.p, "HEAD", 4) == 0;
+    return c->q->r.method.len == 4 && memcmp(c->q->r.method.p, "HEAD", 4) == 0;
 }
 
 void conn_send_simple(struct conn *c, int status, const char *ctype, const char *body, size_t len,
@@ -421,8 +475,8 @@ void conn_send_simple(struct conn *c, int status, const char *ctype, const char 
     conn_head_end(c, nobody ? -1 : (int64_t)len, false);
     if (!is_head_method(c) && !nobody && len) {
         evbuffer_add(conn_output(c), body, len);
-        c->r.body_bytes_sent += len;
-        c->r.bytes_sent += len;
+        c->q->r.body_bytes_sent += len;
+        c->q->r.bytes_sent += len;
     }
     conn_response_done(c);
 }
@@ -442,20 +496,20 @@ static void send_error_page(struct conn *c, int status)
 
 void conn_fail(struct conn *c, int status)
 {
-    if (c->head_sent) {
+    if (c->q->head_sent) {
         /* the response is half out: the client can only see it broken */
         conn_close(c);
         return;
     }
     /* errors that leave the request's framing unknown close the connection */
     if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
-        status == 501 || status == 505 || status == 411 || !c->body_done)
-        c->keepalive = false;
-    if (!c->body_done)
-        c->lingering_close = true;
-    c->sink = NULL; /* whatever body still comes is dropped */
-    c->sink_wait = false;
-    c->tee = NULL;
+        status == 501 || status == 505 || status == 411 || !c->q->body_done)
+        c->q->keepalive = false;
+    if (!c->q->body_done)
+        c->q->lingering_close = true;
+    c->q->sink = NULL; /* whatever body still comes is dropped */
+    c->q->sink_wait = false;
+    c->q->tee = NULL;
     send_error_page(c, status);
 }
 
@@ -463,10 +517,10 @@ void conn_fail(struct conn *c, int status)
 
 void conn_send_continue(struct conn *c)
 {
-    if (!c->want_continue)
+    if (!c->q->want_continue)
         return;
-    c->want_continue = false;
-    if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 && !c->head_sent)
+    c->q->want_continue = false;
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 && !c->q->head_sent)
         evbuffer_add(conn_output(c), "HTTP/1.1 100 Continue\r\n\r\n", 25);
 }
 
@@ -474,15 +528,15 @@ void conn_send_continue(struct conn *c)
  * tee, while it stays under tee_max. */
 static void tee_copy(struct conn *c, struct evbuffer *in, size_t n)
 {
-    if (!c->tee || c->tee_overflow)
+    if (!c->q->tee || c->q->tee_overflow)
         return;
-    if (evbuffer_get_length(c->tee) + n + 32 > c->tee_max) {
-        c->tee_overflow = true;
-        evbuffer_drain(c->tee, evbuffer_get_length(c->tee));
+    if (evbuffer_get_length(c->q->tee) + n + 32 > c->q->tee_max) {
+        c->q->tee_overflow = true;
+        evbuffer_drain(c->q->tee, evbuffer_get_length(c->q->tee));
         return;
     }
-    if (c->sink_chunked)
-        evbuffer_add_printf(c->tee, "%zx\r\n", n);
+    if (c->q->sink_chunked)
+        evbuffer_add_printf(c->q->tee, "%zx\r\n", n);
     struct evbuffer_ptr pos;
     evbuffer_ptr_set(in, &pos, 0, EVBUFFER_PTR_SET);
     struct evbuffer_iovec v[8];
@@ -493,102 +547,103 @@ static void tee_copy(struct conn *c, struct evbuffer *in, size_t n)
             break;
         for (int i = 0; i < k && i < 8 && left > 0; i++) {
             size_t m = v[i].iov_len < left ? v[i].iov_len : left;
-            evbuffer_add(c->tee, v[i].iov_base, m);
+            evbuffer_add(c->q->tee, v[i].iov_base, m);
             left -= m;
             evbuffer_ptr_set(in, &pos, m, EVBUFFER_PTR_ADD);
         }
     }
-    if (c->sink_chunked)
-        evbuffer_add(c->tee, "\r\n", 2);
+    if (c->q->sink_chunked)
+        evbuffer_add(c->q->tee, "\r\n", 2);
 }
 
 void conn_body_pause(struct conn *c)
 {
-    c->sink_wait = true;
-    c->sink = NULL;
-    c->on_body = NULL;
+    c->q->sink_wait = true;
+    c->q->sink = NULL;
+    c->q->on_body = NULL;
 }
 
 static void body_move(struct conn *c, struct evbuffer *in, size_t n)
 {
-    if (c->sink) {
+    if (c->q->sink) {
         tee_copy(c, in, n);
-        if (c->sink_chunked)
-            evbuffer_add_printf(c->sink, "%zx\r\n", n);
-        evbuffer_remove_buffer(in, c->sink, n);
-        if (c->sink_chunked)
-            evbuffer_add(c->sink, "\r\n", 2);
+        if (c->q->sink_chunked)
+            evbuffer_add_printf(c->q->sink, "%zx\r\n", n);
+        evbuffer_remove_buffer(in, c->q->sink, n);
+        if (c->q->sink_chunked)
+            evbuffer_add(c->q->sink, "\r\n", 2);
     } else {
         evbuffer_drain(in, n);
     }
-    c->body_read += n;
-    c->r.request_length += n;
+    c->q->body_read += n;
+    c->q->r.request_length += n;
 }
 
 bool conn_body_pump(struct conn *c)
 {
-    if (c->body_done || c->dead || c->sink_wait)
+    if (c->q->body_done || c->dead || c->q->sink_wait)
         return !c->dead;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     int64_t max = cur_loc(c)->client_max_body_size;
     bool moved = false;
-    while (!c->body_done) {
+    while (!c->q->body_done) {
         size_t avail = evbuffer_get_length(in);
         if (avail == 0)
             break;
-        if (c->sink && evbuffer_get_length(c->sink) >= CONN_HIGH)
+        if (c->q->sink && evbuffer_get_length(c->q->sink) >= CONN_HIGH)
             break;
-        if (c->body_kind == CONN_BODY_LENGTH) {
-            size_t n = (int64_t)avail < c->body_left ? avail : (size_t)c->body_left;
+        if (c->q->body_kind == CONN_BODY_LENGTH) {
+            size_t n = (int64_t)avail < c->q->body_left ? avail : (size_t)c->q->body_left;
             body_move(c, in, n);
-            c->body_left -= (int64_t)n;
+            c->q->body_left -= (int64_t)n;
             moved = true;
-            if (c->body_left == 0)
-                c->body_done = true;
-        } else if (http_chunked_in_data(&c->ck)) {
-            size_t n = avail < c->ck.remaining ? avail : (size_t)c->ck.remaining;
-            if (max > 0 && (int64_t)(c->body_read + n) > max) {
+            if (c->q->body_left == 0)
+                c->q->body_done = true;
+        } else if (http_chunked_in_data(&c->q->ck)) {
+            size_t n = avail < c->q->ck.remaining ? avail : (size_t)c->q->ck.remaining;
+            if (max > 0 && (int64_t)(c->q->body_read + n) > max) {
                 conn_fail(c, 413);
                 return !c->dead;
             }
             body_move(c, in, n);
-            http_chunked_consumed(&c->ck, n);
+            http_chunked_consumed(&c->q->ck, n);
             moved = true;
         } else {
             struct evbuffer_iovec v;
             if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
                 break;
-            long k = http_chunked_frame(&c->ck, v.iov_base, v.iov_len);
+            long k = http_chunked_frame(&c->q->ck, v.iov_base, v.iov_len);
             if (k < 0) {
-                c->hp.why = "invalid chunked body";
-                log_info("client %s: invalid chunked body", c->r.request_line.p ? "request" : "");
+                c->q->hp.why = "invalid chunked body";
+                log_info("client %s: invalid chunked body",
+                         c->q->r.request_line.p ? "request" : "");
                 conn_fail(c, 400);
                 return !c->dead;
             }
             evbuffer_drain(in, (size_t)k);
-            c->r.request_length += (uint64_t)k;
-            if (http_chunked_done(&c->ck)) {
-                if (c->sink && c->sink_chunked) {
-                    evbuffer_add(c->sink, "0\r\n\r\n", 5);
-                    if (c->tee && !c->tee_overflow)
-                        evbuffer_add(c->tee, "0\r\n\r\n", 5);
+            c->q->r.request_length += (uint64_t)k;
+            if (http_chunked_done(&c->q->ck)) {
+                if (c->q->sink && c->q->sink_chunked) {
+                    evbuffer_add(c->q->sink, "0\r\n\r\n", 5);
+                    if (c->q->tee && !c->q->tee_overflow)
+                        evbuffer_add(c->q->tee, "0\r\n\r\n", 5);
                 }
-                c->body_done = true;
+                c->q->body_done = true;
                 moved = true;
             }
         }
     }
     if (moved)
-        c->want_continue = false;
-    if (c->body_done && c->st == CONN_ST_ACTIVE)
+        c->q->want_continue = false;
+    if (c->q->body_done && c->st == CONN_ST_ACTIVE)
         set_read_timeout(c, 0);
-    if (moved && c->on_body) {
+    if (moved && c->q->on_body) {
         conn_hold(c);
-        c->on_body(c->body_ud, c->body_done);
+        c->q->on_body(c->q->body_ud, c->q->body_done);
         if (!conn_release(c))
             return false;
     }
-    if (c->body_done)
+    if (c->q->body_done)
         try_flush(c);
     return !c->dead;
 }
@@ -596,11 +651,11 @@ bool conn_body_pump(struct conn *c)
 void conn_body_attach(struct conn *c, struct evbuffer *sink, bool chunked,
                       void (*on_body)(void *ud, bool done), void *ud)
 {
-    c->sink = sink;
-    c->sink_wait = false;
-    c->sink_chunked = chunked;
-    c->on_body = on_body;
-    c->body_ud = ud;
+    c->q->sink = sink;
+    c->q->sink_wait = false;
+    c->q->sink_chunked = chunked;
+    c->q->on_body = on_body;
+    c->q->body_ud = ud;
     conn_body_pump(c);
 }
 
@@ -608,31 +663,52 @@ void conn_body_attach(struct conn *c, struct evbuffer *sink, bool chunked,
 
 static void reset_request(struct conn *c)
 {
-    req_reset(&c->r);
-    c->r.client = &c->peer;
-    c->r.local = &c->local;
-    c->r.server = c->defsrv;
-    timing_reset(&c->tm);
-    c->body_kind = CONN_BODY_NONE;
-    c->body_left = 0;
-    c->body_read = 0;
-    c->body_done = true;
-    c->sink = NULL;
-    c->sink_wait = false;
-    c->sink_chunked = false;
-    c->tee = NULL;
-    c->tee_overflow = false;
-    c->want_continue = false;
-    c->on_body = NULL;
-    c->body_ud = NULL;
-    c->status = 0;
-    c->head_sent = false;
-    c->chunked_out = false;
-    c->resp_done = false;
-    c->keepalive = false;
-    c->lingering_close = false;
-    c->on_drain = NULL;
-    c->drain_ud = NULL;
+    req_reset(&c->q->r);
+    struct creq *q = c->q;
+    memcpy(&q->client.ss, &c->peer_sa, c->peer_len);
+    q->client.len = c->peer_len;
+    if (c->local_len) {
+        memcpy(&q->local.ss, &c->local_sa, c->local_len);
+        q->local.len = c->local_len;
+    } else {
+        q->local = c->ls->addr;
+    }
+    q->r.client = &q->client;
+    q->r.local = &q->local;
+    c->q->r.server = c->defsrv;
+    timing_reset(&c->q->tm);
+    c->q->body_kind = CONN_BODY_NONE;
+    c->q->body_left = 0;
+    c->q->body_read = 0;
+    c->q->body_done = true;
+    c->q->sink = NULL;
+    c->q->sink_wait = false;
+    c->q->sink_chunked = false;
+    c->q->tee = NULL;
+    c->q->tee_overflow = false;
+    c->q->want_continue = false;
+    c->q->on_body = NULL;
+    c->q->body_ud = NULL;
+    c->q->status = 0;
+    c->q->head_sent = false;
+    c->q->chunked_out = false;
+    c->q->resp_done = false;
+    c->q->keepalive = false;
+    c->q->lingering_close = false;
+    c->q->on_drain = NULL;
+    c->q->drain_ud = NULL;
+}
+
+/* A request begins on an idle (or new) connection: its state, reset, and
+ * the clocks of its first byte.  False when memory ran out. */
+static bool begin_creq(struct conn *c)
+{
+    if (!c->q && !(c->q = creq_get()))
+        return false;
+    reset_request(c);
+    c->q->tm.t[TM_START] = timing_now();
+    clock_gettime(CLOCK_REALTIME, &c->q->r.start);
+    return true;
 }
 
 bool conn_write_now(struct bufferevent *bev)
@@ -661,9 +737,9 @@ bool conn_write_now(struct bufferevent *bev)
 /* Everything is queued and the body read: wait for the output to drain. */
 static void try_flush(struct conn *c)
 {
-    if (c->dead || c->st != CONN_ST_ACTIVE || !c->resp_done)
+    if (c->dead || c->st != CONN_ST_ACTIVE || !c->q->resp_done)
         return;
-    if (!c->body_done && c->keepalive)
+    if (!c->q->body_done && c->q->keepalive)
         return; /* keep reading (dropping) the body first */
     conn_set_state(c, CONN_ST_FLUSH);
     if (conn_write_now(c->bev))
@@ -673,10 +749,10 @@ static void try_flush(struct conn *c)
 static void finish_request(struct conn *c)
 {
     const struct cf_loc *loc = cur_loc(c);
-    if (c->r.request_line.p || c->r.status)
-        accesslog_write(loc, &c->r);
-    if (!c->keepalive || c->w->quitting) {
-        if (c->lingering_close || !c->body_done ||
+    if (c->q->r.request_line.p || c->q->r.status)
+        accesslog_write(loc, &c->q->r);
+    if (!c->q->keepalive || c->w->quitting) {
+        if (c->q->lingering_close || !c->q->body_done ||
             evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
             conn_set_state(c, CONN_ST_LINGER);
         else
@@ -686,8 +762,8 @@ static void finish_request(struct conn *c)
     reset_request(c);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
         /* a pipelined request is already here */
-        c->tm.t[TM_START] = timing_now();
-        clock_gettime(CLOCK_REALTIME, &c->r.start);
+        c->q->tm.t[TM_START] = timing_now();
+        clock_gettime(CLOCK_REALTIME, &c->q->r.start);
         conn_set_state(c, CONN_ST_HEAD);
         conn_hold(c);
         st_head(c);
@@ -704,10 +780,10 @@ static void finish_request(struct conn *c)
 /* An error before a request could be routed: answer and close. */
 static void head_error(struct conn *c, int status)
 {
-    c->r.server = c->defsrv;
-    c->keepalive = false;
-    c->body_done = true;
-    c->lingering_close = true;
+    c->q->r.server = c->defsrv;
+    c->q->keepalive = false;
+    c->q->body_done = true;
+    c->q->lingering_close = true;
     conn_set_state(c, CONN_ST_ACTIVE);
     send_error_page(c, status);
 }
@@ -717,28 +793,28 @@ static void make_request_id(struct conn *c)
     static const char hex[] = "0123456789abcdef";
     uint64_t a = worker_rand(c->w), b = worker_rand(c->w);
     for (int i = 0; i < 16; i++) {
-        c->r.request_id[i] = hex[(a >> (i * 4)) & 15];
-        c->r.request_id[16 + i] = hex[(b >> (i * 4)) & 15];
+        c->q->r.request_id[i] = hex[(a >> (i * 4)) & 15];
+        c->q->r.request_id[16 + i] = hex[(b >> (i * 4)) & 15];
     }
-    c->r.request_id[32] = '\0';
+    c->q->r.request_id[32] = '\0';
 }
 
 static void do_return(struct conn *c)
 {
-    const struct cf_loc *loc = c->r.loc;
+    const struct cf_loc *loc = c->q->r.loc;
     int code = loc->return_code;
     if (code == 444) {
-        c->r.status = 444;
-        c->keepalive = false;
-        c->resp_done = true;
-        c->body_done = true;
-        accesslog_write(loc, &c->r);
-        c->r.request_line.p = NULL; /* logged */
+        c->q->r.status = 444;
+        c->q->keepalive = false;
+        c->q->resp_done = true;
+        c->q->body_done = true;
+        accesslog_write(loc, &c->q->r);
+        c->q->r.request_line.p = NULL; /* logged */
         conn_close(c);
         return;
     }
     struct buf text = BUF_INIT;
-    if (loc->return_text && tmpl_eval(loc->return_text, &c->r, &text, CF_ESC_NONE) < 0) {
+    if (loc->return_text && tmpl_eval(loc->return_text, &c->q->r, &text, CF_ESC_NONE) < 0) {
         buf_free(&text);
         conn_fail(c, 500);
         return;
@@ -761,35 +837,35 @@ static void do_return(struct conn *c)
     buf_free(&text);
 }
 
-/* A head was parsed into c->r: route it and hand it to its handler. */
+/* A head was parsed into c->q->r: route it and hand it to its handler. */
 static void begin_request(struct conn *c)
 {
-    struct req *r = &c->r;
+    struct req *r = &c->q->r;
     r->server = route_server(c->w->cf, c->ls, r->host.p ? r->host.p : "", r->host.len);
     /* "OPTIONS *" concerns the server as a whole: the location of "/" */
     bool star = r->uri.len == 1 && r->uri.p[0] == '*';
     r->loc = route_location(r->server, star ? "/" : r->uri.p, star ? 1 : r->uri.len);
     const struct cf_loc *loc = r->loc;
     make_request_id(c);
-    timing_mark(&c->tm, TM_HEAD);
+    timing_mark(&c->q->tm, TM_HEAD);
     c->nreq++;
-    c->keepalive = r->keepalive && loc->keepalive_timeout_ms > 0 && !c->w->quitting &&
-                   (loc->keepalive_requests <= 0 || c->nreq < (unsigned)loc->keepalive_requests);
+    c->q->keepalive = r->keepalive && loc->keepalive_timeout_ms > 0 && !c->w->quitting &&
+                      (loc->keepalive_requests <= 0 || c->nreq < (unsigned)loc->keepalive_requests);
     if (r->chunked) {
-        c->body_kind = CONN_BODY_CHUNKED;
-        http_chunked_init(&c->ck);
-        c->body_done = false;
+        c->q->body_kind = CONN_BODY_CHUNKED;
+        http_chunked_init(&c->q->ck);
+        c->q->body_done = false;
     } else if (r->content_length > 0) {
-        c->body_kind = CONN_BODY_LENGTH;
-        c->body_left = r->content_length;
-        c->body_done = false;
+        c->q->body_kind = CONN_BODY_LENGTH;
+        c->q->body_left = r->content_length;
+        c->q->body_done = false;
     }
     conn_set_state(c, CONN_ST_ACTIVE);
     if (loc->client_max_body_size > 0 && r->content_length > loc->client_max_body_size) {
         conn_fail(c, 413);
         return;
     }
-    c->want_continue = c->hp.expect_continue && r->http_minor >= 1 && !c->body_done;
+    c->q->want_continue = c->q->hp.expect_continue && r->http_minor >= 1 && !c->q->body_done;
     switch (loc->handler) {
     case CF_H_PROXY:
     case CF_H_UWSGI:
@@ -802,7 +878,7 @@ static void begin_request(struct conn *c)
      * when the client waits for it, as nginx does when discarding) */
     conn_send_continue(c);
     conn_body_attach(c, NULL, false, NULL, NULL);
-    if (c->dead || c->resp_done)
+    if (c->dead || c->q->resp_done)
         return;
     switch (loc->handler) {
     case CF_H_RETURN:
@@ -858,11 +934,11 @@ static void st_head(struct conn *c)
             head_error(c, rc);
             return;
         }
-        int st = http_parse_request(&c->hp, p + skip, hl, &c->r);
+        int st = http_parse_request(&c->q->hp, p + skip, hl, &c->q->r);
         evbuffer_drain(in, skip + hl);
-        c->r.request_length = hl;
+        c->q->r.request_length = hl;
         if (st) {
-            log_info("client sent an invalid request: %s", c->hp.why ? c->hp.why : "?");
+            log_info("client sent an invalid request: %s", c->q->hp.why ? c->q->hp.why : "?");
             head_error(c, st);
             return;
         }
@@ -880,8 +956,10 @@ static void on_read(struct bufferevent *bev, void *ud)
     conn_hold(c);
     switch (c->st) {
     case CONN_ST_IDLE:
-        c->tm.t[TM_START] = timing_now();
-        clock_gettime(CLOCK_REALTIME, &c->r.start);
+        if (!begin_creq(c)) {
+            conn_close(c);
+            break;
+        }
         conn_set_state(c, CONN_ST_HEAD);
         st_head(c);
         break;
@@ -910,8 +988,8 @@ static void on_write(struct bufferevent *bev, void *ud)
     if (c->st == CONN_ST_FLUSH) {
         if (evbuffer_get_length(conn_output(c)) == 0)
             finish_request(c);
-    } else if (c->st == CONN_ST_ACTIVE && c->on_drain) {
-        c->on_drain(c->drain_ud);
+    } else if (c->st == CONN_ST_ACTIVE && c->q->on_drain) {
+        c->q->on_drain(c->q->drain_ud);
     }
     conn_release(c);
 }
@@ -922,7 +1000,7 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
     (void)bev;
     conn_hold(c);
     if (what & BEV_EVENT_TIMEOUT) {
-        if ((what & BEV_EVENT_READING) && c->st == CONN_ST_ACTIVE && !c->head_sent) {
+        if ((what & BEV_EVENT_READING) && c->st == CONN_ST_ACTIVE && !c->q->head_sent) {
             log_info("client timed out sending the request body");
             conn_fail(c, 408);
         } else {
@@ -931,12 +1009,12 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
         }
     } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         if ((c->st == CONN_ST_ACTIVE || c->st == CONN_ST_FLUSH) && (what & BEV_EVENT_EOF) &&
-            c->body_done && !(what & BEV_EVENT_WRITING)) {
+            c->q->body_done && !(what & BEV_EVENT_WRITING)) {
             /* half-close after a complete request: finish the response,
              * and the pipelined requests already read, then close */
             bufferevent_disable(c->bev, EV_READ);
             c->peer_eof = true;
-            c->lingering_close = false;
+            c->q->lingering_close = false;
         } else {
             conn_close(c);
         }
@@ -959,6 +1037,15 @@ static void on_timer(evutil_socket_t fd, short what, void *ud)
     conn_release(c);
 }
 
+static bool listen_is_wildcard(const struct addr *a)
+{
+    if (a->ss.ss_family == AF_INET)
+        return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (a->ss.ss_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+    return false;
+}
+
 void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const struct sockaddr *sa,
                  socklen_t salen)
 {
@@ -970,13 +1057,20 @@ void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const str
     }
     c->w = w;
     c->ls = ls;
-    if (salen > sizeof(c->peer.ss))
-        salen = sizeof(c->peer.ss);
-    memcpy(&c->peer.ss, sa, salen);
-    c->peer.len = salen;
-    c->local.len = sizeof(c->local.ss);
-    if (getsockname(fd, (struct sockaddr *)&c->local.ss, &c->local.len) < 0)
-        c->local = ls->addr;
+    if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+        c->peer_len = salen < sizeof(c->peer_sa) ? salen : sizeof(c->peer_sa);
+        memcpy(&c->peer_sa, sa, c->peer_len);
+        /* a wildcard listener does not say which of our addresses was dialled */
+        c->local_len = sizeof(c->local_sa);
+        if (!listen_is_wildcard(&ls->addr) ||
+            getsockname(fd, (struct sockaddr *)&c->local_sa, &c->local_len) < 0 ||
+            c->local_len > sizeof(c->local_sa))
+            c->local_len = 0;
+    } else {
+        c->peer_len = sizeof(sa_family_t); /* "unix:", as nginx says */
+        c->peer_sa.sin6_family = sa->sa_family;
+        c->local_len = 0;
+    }
     if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
         int one = 1;
         if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
@@ -995,15 +1089,16 @@ void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const str
         free(c);
         return;
     }
-    http_reqp_init(&c->hp);
     c->defsrv = route_server(w->cf, ls, "", 0);
     worker_conn_opened(w, c);
+    if (!begin_creq(c)) {
+        log_error("accept: out of memory");
+        conn_close(c);
+        return;
+    }
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_WM);
     bufferevent_enable(c->bev, EV_READ);
-    reset_request(c);
     /* a new connection waits for its first request under client_header_timeout */
-    c->tm.t[TM_START] = timing_now();
-    clock_gettime(CLOCK_REALTIME, &c->r.start);
     conn_set_state(c, CONN_ST_HEAD);
 }

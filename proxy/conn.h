@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "addr.h"
@@ -49,19 +50,15 @@ enum conn_state {
 
 enum conn_body_kind { CONN_BODY_NONE, CONN_BODY_LENGTH, CONN_BODY_CHUNKED };
 
-struct conn {
-    struct worker *w;
-    struct bufferevent *bev;
-    const struct cf_listen *ls;
-    struct addr peer, local;
-    enum conn_state st;
-    struct event *timer;      /* header, keep-alive and linger deadlines */
-    struct conn *prev, *next; /* the worker's list */
-
+/* One request's state.  A connection has one from the first byte of a
+ * request until it is idle again; idle keep-alive connections have none
+ * (c->q == NULL), so 10,000 of them cost only struct conn and a bufferevent.
+ * Released ones wait in a small per-process cache with their buffers, so a
+ * busy connection allocates nothing per request. */
+struct creq {
     struct req r;
     struct http_reqp hp;
     struct timing tm;
-    unsigned nreq; /* requests begun on this connection */
 
     /* request body */
     enum conn_body_kind body_kind;
@@ -89,7 +86,26 @@ struct conn {
     void (*on_drain)(void *ud); /* client output drained below the low watermark */
     void *drain_ud;
 
-    struct proxy *px;               /* proxy_http.c's state, kept for the next request */
+    struct addr client, local; /* r.client, r.local point here (from the conn's) */
+    struct proxy *px;          /* proxy_http.c's state, kept with the creq */
+    struct creq *next_free;    /* the cache's list */
+};
+
+struct conn {
+    struct worker *w;
+    struct bufferevent *bev;
+    const struct cf_listen *ls;
+    /* the client's and our address, kept compact (an idle connection holds
+     * them for hours): inet only; for a unix listener the peer is unnamed
+     * and local_len is 0, meaning the listener's own address */
+    struct sockaddr_in6 peer_sa, local_sa;
+    socklen_t peer_len, local_len;
+    enum conn_state st;
+    struct event *timer;      /* header, keep-alive and linger deadlines */
+    struct conn *prev, *next; /* the worker's list */
+    struct creq *q;           /* the current request; NULL while IDLE (owned) */
+    unsigned nreq;            /* requests begun on this connection */
+
     const struct cf_server *defsrv; /* the listener's default server: head limits, timeouts */
     int busy;                       /* callbacks running on the stack: freeing waits */
     bool dead;                      /* closed; freed when busy drops to 0 */
@@ -104,6 +120,8 @@ void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const str
 void conn_close_if_idle(struct conn *c);
 /* Closes at once (fast stop). */
 void conn_close(struct conn *c);
+/* Frees the cache of released request states (worker exit). */
+void conn_cache_free(void);
 
 /* Callbacks from other objects (an upstream's bufferevent) that may end up
  * closing the connection hold it while they run: conn_release() frees a

@@ -99,7 +99,7 @@ static void append_secs(struct buf *b, double from, double to)
  * upstream.c, and releases or frees the connection. */
 static void end_try(struct proxy *px, enum up_result res, int status, bool keep_conn)
 {
-    struct req *r = &px->c->r;
+    struct req *r = &px->c->q->r;
     double now = timing_now();
     char st[16];
     int n = status ? snprintf(st, sizeof(st), "%d", status) : snprintf(st, sizeof(st), "-");
@@ -115,7 +115,7 @@ static void end_try(struct proxy *px, enum up_result res, int status, bool keep_
     if (px->peer >= 0)
         up_done(px->g, px->peer, res, &tm);
     px->peer = -1;
-    if (px->pc && px->c->sink == bufferevent_get_output(px->pc->bev))
+    if (px->pc && px->c->q->sink == bufferevent_get_output(px->pc->bev))
         conn_body_pause(px->c); /* the sink goes away with the connection */
     if (px->pc) {
         if (keep_conn)
@@ -158,18 +158,18 @@ static bool can_retry(struct proxy *px, int flag)
     struct conn *c = px->c;
     if ((loc->next_upstream & CF_NEXT_OFF) || !(loc->next_upstream & flag))
         return false;
-    if (c->head_sent)
+    if (c->q->head_sent)
         return false;
     if (loc->next_upstream_tries > 0 && px->tries.ntries >= loc->next_upstream_tries)
         return false;
     if (loc->next_upstream_timeout_ms > 0 &&
         (timing_now() - px->t_first) * 1000.0 >= loc->next_upstream_timeout_ms)
         return false;
-    bool idempotent =
-        !(method_is(&c->r, "POST") || method_is(&c->r, "PATCH") || method_is(&c->r, "LOCK"));
+    bool idempotent = !(method_is(&c->q->r, "POST") || method_is(&c->q->r, "PATCH") ||
+                        method_is(&c->q->r, "LOCK"));
     if (px->sent && !idempotent && !(loc->next_upstream & CF_NEXT_NON_IDEMPOTENT))
         return false;
-    if (c->body_read > 0 && c->tee_overflow)
+    if (c->q->body_read > 0 && c->q->tee_overflow)
         return false; /* part of the body is gone and cannot be sent again */
     return true;
 }
@@ -187,10 +187,10 @@ static void fail_try(struct proxy *px, enum px_fail kind, const char *why)
               px->phase == PX_CONNECTING  ? "connecting"
               : px->phase == PX_WAIT_HEAD ? "reading the response header"
                                           : "reading the response",
-              (int)c->r.request_line.len, c->r.request_line.p);
+              (int)c->q->r.request_line.len, c->q->r.request_line.p);
     bool in_body = px->phase == PX_BODY;
     end_try(px, UP_FAIL, status, false);
-    if (in_body || c->head_sent) {
+    if (in_body || c->q->head_sent) {
         conn_close(c); /* the client has part of a response: it can only see it cut */
         return;
     }
@@ -206,7 +206,7 @@ static void fail_try(struct proxy *px, enum px_fail kind, const char *why)
  * prefix replaced by proxy_pass's URI part (nginx semantics). */
 static int build_uri(struct proxy *px, struct buf *b)
 {
-    const struct req *r = &px->c->r;
+    const struct req *r = &px->c->q->r;
     const struct cf_loc *loc = px->loc;
     if (!loc->pass_uri)
         return buf_append(b, r->request_uri.p, r->request_uri.len);
@@ -244,7 +244,7 @@ static bool in_set_headers(const struct cf_loc *loc, const char *name, size_t le
  * ones, the ones proxy_set_header replaced and the framing we redo. */
 static int build_http_request(struct proxy *px)
 {
-    const struct req *r = &px->c->r;
+    const struct req *r = &px->c->q->r;
     const struct cf_loc *loc = px->loc;
     struct buf *b = &px->req;
     const struct cf_upstream *up = loc->upstream;
@@ -291,7 +291,7 @@ static int build_http_request(struct proxy *px)
             return -1;
     }
     if (r->chunked) {
-        const struct req_str *te = &px->c->hp.te_codings;
+        const struct req_str *te = &px->c->q->hp.te_codings;
         if (te->len ? buf_printf(b, "Transfer-Encoding: %.*s, chunked\r\n", (int)te->len, te->p) < 0
                     : buf_puts(b, "Transfer-Encoding: chunked\r\n") < 0)
             return -1;
@@ -321,7 +321,7 @@ static void set_connected_timeouts(struct proxy *px)
     int ms = px->loc->read_timeout_ms, sm = px->loc->proxy_send_timeout_ms;
     struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
     struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
-    bool reading = px->c->body_done;
+    bool reading = px->c->q->body_done;
     bufferevent_set_timeouts(px->pc->bev, reading && ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
 }
 
@@ -329,16 +329,16 @@ static void complete(struct proxy *px)
 {
     struct conn *c = px->c;
     bool sent_all =
-        c->body_done && px->pc && evbuffer_get_length(bufferevent_get_output(px->pc->bev)) == 0;
+        c->q->body_done && px->pc && evbuffer_get_length(bufferevent_get_output(px->pc->bev)) == 0;
     bool keep = px->reusable && sent_all && !px->uwsgi;
     end_try(px, px->count_fail ? UP_FAIL : UP_OK, px->rp.status, keep);
-    if (!c->body_done) {
+    if (!c->q->body_done) {
         /* the upstream answered before the whole body came: drop the rest */
-        c->sink = NULL;
-        c->sink_wait = false;
-        c->on_body = NULL;
+        c->q->sink = NULL;
+        c->q->sink_wait = false;
+        c->q->on_body = NULL;
     }
-    c->tee = NULL;
+    c->q->tee = NULL;
     conn_response_done(c);
 }
 
@@ -371,8 +371,8 @@ static void relay(struct proxy *px)
         if (conn_output_full(c)) {
             px->paused = true;
             bufferevent_disable(px->pc->bev, EV_READ);
-            c->on_drain = on_client_drain;
-            c->drain_ud = px;
+            c->q->on_drain = on_client_drain;
+            c->q->drain_ud = px;
             return;
         }
         if (px->rf == RF_LENGTH) {
@@ -397,8 +397,8 @@ static void relay(struct proxy *px)
             evbuffer_drain(in, (size_t)k);
         }
     }
-    c->on_drain = on_client_drain;
-    c->drain_ud = px;
+    c->q->on_drain = on_client_drain;
+    c->q->drain_ud = px;
 }
 
 /* CGI style heads ("Status: 404 Not Found" instead of a status line), as
@@ -434,7 +434,7 @@ static void on_head(struct proxy *px)
     struct conn *c = px->c;
     struct http_resp *rp = &px->rp;
     px->t_head = timing_now();
-    c->tm.t[TM_RESP_HEAD] = px->t_head;
+    c->q->tm.t[TM_RESP_HEAD] = px->t_head;
     int status = rp->status;
     px->count_fail = flag_for_status(px->loc, status);
     if (px->count_fail) {
@@ -453,14 +453,14 @@ static void on_head(struct proxy *px)
             return;
         }
     }
-    c->tm.app_us = -1;
+    c->q->tm.app_us = -1;
     conn_head_begin(c, status, NULL, 0);
     for (int i = 0; i < rp->nhdrs; i++) {
         const struct req_header *h = &rp->hdrs[i];
         const char *n = h->name;
         size_t l = h->name_len;
         if (l == 14 && strncasecmp(n, "X-Chain-App-Us", 14) == 0) {
-            timing_parse_app(&c->tm, h->value, h->value_len);
+            timing_parse_app(&c->q->tm, h->value, h->value_len);
             continue;
         }
         if (http_hop_by_hop(n, l, &rp->connection) ||
@@ -472,11 +472,11 @@ static void on_head(struct proxy *px)
             continue;
         conn_head_add(c, n, l, h->value, h->value_len);
     }
-    bool has_body = http_resp_has_body(rp, &c->r.method);
+    bool has_body = http_resp_has_body(rp, &c->q->r.method);
     int64_t cl = -1;
     if (!has_body) {
         px->rf = RF_NONE;
-        if (method_is(&c->r, "HEAD"))
+        if (method_is(&c->q->r, "HEAD"))
             cl = rp->content_length;
     } else if (rp->content_length >= 0) {
         px->rf = RF_LENGTH;
@@ -554,7 +554,7 @@ static void on_up_write(struct bufferevent *bev, void *ud)
     (void)bev;
     struct conn *c = px->c;
     conn_hold(c);
-    if (!c->body_done && c->sink)
+    if (!c->q->body_done && c->q->sink)
         conn_body_pump(c);
     conn_release(c);
 }
@@ -567,7 +567,7 @@ static void on_up_event(struct bufferevent *bev, short what, void *ud)
     conn_hold(c);
     if (what & BEV_EVENT_CONNECTED) {
         px->t_conn = timing_now();
-        c->tm.t[TM_CONNECTED] = px->t_conn;
+        c->q->tm.t[TM_CONNECTED] = px->t_conn;
         px->phase = PX_WAIT_HEAD;
         px->sent = true;
         set_connected_timeouts(px);
@@ -595,7 +595,7 @@ static void on_up_event(struct bufferevent *bev, short what, void *ud)
 static void px_try(struct proxy *px)
 {
     struct conn *c = px->c;
-    struct req *r = &c->r;
+    struct req *r = &c->q->r;
     for (;;) {
         if (px->tries.ntries > 0 && px->loc->next_upstream_timeout_ms > 0 &&
             (timing_now() - px->t_first) * 1000.0 >= px->loc->next_upstream_timeout_ms) {
@@ -614,8 +614,8 @@ static void px_try(struct proxy *px)
         px->sent = false;
         px->t_try = timing_now();
         px->t_conn = px->t_head = 0;
-        c->tm.t[TM_UPSTREAM] = px->t_try;
-        c->tm.t[TM_CONNECTED] = 0;
+        c->q->tm.t[TM_UPSTREAM] = px->t_try;
+        c->q->tm.t[TM_CONNECTED] = 0;
         const char *name = up_peer_name(px->g, peer);
         append_list(&r->upstream_addr, name, strlen(name));
 
@@ -639,7 +639,7 @@ static void px_try(struct proxy *px)
         bufferevent_setwatermark(pc->bev, EV_WRITE, PX_LOW, 0);
         if (pc->reused) {
             px->t_conn = px->t_try;
-            c->tm.t[TM_CONNECTED] = px->t_conn;
+            c->q->tm.t[TM_CONNECTED] = px->t_conn;
             px->phase = PX_WAIT_HEAD;
             px->sent = true;
             set_connected_timeouts(px);
@@ -668,7 +668,7 @@ static void px_try(struct proxy *px)
         if (pc->reused)
             conn_write_now(pc->bev);
         conn_send_continue(c);
-        if (!c->body_done)
+        if (!c->q->body_done)
             conn_body_attach(c, out, r->chunked && !px->uwsgi, on_body, px);
         return;
     }
@@ -676,7 +676,7 @@ static void px_try(struct proxy *px)
 
 void proxy_start(struct conn *c, bool uwsgi)
 {
-    struct proxy *px = c->px;
+    struct proxy *px = c->q->px;
     if (!px) {
         px = calloc(1, sizeof(*px));
         if (!px) {
@@ -685,9 +685,9 @@ void proxy_start(struct conn *c, bool uwsgi)
         }
         http_resp_init(&px->rp);
         px->peer = -1;
-        c->px = px;
+        c->q->px = px;
     }
-    const struct cf_loc *loc = c->r.loc;
+    const struct cf_loc *loc = c->q->r.loc;
     px->c = c;
     px->uwsgi = uwsgi;
     px->loc = loc;
@@ -702,29 +702,30 @@ void proxy_start(struct conn *c, bool uwsgi)
         conn_fail(c, 500);
         return;
     }
-    if (uwsgi && c->r.chunked) {
+    if (uwsgi && c->q->r.chunked) {
         /* the uwsgi protocol needs CONTENT_LENGTH; nginx would buffer the body */
         conn_fail(c, 411);
         return;
     }
-    int rc = uwsgi ? uwsgi_build_request(loc, &c->r, &px->req, &px->tmp) : build_http_request(px);
+    int rc =
+        uwsgi ? uwsgi_build_request(loc, &c->q->r, &px->req, &px->tmp) : build_http_request(px);
     if (rc < 0) {
         log_error("cannot build the upstream request (too large or out of memory)");
         conn_fail(c, 500);
         return;
     }
-    if (!c->body_done) {
+    if (!c->q->body_done) {
         if (!px->replay)
             px->replay = evbuffer_new();
         if (px->replay) {
             evbuffer_drain(px->replay, evbuffer_get_length(px->replay));
-            c->tee = px->replay;
-            c->tee_max = PX_REPLAY_MAX;
-            c->tee_overflow = false;
+            c->q->tee = px->replay;
+            c->q->tee_max = PX_REPLAY_MAX;
+            c->q->tee_overflow = false;
         } else {
-            c->tee_overflow = true;
+            c->q->tee_overflow = true;
         }
-        c->sink_wait = true; /* hold the body until a connection exists */
+        c->q->sink_wait = true; /* hold the body until a connection exists */
     }
     if (px->tries_live)
         up_try_free(&px->tries);
@@ -735,7 +736,7 @@ void proxy_start(struct conn *c, bool uwsgi)
 
 void proxy_abort(struct conn *c)
 {
-    struct proxy *px = c->px;
+    struct proxy *px = c->q->px;
     if (!px)
         return;
     if (px->peer >= 0 || px->pc)

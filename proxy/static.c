@@ -151,7 +151,7 @@ static int open_errno_status(int e)
 
 static void send_file(struct conn *c, int fd, const struct stat *stb, const char *path)
 {
-    struct req *r = &c->r;
+    struct req *r = &c->q->r;
     char lm[64], etag[64];
     http_date(stb->st_mtime, lm, sizeof(lm));
     int el = snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)stb->st_mtime,
@@ -238,7 +238,7 @@ static void send_file(struct conn *c, int fd, const struct stat *stb, const char
 
 void static_handle(struct conn *c)
 {
-    struct req *r = &c->r;
+    struct req *r = &c->q->r;
     const struct cf_loc *loc = r->loc;
     bool head = r->method.len == 4 && memcmp(r->method.p, "HEAD", 4) == 0;
     bool get = r->method.len == 3 && memcmp(r->method.p, "GET", 3) == 0;

@@ -246,6 +246,7 @@ out:
     free(w.lev);
     free(lctx);
     pool_free_all();
+    conn_cache_free();
     for (int i = 0; i < 4; i++)
         if (sigev[i])
             event_free(sigev[i]);
