@@ -83,3 +83,36 @@ void buf_free(struct buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+size_t fmt_u64(char *out, uint64_t v)
+{
+    char t[FMT_U64_MAX];
+    size_t n = 0;
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = t[n - 1 - i];
+    return n;
+}
+
+size_t fmt_hex(char *out, uint64_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    char t[16];
+    size_t n = 0;
+    do {
+        t[n++] = hex[v & 15];
+        v >>= 4;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = t[n - 1 - i];
+    return n;
+}
+
+int buf_append_u64(struct buf *b, uint64_t v)
+{
+    char t[FMT_U64_MAX];
+    return buf_append(b, t, fmt_u64(t, v));
+}

@@ -211,6 +211,7 @@ static void creq_free(struct creq *q)
         proxy_free(q->px);
     http_reqp_free(&q->hp);
     req_free(&q->r);
+    buf_free(&q->head);
     free(q);
 }
 
@@ -242,6 +243,8 @@ static void creq_put(struct creq *q)
     }
     if (q->hp.head.cap > CREQ_KEEP_BYTES) /* a rare huge head: give it back */
         http_reqp_free(&q->hp);
+    if (q->head.cap > CREQ_KEEP_BYTES)
+        buf_free(&q->head);
     q->next_free = creq_cache;
     creq_cache = q;
     creq_ncache++;
@@ -321,35 +324,39 @@ void conn_close_if_idle(struct conn *c)
 
 /* --- response heads ------------------------------------------------------ */
 
-static void count_out(struct conn *c, size_t before)
-{
-    c->q->r.bytes_sent += evbuffer_get_length(conn_output(c)) - before;
-}
-
+/* The head is built in q->head and goes to the output in one piece at
+ * conn_head_end(): one evbuffer_add, no printf. */
 void conn_head_begin(struct conn *c, int status, const char *reason, size_t reason_len)
 {
-    struct evbuffer *out = conn_output(c);
-    size_t before = evbuffer_get_length(out);
+    struct buf *h = &c->q->head;
     if (!reason) {
         reason = conn_status_text(status);
         reason_len = strlen(reason);
     }
     c->q->status = status;
     c->q->r.status = status;
-    evbuffer_add_printf(
-        out, "HTTP/1.1 %d %.*s\r\nServer: %s\r\nDate: %s\r\n", status, (int)reason_len, reason,
-        cur_loc(c)->server_tokens ? SERVER_VERSION : SERVER_NAME, worker_date(c->w));
-    count_out(c, before);
+    buf_reset(h);
+    const char *srv = cur_loc(c)->server_tokens ? SERVER_VERSION : SERVER_NAME;
+    char code[3] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10)};
+    buf_append(h, "HTTP/1.1 ", 9);
+    buf_append(h, code, 3);
+    buf_append(h, " ", 1);
+    buf_append(h, reason, reason_len);
+    buf_append(h, "\r\nServer: ", 10);
+    buf_puts(h, srv);
+    buf_append(h, "\r\nDate: ", 8);
+    buf_puts(h, worker_date(c->w));
+    buf_append(h, "\r\n", 2);
 }
 
 void conn_head_add(struct conn *c, const char *name, size_t nl, const char *value, size_t vl)
 {
-    struct evbuffer *out = conn_output(c);
-    size_t before = evbuffer_get_length(out);
-    struct evbuffer_iovec v[4] = {{(void *)name, nl}, {": ", 2}, {(void *)value, vl}, {"\r\n", 2}};
-    for (int i = 0; i < 4; i++)
-        evbuffer_add(out, v[i].iov_base, v[i].iov_len);
-    count_out(c, before);
+    struct buf *h = &c->q->head;
+    buf_append(h, name, nl);
+    buf_append(h, ": ", 2);
+    buf_append(h, value, vl);
+    buf_append(h, "\r\n", 2);
 }
 
 static bool add_header_applies(int status)
@@ -373,15 +380,16 @@ static bool add_header_applies(int status)
 
 void conn_head_end(struct conn *c, int64_t content_length, bool has_body)
 {
-    struct evbuffer *out = conn_output(c);
-    size_t before = evbuffer_get_length(out);
+    struct buf *out = &c->q->head;
     const struct cf_loc *loc = cur_loc(c);
     c->q->chunked_out = false;
     if (content_length >= 0) {
-        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)content_length);
+        buf_append(out, "Content-Length: ", 16);
+        buf_append_u64(out, (uint64_t)content_length);
+        buf_append(out, "\r\n", 2);
     } else if (has_body) {
         if (c->q->r.http_minor >= 1) {
-            evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+            buf_append(out, "Transfer-Encoding: chunked\r\n", 28);
             c->q->chunked_out = true;
         } else {
             c->q->keepalive = false; /* the end of the body is the end of the connection */
@@ -390,9 +398,9 @@ void conn_head_end(struct conn *c, int64_t content_length, bool has_body)
     if (c->w->quitting)
         c->q->keepalive = false;
     if (c->q->keepalive)
-        evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+        buf_append(out, "Connection: keep-alive\r\n", 24);
     else
-        evbuffer_add(out, "Connection: close\r\n", 19);
+        buf_append(out, "Connection: close\r\n", 19);
     if (loc->nadd_headers) {
         struct buf v = BUF_INIT;
         for (int i = 0; i < loc->nadd_headers; i++) {
@@ -402,18 +410,29 @@ void conn_head_end(struct conn *c, int64_t content_length, bool has_body)
             buf_reset(&v);
             if (tmpl_eval(h->value, &c->q->r, &v, CF_ESC_NONE) < 0 || v.len == 0)
                 continue;
-            evbuffer_add_printf(out, "%s: %.*s\r\n", h->name, (int)v.len, v.data);
+            conn_head_add(c, h->name, strlen(h->name), v.data, v.len);
         }
         buf_free(&v);
     }
     if (loc->server_timing) {
         char st[256];
         size_t n = timing_format(&c->q->tm, timing_now(), st, sizeof(st));
-        evbuffer_add_printf(out, "Server-Timing: %.*s\r\n", (int)n, st);
+        conn_head_add(c, "Server-Timing", 13, st, n);
     }
-    evbuffer_add(out, "\r\n", 2);
+    buf_append(out, "\r\n", 2);
+    evbuffer_add(conn_output(c), out->data, out->len);
+    c->q->r.bytes_sent += out->len;
     c->q->head_sent = true;
-    count_out(c, before);
+}
+
+/* The chunk-size line of a chunk of n bytes. */
+static void add_chunk_size(struct evbuffer *out, size_t n)
+{
+    char t[FMT_U64_MAX + 2];
+    size_t k = fmt_hex(t, n);
+    t[k++] = '\r';
+    t[k++] = '\n';
+    evbuffer_add(out, t, k);
 }
 
 void conn_body_out(struct conn *c, struct evbuffer *from, int64_t n)
@@ -424,7 +443,7 @@ void conn_body_out(struct conn *c, struct evbuffer *from, int64_t n)
         return;
     struct evbuffer *out = conn_output(c);
     if (c->q->chunked_out)
-        evbuffer_add_printf(out, "%zx\r\n", k);
+        add_chunk_size(out, k);
     evbuffer_remove_buffer(from, out, k);
     if (c->q->chunked_out)
         evbuffer_add(out, "\r\n", 2);
@@ -438,7 +457,7 @@ void conn_body_add(struct conn *c, const void *p, size_t n)
         return;
     struct evbuffer *out = conn_output(c);
     if (c->q->chunked_out)
-        evbuffer_add_printf(out, "%zx\r\n", n);
+        add_chunk_size(out, n);
     evbuffer_add(out, p, n);
     if (c->q->chunked_out)
         evbuffer_add(out, "\r\n", 2);
@@ -536,7 +555,7 @@ static void tee_copy(struct conn *c, struct evbuffer *in, size_t n)
         return;
     }
     if (c->q->sink_chunked)
-        evbuffer_add_printf(c->q->tee, "%zx\r\n", n);
+        add_chunk_size(c->q->tee, n);
     struct evbuffer_ptr pos;
     evbuffer_ptr_set(in, &pos, 0, EVBUFFER_PTR_SET);
     struct evbuffer_iovec v[8];
@@ -568,7 +587,7 @@ static void body_move(struct conn *c, struct evbuffer *in, size_t n)
     if (c->q->sink) {
         tee_copy(c, in, n);
         if (c->q->sink_chunked)
-            evbuffer_add_printf(c->q->sink, "%zx\r\n", n);
+            add_chunk_size(c->q->sink, n);
         evbuffer_remove_buffer(in, c->q->sink, n);
         if (c->q->sink_chunked)
             evbuffer_add(c->q->sink, "\r\n", 2);

@@ -77,6 +77,7 @@ struct creq {
     void *body_ud;
 
     /* response */
+    struct buf head; /* the response head being built (conn_head_*) */
     int status;
     bool head_sent;             /* the response head is queued */
     bool chunked_out;           /* the response body is being chunked to the client */

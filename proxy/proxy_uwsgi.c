@@ -42,18 +42,19 @@ int uwsgi_build_request(const struct cf_loc *loc, const struct req *r, struct bu
     }
     char num[64], host[ADDR_STRLEN];
     int rc = 0;
+    size_t n;
     rc |= add(out, loc, "REQUEST_METHOD", r->method.p, r->method.len);
     rc |= add(out, loc, "REQUEST_URI", r->request_uri.p, r->request_uri.len);
     rc |= add(out, loc, "PATH_INFO", r->uri.p, r->uri.len);
     rc |= add(out, loc, "QUERY_STRING", r->args.p ? r->args.p : "", r->args.len);
     const struct req_header *ct = req_find_header(r, "Content-Type", 12);
     rc |= add(out, loc, "CONTENT_TYPE", ct ? ct->value : "", ct ? ct->value_len : 0);
-    int n = r->content_length >= 0
-                ? snprintf(num, sizeof(num), "%lld", (long long)r->content_length)
-                : 0;
-    rc |= add(out, loc, "CONTENT_LENGTH", num, (size_t)n);
-    n = snprintf(num, sizeof(num), "HTTP/%d.%d", r->http_major, r->http_minor);
-    rc |= add(out, loc, "SERVER_PROTOCOL", num, (size_t)n);
+    n = r->content_length >= 0 ? fmt_u64(num, (uint64_t)r->content_length) : 0;
+    rc |= add(out, loc, "CONTENT_LENGTH", num, n);
+    memcpy(num, "HTTP/1.1", 8);
+    num[5] = (char)('0' + r->http_major % 10);
+    num[7] = (char)('0' + r->http_minor % 10);
+    rc |= add(out, loc, "SERVER_PROTOCOL", num, 8);
     rc |= add(out, loc, "UWSGI_SCHEME", "http", 4);
     if (r->host.len) {
         rc |= add(out, loc, "SERVER_NAME", r->host.p, r->host.len);
@@ -62,19 +63,24 @@ int uwsgi_build_request(const struct cf_loc *loc, const struct req *r, struct bu
         rc |= add(out, loc, "SERVER_NAME", sn, strlen(sn));
     }
     if (r->local) {
-        n = snprintf(num, sizeof(num), "%d", addr_port(r->local));
-        rc |= add(out, loc, "SERVER_PORT", num, (size_t)n);
+        n = fmt_u64(num, (uint64_t)addr_port(r->local));
+        rc |= add(out, loc, "SERVER_PORT", num, n);
     }
     if (r->client) {
         int hl = addr_host(r->client, host, sizeof(host));
         rc |= add(out, loc, "REMOTE_ADDR", host, hl > 0 ? (size_t)hl : 0);
-        n = snprintf(num, sizeof(num), "%d", addr_port(r->client));
-        rc |= add(out, loc, "REMOTE_PORT", num, (size_t)n);
+        n = fmt_u64(num, (uint64_t)addr_port(r->client));
+        rc |= add(out, loc, "REMOTE_PORT", num, n);
     }
     if (rc)
         return -1;
     const struct req_header *connh = req_find_header(r, "Connection", 10);
     struct req_str conn = {connh ? connh->value : NULL, connh ? connh->value_len : 0};
+    /* a header is left out when a uwsgi_param set its variable; few
+     * configurations set any HTTP_ one, so look only when one is there */
+    bool http_params = false;
+    for (int i = 0; i < loc->nuwsgi_params && !http_params; i++)
+        http_params = strncmp(loc->uwsgi_params[i].name, "HTTP_", 5) == 0;
     char key[300];
     for (int i = 0; i < r->nheaders; i++) {
         const struct req_header *h = &r->headers[i];
@@ -90,7 +96,7 @@ int uwsgi_build_request(const struct cf_loc *loc, const struct req *r, struct bu
             key[5 + k] = ch == '-' ? '_' : (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
         }
         key[5 + h->name_len] = '\0';
-        if (has_param(loc, key))
+        if (http_params && has_param(loc, key))
             continue;
         if (uwsgi_enc_add(out, key, 5 + h->name_len, h->value, h->value_len) < 0)
             return -1;
