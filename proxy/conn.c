@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "bevio.h"
 #include "log.h"
 #include "proxy_http.h"
 #include "route.h"
@@ -730,29 +730,6 @@ static bool begin_creq(struct conn *c)
     return true;
 }
 
-bool conn_write_now(struct bufferevent *bev)
-{
-    /* Queuing output makes libevent arm the write event (an epoll_ctl now and
-     * one when it drains, plus a loop turn); most responses fit the socket
-     * buffer, so write at once and disarm it when everything went. */
-    struct evbuffer *out = bufferevent_get_output(bev);
-    if (evbuffer_get_length(out) == 0)
-        return true;
-    evutil_socket_t fd = bufferevent_getfd(bev);
-    if (fd < 0)
-        return false;
-    /* a socket bufferevent freezes its output's start (only it drains it) */
-    evbuffer_unfreeze(out, 1);
-    int n = evbuffer_write(out, fd);
-    evbuffer_freeze(out, 1);
-    if (n < 0)
-        return false; /* libevent's own write reports the error */
-    if (evbuffer_get_length(out) > 0)
-        return false;
-    event_del(&bev->ev_write);
-    return true;
-}
-
 /* Everything is queued and the body read: wait for the output to drain. */
 static void try_flush(struct conn *c)
 {
@@ -761,7 +738,7 @@ static void try_flush(struct conn *c)
     if (!c->q->body_done && c->q->keepalive)
         return; /* keep reading (dropping) the body first */
     conn_set_state(c, CONN_ST_FLUSH);
-    if (conn_write_now(c->bev))
+    if (bevio_write_now(c->bev))
         finish_request(c);
 }
 
@@ -1115,6 +1092,7 @@ void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const str
         conn_close(c);
         return;
     }
+    bevio_own_reads(c->bev);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_WM);
     bufferevent_enable(c->bev, EV_READ);

@@ -160,9 +160,6 @@ void conn_fail(struct conn *c, int status);
  * text/html).  Then the handler is done.  May close. */
 void conn_send_simple(struct conn *c, int status, const char *ctype, const char *body, size_t len,
                       const char *location);
-/* Writes bev's output to its socket now (saves the write event's round
- * trip); true when all of it went.  Errors are left to libevent's write. */
-bool conn_write_now(struct bufferevent *bev);
 /* Is the client output over the high watermark (stop feeding it)? */
 bool conn_output_full(struct conn *c);
 

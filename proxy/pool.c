@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "bevio.h"
 #include "log.h"
 
 struct pool_slot { /* the idle connections of one upstream */
@@ -128,6 +129,7 @@ struct pconn *pool_connect(struct event_base *base, const struct cf_upstream *up
         errno = e ? e : ECONNREFUSED;
         return NULL;
     }
+    bevio_own_reads(pc->bev); /* connect() gave the bufferevent its fd */
     if (a->ss.ss_family == AF_INET || a->ss.ss_family == AF_INET6) {
         int one = 1;
         evutil_socket_t fd = bufferevent_getfd(pc->bev);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bevio.h"
 #include "conn.h"
 #include "http.h"
 #include "log.h"
@@ -679,7 +680,7 @@ static void px_try(struct proxy *px)
         }
         bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
         if (pc->reused)
-            conn_write_now(pc->bev);
+            bevio_write_now(pc->bev);
         conn_send_continue(c);
         if (!c->q->body_done)
             conn_body_attach(c, out, r->chunked && !px->uwsgi, on_body, px);
@@ -727,11 +728,13 @@ void proxy_start(struct conn *c, bool uwsgi)
         conn_fail(c, 500);
         return;
     }
+    /* the previous request's body copy must never reach this one's upstream */
+    if (px->replay)
+        evbuffer_drain(px->replay, evbuffer_get_length(px->replay));
     if (!c->q->body_done) {
         if (!px->replay)
             px->replay = evbuffer_new();
         if (px->replay) {
-            evbuffer_drain(px->replay, evbuffer_get_length(px->replay));
             c->q->tee = px->replay;
             c->q->tee_max = PX_REPLAY_MAX;
             c->q->tee_overflow = false;

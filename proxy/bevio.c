@@ -1,0 +1,113 @@
+/* bevio: reading and writing a socket bufferevent ourselves (see bevio.h). */
+#define _GNU_SOURCE
+#include "bevio.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/event.h>
+#include <sys/uio.h>
+
+#define BEVIO_READ_MAX (16 * 1024) /* one read at most */
+
+/* Reports `what` the way libevent's reader does: reading off, then the
+ * event callback. */
+static void read_failed(struct bufferevent *bev, short what)
+{
+    bufferevent_disable(bev, EV_READ);
+    if (bev->errorcb)
+        bev->errorcb(bev, (short)(BEV_EVENT_READING | what), bev->cbarg);
+}
+
+static void on_readable(evutil_socket_t fd, short ev, void *ud)
+{
+    struct bufferevent *bev = ud;
+    /* the callbacks may free bev: the reference keeps it until we are out */
+    bufferevent_incref(bev);
+    if (ev & EV_TIMEOUT) {
+        read_failed(bev, BEV_EVENT_TIMEOUT);
+        goto out;
+    }
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t want = BEVIO_READ_MAX, len = evbuffer_get_length(in);
+    size_t high = bev->wm_read.high;
+    if (high > 0) {
+        if (len >= high)
+            goto out; /* the watermark callback suspends reading */
+        if (high - len < want)
+            want = high - len;
+    }
+    struct evbuffer_iovec v[2];
+    int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    if (nv <= 0) {
+        read_failed(bev, BEV_EVENT_ERROR);
+        goto out;
+    }
+    /* never more than asked for, whatever space the chains have */
+    size_t room = 0;
+    for (int i = 0; i < nv; i++) {
+        if (room + v[i].iov_len > want)
+            v[i].iov_len = want - room;
+        room += v[i].iov_len;
+    }
+    ssize_t n = readv(fd, (struct iovec *)v, nv);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            read_failed(bev, BEV_EVENT_ERROR);
+        goto out;
+    }
+    if (n == 0) {
+        read_failed(bev, BEV_EVENT_EOF);
+        goto out;
+    }
+    size_t left = (size_t)n;
+    for (int i = 0; i < nv; i++) {
+        if (v[i].iov_len > left)
+            v[i].iov_len = left;
+        left -= v[i].iov_len;
+    }
+    evbuffer_commit_space(in, v, nv);
+    if (bev->readcb && evbuffer_get_length(in) >= bev->wm_read.low)
+        bev->readcb(bev, bev->cbarg);
+out:
+    bufferevent_decref(bev);
+}
+
+void bevio_own_reads(struct bufferevent *bev)
+{
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd < 0)
+        return;
+    /* a socket bufferevent freezes its input's end: only its reader adds */
+    evbuffer_unfreeze(bufferevent_get_input(bev), 0);
+    bool pending = event_pending(&bev->ev_read, EV_READ, NULL);
+    event_del(&bev->ev_read);
+    event_assign(&bev->ev_read, bufferevent_get_base(bev), fd, EV_READ | EV_PERSIST, on_readable,
+                 bev);
+    if (pending)
+        event_add(&bev->ev_read, evutil_timerisset(&bev->timeout_read) ? &bev->timeout_read : NULL);
+}
+
+bool bevio_write_now(struct bufferevent *bev)
+{
+    /* Queuing output makes libevent arm the write event (an epoll_ctl now and
+     * one when it drains, plus a loop turn); most responses fit the socket
+     * buffer, so write at once and disarm it when everything went. */
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (evbuffer_get_length(out) == 0)
+        return true;
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd < 0)
+        return false;
+    /* a socket bufferevent freezes its output's start (only it drains it) */
+    evbuffer_unfreeze(out, 1);
+    int n = evbuffer_write(out, fd);
+    evbuffer_freeze(out, 1);
+    if (n < 0)
+        return false; /* libevent's own write reports the error */
+    if (evbuffer_get_length(out) > 0)
+        return false;
+    event_del(&bev->ev_write);
+    return true;
+}
