@@ -504,13 +504,20 @@ static void on_up_read(struct bufferevent *bev, void *ud)
         size_t len = evbuffer_get_length(in);
         if (len == 0)
             break;
-        size_t want = len < PX_HEAD_MAX ? len : PX_HEAD_MAX;
+        /* past the limit, so that http_find_head() can tell "too long"
+         * from "not complete yet" (as conn.c's st_head) */
+        size_t want = len < PX_HEAD_MAX + 64 ? len : PX_HEAD_MAX + 64;
         const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
         struct http_limits lim = {PX_HEAD_MAX / 2, PX_HEAD_MAX};
         size_t skip = 0, hl = 0;
         int rc = http_find_head(p, want, &lim, &skip, &hl);
-        if (rc == 0)
+        if (rc == 0) {
+            if (skip) { /* leading empty lines: drop them, look again */
+                evbuffer_drain(in, skip);
+                continue;
+            }
             break;
+        }
         if (rc != 1) {
             fail_try(px, PF_INVALID, "sent a too long or invalid header");
             break;
