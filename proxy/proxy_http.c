@@ -67,8 +67,7 @@ struct proxy {
     int64_t left;
     struct http_chunked ck;
     bool reusable;
-    bool count_fail; /* the response status counts as a failure (next_upstream http_*) */
-    bool paused;     /* upstream reading stopped: the client output is full */
+    bool paused; /* upstream reading stopped: the client output is full */
 };
 
 static void px_try(struct proxy *px);
@@ -331,7 +330,7 @@ static void complete(struct proxy *px)
     bool sent_all =
         c->body_done && px->pc && evbuffer_get_length(bufferevent_get_output(px->pc->bev)) == 0;
     bool keep = px->reusable && sent_all && !px->uwsgi;
-    end_try(px, px->count_fail ? UP_FAIL : UP_OK, px->rp.status, keep);
+    end_try(px, UP_OK, px->rp.status, keep);
     if (!c->body_done) {
         /* the upstream answered before the whole body came: drop the rest */
         c->sink = NULL;
@@ -436,8 +435,12 @@ static void on_head(struct proxy *px)
     px->t_head = timing_now();
     c->tm.t[TM_RESP_HEAD] = px->t_head;
     int status = rp->status;
-    px->count_fail = flag_for_status(px->loc, status);
-    if (px->count_fail) {
+    /* A status proxy_next_upstream lists is a failure only when we move on
+     * to another peer; the response passed on to the client is an ordinary
+     * one, as nginx's (ngx_http_upstream_test_next, then the state 0 of
+     * ngx_http_upstream_finalize_request): the peer is not marked failed
+     * for the answer the client gets. */
+    if (flag_for_status(px->loc, status)) {
         /* nginx retries only while another peer is left to try */
         bool more = px->tries.ntries < up_npeers(px->g);
         if (more && can_retry(px, status == 500   ? CF_NEXT_HTTP_500

@@ -238,6 +238,32 @@ class NextUpstream(ProxyCase):
         statuses = {self.get("/tries/%d" % i).status for i in range(4)}
         self.assertIn(500, statuses)
 
+    def test_patch_lock_not_retried_unless_non_idempotent(self):
+        for method in ("PATCH", "LOCK"):
+            with self.subTest(method=method):
+                statuses = {self.get("/retry/%s%d" % (method, i), method=method, body=b"data").status
+                            for i in range(4)}
+                self.assertIn(500, statuses)  # sent once: the sick peer's answer stands
+        # (a retry counts a failure: the sick peer is out for fail_timeout after)
+        for method in ("PATCH", "LOCK"):
+            with self.subTest(method=method, non_idempotent=True):
+                for i in range(4):
+                    r = self.get("/retry_np/%s%d" % (method, i), method=method, body=b"data")
+                    self.assertEqual(r.status, 200)
+                    self.assertEqual(r.json()["method"], method)
+                    self.assertEqual(r.json()["body"], "data")
+        sick_methods = {h["method"] for h in self.sick.hits}
+        self.assertEqual(sick_methods, {"PATCH", "LOCK"})  # they did reach the sick peer first
+
+    def test_passed_on_status_is_not_a_failure(self):
+        """nginx counts an http_* status as a failure only when it moves on
+        to another server: the 500 a POST gets back (not retried) leaves the
+        sick peer in the rotation (max_fails=1), so round robin alternates."""
+        statuses = [self.get("/retry/q%d" % i, method="POST", body=b"x").status for i in range(6)]
+        self.assertEqual(statuses, [500, 200] * 3)
+        statuses = [self.get("/tries/q%d" % i).status for i in range(6)]
+        self.assertEqual(statuses, [500, 200] * 3)
+
 
 def silent_upstream(sock):
     """Reads the request head, then says nothing until the proxy hangs up."""
