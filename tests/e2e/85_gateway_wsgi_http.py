@@ -195,6 +195,27 @@ class WsgiOverHttp(harness.SharedGatewayTestCase):
         self.assertEqual(r2.body, b"piece-0;piece-1;")
         c.close()
 
+    def test_streamed_as_produced(self):
+        """A generator that sleeps 0.5 s after each of 4 pieces: the first
+        piece reaches the client well before the last one is produced (the
+        gateway writes each piece as it comes, never the whole body)."""
+        for version in ("1.1", "1.0"):
+            with self.subTest(version=version):
+                c = RawClient(self.port, timeout=30)
+                t0 = time.monotonic()
+                c.send("GET /slowgen?n=4&delay=0.5 HTTP/%s\r\nHost: x\r\n\r\n" % version)
+                while b"slow-0;" not in c.buf:
+                    c._fill()
+                t_first = time.monotonic() - t0
+                r = c.read_response()
+                t_last = time.monotonic() - t0
+                c.close()
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.body, b"slow-0;slow-1;slow-2;slow-3;")
+                self.assertGreaterEqual(t_last, 1.4, "the app did not sleep between pieces")
+                self.assertLess(t_first, 1.0, "the first piece waited for the others")
+                self.assertGreater(t_last - t_first, 1.0, "the first piece came with the last")
+
     def test_close_delimited_on_10(self):
         c = RawClient(self.port)
         c.send("GET /gen?n=4 HTTP/1.0\r\n\r\n")
