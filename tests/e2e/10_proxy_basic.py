@@ -16,7 +16,7 @@ class ProxyBasic(ProxyCase):
         self.addCleanup(self.b1.stop)
         self.dead = harness.free_port()  # nothing listens there
         self.start_proxy("""
-    log_format up '$request $status up=$upstream_addr us=$upstream_status';
+    log_format up '$request $status up=$upstream_addr us=$upstream_status urt=$upstream_response_time';
     upstream backend { server 127.0.0.1:%d; keepalive 4; }
     upstream nopool { server 127.0.0.1:%d; }
     upstream dead { server 127.0.0.1:%d; }
@@ -139,11 +139,22 @@ class ProxyBasic(ProxyCase):
     def test_access_log_upstream_fields(self):
         self.get("/logme")
         self.get("/dead/x")
+        self.get("/slow/0.3")  # the upstream sleeps 0.3 s before it answers
         path = self.tmp + "/up.log"
-        harness.wait_for(lambda: open(path).read().count("\n") >= 2, 5, what="log lines")
-        lines = open(path).read().splitlines()
-        self.assertRegex(lines[-2], r"GET /logme HTTP/1.1 200 up=127.0.0.1:%d us=200" % self.b1.port)
-        self.assertRegex(lines[-1], r"GET /dead/x HTTP/1.1 502 up=127.0.0.1:%d us=502" % self.dead)
+
+        def lines():
+            with open(path) as f:
+                return f.read().splitlines()
+        harness.wait_for(lambda: len(lines()) >= 3, 5, what="log lines")
+        lines = lines()
+        self.assertRegex(lines[-3], r"GET /logme HTTP/1.1 200 up=127.0.0.1:%d us=200" % self.b1.port)
+        self.assertRegex(lines[-2], r"GET /dead/x HTTP/1.1 502 up=127.0.0.1:%d us=502" % self.dead)
+        # $upstream_response_time: seconds with milliseconds, like 0.001
+        self.assertRegex(lines[-3], r" urt=\d+\.\d{3}$")
+        self.assertRegex(lines[-2], r" urt=\d+\.\d{3}$")
+        urt = float(lines[-1].rsplit("urt=", 1)[1])
+        self.assertGreaterEqual(urt, 0.3, lines[-1])
+        self.assertLess(urt, 5, lines[-1])
 
     def test_status_json(self):
         if not self.ours():
