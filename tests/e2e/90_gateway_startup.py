@@ -6,6 +6,7 @@ port in use, unknown option) exits non-zero within seconds naming the culprit;
 --disable-logging work."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -339,6 +340,27 @@ class GoodStartup(harness.GatewayTestCase):
         self.start_gateway(["--socket", sock, "--wsgi-file", PID_APP])
         r = harness.uwsgi_request(unix=sock, path="/", script_name="")
         self.assertEqual(r.status, 200)
+
+    @uwsgi_differs("uWSGI writes its own log line format")
+    def test_access_log_bytes_and_duration(self):
+        """gateway/README.md's line: ADDR - [date] "METHOD URI VERSION"
+        status, body bytes, duration in microseconds, worker id."""
+        g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP])
+        fast = harness.request(self.port, path="/?marker=fast-bytes-zxq")
+        slow = harness.request(self.port, path="/sleep?s=0.3&marker=slow-bytes-zxq")
+        self.assertEqual((fast.status, slow.status), (200, 200))
+        wait_for(lambda: "slow-bytes-zxq" in g.output(), 10, what="access log lines")
+        pattern = (r'^127\.0\.0\.1 - \[[^]]+\] "GET (\S+) HTTP/1\.1" (\d{3}) (\d+) (\d+) w\d+$')
+        for marker, r, at_least in (("fast-bytes-zxq", fast, 0), ("slow-bytes-zxq", slow, 300000)):
+            with self.subTest(marker=marker):
+                line = [l for l in g.output().splitlines() if marker in l][0]
+                m = re.match(pattern, line)
+                self.assertTrue(m, line)
+                self.assertEqual(int(m.group(2)), 200)
+                self.assertEqual(int(m.group(3)), len(r.body), line)  # body bytes
+                us = int(m.group(4))
+                self.assertGreaterEqual(us, at_least, line)
+                self.assertLess(us, 10000000, line)
 
     def test_access_log_and_disable_logging(self):
         g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP])
