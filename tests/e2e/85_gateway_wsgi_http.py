@@ -95,6 +95,34 @@ class WsgiOverHttp(harness.SharedGatewayTestCase):
         self.assertNotIn("HTTP_CONTENT_TYPE", env)
         self.assertNotIn("HTTP_CONTENT_LENGTH", env)
 
+    def test_environ_content_keys_only_when_known(self):
+        """Issue 3: CONTENT_TYPE and CONTENT_LENGTH only when known.  PEP
+        3333 allows them empty or absent; this gateway leaves them out (not
+        empty) when the request has no such header, each on its own."""
+        cases = (("GET", {}, b"", {}),
+                 ("POST", {}, b"abc", {"CONTENT_LENGTH": "3"}),
+                 ("POST", {"Content-Type": "text/plain", "Content-Length": "0"}, b"",
+                  {"CONTENT_TYPE": "text/plain", "CONTENT_LENGTH": "0"}),
+                 ("OPTIONS", {"Content-Type": "text/plain"}, b"", {"CONTENT_TYPE": "text/plain"}))
+        for method, headers, body, want in cases:
+            with self.subTest(method=method, headers=headers):
+                r = get(self.port, "/environ", method=method, headers=headers, body=body)
+                self.assertEqual(r.status, 200, r.body)
+                env = r.json()
+                got = {k: env[k] for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if k in env["_types"]}
+                self.assertEqual(got, want)
+
+    @uwsgi_differs("--http-socket does not decode chunked request bodies")
+    def test_environ_no_content_length_for_chunked(self):
+        """A chunked body has no length to tell: no CONTENT_LENGTH key."""
+        c = RawClient(self.port)
+        c.send("POST /echo?mode=read_all HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+               "Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        j = c.read_response().json()
+        c.close()
+        self.assertEqual(j["len"], 3)
+        self.assertIs(j["has_CONTENT_LENGTH"], False)
+
     def test_environ_http10(self):
         r = get(self.port, "/environ", version="1.0")
         self.assertEqual(r.status, 200)
