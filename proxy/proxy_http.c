@@ -68,8 +68,7 @@ struct proxy {
     int64_t left;
     struct http_chunked ck;
     bool reusable;
-    bool count_fail; /* the response status counts as a failure (next_upstream http_*) */
-    bool paused;     /* upstream reading stopped: the client output is full */
+    bool paused; /* upstream reading stopped: the client output is full */
 };
 
 static void px_try(struct proxy *px);
@@ -345,7 +344,7 @@ static void complete(struct proxy *px)
     bool sent_all =
         c->q->body_done && px->pc && evbuffer_get_length(bufferevent_get_output(px->pc->bev)) == 0;
     bool keep = px->reusable && sent_all && !px->uwsgi;
-    end_try(px, px->count_fail ? UP_FAIL : UP_OK, px->rp.status, keep);
+    end_try(px, UP_OK, px->rp.status, keep);
     if (!c->q->body_done) {
         /* the upstream answered before the whole body came: drop the rest */
         c->q->sink = NULL;
@@ -450,8 +449,12 @@ static void on_head(struct proxy *px)
     px->t_head = timing_now();
     c->q->tm.t[TM_RESP_HEAD] = px->t_head;
     int status = rp->status;
-    px->count_fail = flag_for_status(px->loc, status);
-    if (px->count_fail) {
+    /* A status proxy_next_upstream lists is a failure only when we move on
+     * to another peer; the response passed on to the client is an ordinary
+     * one, as nginx's (ngx_http_upstream_test_next, then the state 0 of
+     * ngx_http_upstream_finalize_request): the peer is not marked failed
+     * for the answer the client gets. */
+    if (flag_for_status(px->loc, status)) {
         /* nginx retries only while another peer is left to try */
         bool more = px->tries.ntries < up_npeers(px->g);
         if (more && can_retry(px, status == 500   ? CF_NEXT_HTTP_500
@@ -518,13 +521,20 @@ static void on_up_read(struct bufferevent *bev, void *ud)
         size_t len = evbuffer_get_length(in);
         if (len == 0)
             break;
-        size_t want = len < PX_HEAD_MAX ? len : PX_HEAD_MAX;
+        /* past the limit, so that http_find_head() can tell "too long"
+         * from "not complete yet" (as conn.c's st_head) */
+        size_t want = len < PX_HEAD_MAX + 64 ? len : PX_HEAD_MAX + 64;
         const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
         struct http_limits lim = {PX_HEAD_MAX / 2, PX_HEAD_MAX};
         size_t skip = 0, hl = 0;
         int rc = http_find_head(p, want, &lim, &skip, &hl);
-        if (rc == 0)
+        if (rc == 0) {
+            if (skip) { /* leading empty lines: drop them, look again */
+                evbuffer_drain(in, skip);
+                continue;
+            }
             break;
+        }
         if (rc != 1) {
             fail_try(px, PF_INVALID, "sent a too long or invalid header");
             break;

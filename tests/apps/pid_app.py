@@ -3,6 +3,7 @@
 GET /          -> "pid=<worker pid> version=<VERSION> n=<requests this worker served>
                    imported=<pid that imported this module>"
 GET /sleep?s=S -> sleeps S seconds first (harakiri, graceful stop)
+GET /exit?code=N -> the worker exits at once with status N (no answer)
 The reload test copies this file and edits VERSION to see new code picked up.
 $WSGI_RECORD_DIR/validator.log receives anything the validator raises."""
 import os
@@ -26,6 +27,8 @@ def inner(environ, start_response):
     global served
     served += 1
     q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    if environ.get("PATH_INFO", "").startswith("/exit"):
+        os._exit(int(q.get("code", "3")))
     if environ.get("PATH_INFO", "").startswith("/sleep"):
         time.sleep(float(q.get("s", "1")))
     body = ("pid=%d version=%s n=%d imported=%d" % (os.getpid(), VERSION, served, IMPORTED_BY)).encode()

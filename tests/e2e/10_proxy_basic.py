@@ -16,7 +16,7 @@ class ProxyBasic(ProxyCase):
         self.addCleanup(self.b1.stop)
         self.dead = harness.free_port()  # nothing listens there
         self.start_proxy("""
-    log_format up '$request $status up=$upstream_addr us=$upstream_status';
+    log_format up '$request $status up=$upstream_addr us=$upstream_status urt=$upstream_response_time';
     upstream backend { server 127.0.0.1:%d; keepalive 4; }
     upstream nopool { server 127.0.0.1:%d; }
     upstream dead { server 127.0.0.1:%d; }
@@ -139,11 +139,22 @@ class ProxyBasic(ProxyCase):
     def test_access_log_upstream_fields(self):
         self.get("/logme")
         self.get("/dead/x")
+        self.get("/slow/0.3")  # the upstream sleeps 0.3 s before it answers
         path = self.tmp + "/up.log"
-        harness.wait_for(lambda: open(path).read().count("\n") >= 2, 5, what="log lines")
-        lines = open(path).read().splitlines()
-        self.assertRegex(lines[-2], r"GET /logme HTTP/1.1 200 up=127.0.0.1:%d us=200" % self.b1.port)
-        self.assertRegex(lines[-1], r"GET /dead/x HTTP/1.1 502 up=127.0.0.1:%d us=502" % self.dead)
+
+        def lines():
+            with open(path) as f:
+                return f.read().splitlines()
+        harness.wait_for(lambda: len(lines()) >= 3, 5, what="log lines")
+        lines = lines()
+        self.assertRegex(lines[-3], r"GET /logme HTTP/1.1 200 up=127.0.0.1:%d us=200" % self.b1.port)
+        self.assertRegex(lines[-2], r"GET /dead/x HTTP/1.1 502 up=127.0.0.1:%d us=502" % self.dead)
+        # $upstream_response_time: seconds with milliseconds, like 0.001
+        self.assertRegex(lines[-3], r" urt=\d+\.\d{3}$")
+        self.assertRegex(lines[-2], r" urt=\d+\.\d{3}$")
+        urt = float(lines[-1].rsplit("urt=", 1)[1])
+        self.assertGreaterEqual(urt, 0.3, lines[-1])
+        self.assertLess(urt, 5, lines[-1])
 
     def test_status_json(self):
         if not self.ours():
@@ -237,6 +248,169 @@ class NextUpstream(ProxyCase):
     def test_tries_limit(self):
         statuses = {self.get("/tries/%d" % i).status for i in range(4)}
         self.assertIn(500, statuses)
+
+    def test_patch_lock_not_retried_unless_non_idempotent(self):
+        for method in ("PATCH", "LOCK"):
+            with self.subTest(method=method):
+                statuses = {self.get("/retry/%s%d" % (method, i), method=method, body=b"data").status
+                            for i in range(4)}
+                self.assertIn(500, statuses)  # sent once: the sick peer's answer stands
+        # (a retry counts a failure: the sick peer is out for fail_timeout after)
+        for method in ("PATCH", "LOCK"):
+            with self.subTest(method=method, non_idempotent=True):
+                for i in range(4):
+                    r = self.get("/retry_np/%s%d" % (method, i), method=method, body=b"data")
+                    self.assertEqual(r.status, 200)
+                    self.assertEqual(r.json()["method"], method)
+                    self.assertEqual(r.json()["body"], "data")
+        sick_methods = {h["method"] for h in self.sick.hits}
+        self.assertEqual(sick_methods, {"PATCH", "LOCK"})  # they did reach the sick peer first
+
+    def test_passed_on_status_is_not_a_failure(self):
+        """nginx counts an http_* status as a failure only when it moves on
+        to another server: the 500 a POST gets back (not retried) leaves the
+        sick peer in the rotation (max_fails=1), so round robin alternates."""
+        statuses = [self.get("/retry/q%d" % i, method="POST", body=b"x").status for i in range(6)]
+        self.assertEqual(statuses, [500, 200] * 3)
+        statuses = [self.get("/tries/q%d" % i).status for i in range(6)]
+        self.assertEqual(statuses, [500, 200] * 3)
+
+
+def silent_upstream(sock):
+    """Reads the request head, then says nothing until the proxy hangs up."""
+    harness.read_head(sock)
+    while sock.recv(4096):
+        pass
+
+
+def nul_header_upstream(sock):
+    """A status line, then a header name holding a NUL byte (invalid for
+    nginx's parser and ours)."""
+    harness.read_head(sock)
+    sock.sendall(b"HTTP/1.1 200 OK\r\nX-B\x00ad: 1\r\nContent-Length: 2\r\n\r\nok")
+    while sock.recv(4096):
+        pass
+
+
+def huge_head_upstream(sock):
+    """A response head of 100 KB: larger than any proxy buffer (nginx's
+    proxy_buffer_size, our 64 KiB), "upstream sent too big header"."""
+    harness.read_head(sock)
+    sock.sendall(b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000)
+                                                   for i in range(100))
+                 + b"Content-Length: 2\r\n\r\nok")
+    while sock.recv(4096):
+        pass
+
+
+class NextUpstreamConditions(ProxyCase):
+    """Each proxy_next_upstream condition on a group of a misbehaving peer
+    (max_fails=0: it stays in the rotation) and a good one: with the
+    condition listed every request ends at the good peer; without it the
+    misbehaving peer's answer (or the error for it) reaches the client on
+    every other request (round robin)."""
+
+    STATUSES = (502, 503, 504, 429)
+
+    def setUp(self):
+        super().setUp()
+        self.good = Backend("good")
+        self.addCleanup(self.good.stop)
+        self.sick = {}
+        for st in self.STATUSES:
+            self.sick[st] = Backend("sick%d" % st, fail_status=st)
+            self.addCleanup(self.sick[st].stop)
+        self.silent = harness.ScriptedUpstream(silent_upstream)
+        self.nul = harness.ScriptedUpstream(nul_header_upstream)
+        self.huge = harness.ScriptedUpstream(huge_head_upstream)
+        for u in (self.silent, self.nul, self.huge):
+            self.addCleanup(u.stop)
+        self.dead = harness.free_port()
+        ups = {"st%d" % st: b.port for st, b in self.sick.items()}
+        ups.update(silent=self.silent.port, nul=self.nul.port, huge=self.huge.port, dead=self.dead)
+        conf = "".join("    upstream u_%s { server 127.0.0.1:%d max_fails=0; server 127.0.0.1:%d; }\n"
+                       % (n, port, self.good.port) for n, port in ups.items())
+        conf += "    server {\n        listen 127.0.0.1:{port};\n"
+        for st in self.STATUSES:
+            conf += ("        location /n%d/ { proxy_pass http://u_st%d; proxy_next_upstream http_%d; }\n"
+                     "        location /p%d/ { proxy_pass http://u_st%d; }\n" % (st, st, st, st, st))
+        conf += """
+        location /to/ {
+            proxy_pass http://u_silent;
+            proxy_read_timeout 1s;
+            proxy_next_upstream timeout;
+        }
+        location /to_no/ {
+            proxy_pass http://u_silent;
+            proxy_read_timeout 1s;
+            proxy_next_upstream error;
+        }
+        location /nut/ {
+            proxy_pass http://u_silent;
+            proxy_read_timeout 1s;
+            proxy_next_upstream timeout;
+            proxy_next_upstream_timeout 500ms;
+        }
+        location /ih_nul/ { proxy_pass http://u_nul; proxy_next_upstream invalid_header; }
+        location /ih_huge/ { proxy_pass http://u_huge; proxy_next_upstream invalid_header; }
+        location /ih_no/ { proxy_pass http://u_huge; proxy_next_upstream error; }
+        location /off/ { proxy_pass http://u_dead; proxy_next_upstream off; }
+        location /dflt/ { proxy_pass http://u_dead; }
+    }
+"""
+        self.start_proxy(conf)
+
+    def assertAllGood(self, prefix, n=4):
+        for i in range(n):
+            r = self.get("%s%d" % (prefix, i))
+            self.assertEqual((r.status, r.header("X-Backend")), (200, "good"), prefix)
+
+    def test_http_statuses(self):
+        for st in self.STATUSES:
+            with self.subTest(status=st):
+                self.assertAllGood("/n%d/" % st)
+                self.assertGreater(len(self.sick[st].hits), 0)
+                # not listed (default "error timeout"): the status passes
+                statuses = [self.get("/p%d/%d" % (st, i)).status for i in range(4)]
+                self.assertEqual(statuses, [st, 200, st, 200])
+
+    def test_timeout(self):
+        times = []
+        for i in range(2):
+            t0 = time.monotonic()
+            r = self.get("/to/%d" % i, timeout=30)
+            times.append(time.monotonic() - t0)
+            self.assertEqual((r.status, r.header("X-Backend")), (200, "good"))
+        self.assertGreaterEqual(self.silent.accepted, 1)
+        self.assertGreater(max(times), 0.9, "the first try did not wait proxy_read_timeout")
+        # without "timeout" the 504 reaches the client
+        statuses = [self.get("/to_no/%d" % i, timeout=30).status for i in range(2)]
+        self.assertEqual(statuses, [504, 200])
+
+    def test_next_upstream_timeout(self):
+        """The 1 s read timeout outlasts proxy_next_upstream_timeout 500ms:
+        no second try, the 504 stands (/to/ shows the same group retried
+        without the limit)."""
+        t0 = time.monotonic()
+        r = self.get("/nut/a", timeout=30)
+        self.assertEqual(r.status, 504)
+        self.assertLess(time.monotonic() - t0, 12)
+        self.assertEqual(self.good.hits, [])
+        r = self.get("/nut/b", timeout=30)
+        self.assertEqual((r.status, r.header("X-Backend")), (200, "good"))
+
+    def test_invalid_header(self):
+        self.assertAllGood("/ih_nul/")
+        self.assertGreaterEqual(self.nul.accepted, 1)
+        self.assertAllGood("/ih_huge/")
+        self.assertGreaterEqual(self.huge.accepted, 1)
+        statuses = [self.get("/ih_no/%d" % i, timeout=30).status for i in range(4)]
+        self.assertEqual(statuses, [502, 200, 502, 200])
+
+    def test_off_never_retries(self):
+        statuses = [self.get("/off/%d" % i).status for i in range(4)]
+        self.assertEqual(statuses, [502, 200, 502, 200])
+        self.assertAllGood("/dflt/")  # the same group with the default retries
 
 
 if __name__ == "__main__":

@@ -25,9 +25,12 @@ harness.need_proxy()
 
 
 class RawUwsgi:
-    """Reads one packet and its body, answers a CGI-style head, closes."""
+    """Reads one packet and its body, answers a CGI-style head, closes.
+    `name` (sent as X-Peer and in the body) and `status` make it one peer of
+    a balanced group."""
 
-    def __init__(self):
+    def __init__(self, name=None, status="404 Not Found"):
+        self.name, self.status = name, status
         self.ls = socket.socket()
         self.ls.bind(("127.0.0.1", 0))
         self.ls.listen(8)
@@ -63,7 +66,12 @@ class RawUwsgi:
                     i += 2 + vl
                 body = self._recv(s, int(env.get("CONTENT_LENGTH") or 0))
                 self.vars.append((env, body))
-                s.sendall(b"Status: 404 Not Found\r\nContent-Type: text/plain\r\n\r\nno such thing")
+                if self.name is None:
+                    s.sendall(b"Status: %s\r\nContent-Type: text/plain\r\n\r\nno such thing"
+                              % self.status.encode())
+                else:
+                    s.sendall(b"Status: %s\r\nContent-Type: text/plain\r\nX-Peer: %s\r\n\r\npeer %s"
+                              % (self.status.encode(), self.name.encode(), self.name.encode()))
             except (OSError, ConnectionError, struct.error):
                 pass
             finally:
@@ -140,6 +148,62 @@ class UwsgiPass(ProxyCase):
         env, _ = self.raw_peer.vars[-1]
         self.assertNotEqual(env.get("HTTP_CONTENT_LENGTH"), "99")
         self.assertNotEqual(env.get("HTTP_X_EXTRA"), "forged")
+
+
+class UwsgiBalancing(ProxyCase):
+    """uwsgi_pass to an upstream group is balanced and retried as proxy_pass
+    is: round robin over two raw uwsgi peers, failover from a dead peer
+    (uwsgi_next_upstream's default "error timeout"), none with off, and
+    http_503 listed."""
+
+    def setUp(self):
+        super().setUp()
+        self.a, self.b = RawUwsgi("a", "200 OK"), RawUwsgi("b", "200 OK")
+        self.busy = RawUwsgi("busy", "503 Service Unavailable")
+        for p in (self.a, self.b, self.busy):
+            self.addCleanup(p.stop)
+        self.dead = harness.free_port()  # nothing listens there
+        params = os.path.join(harness.SRC_DIR, "conf", "uwsgi_params")
+        self.start_proxy("""
+    upstream pair { server 127.0.0.1:%(a)d; server 127.0.0.1:%(b)d; }
+    upstream deadfirst { server 127.0.0.1:%(dead)d max_fails=0; server 127.0.0.1:%(b)d; }
+    upstream deadfirst_off { server 127.0.0.1:%(dead)d max_fails=0; server 127.0.0.1:%(b)d; }
+    upstream busyfirst { server 127.0.0.1:%(busy)d max_fails=0; server 127.0.0.1:%(b)d; }
+    server {
+        listen 127.0.0.1:{port};
+        include %(params)s;
+        location /rr/ { uwsgi_pass pair; }
+        location /fo/ { uwsgi_pass deadfirst; }
+        location /off/ { uwsgi_pass deadfirst_off; uwsgi_next_upstream off; }
+        location /busy/ { uwsgi_pass busyfirst; uwsgi_next_upstream error http_503; }
+        location /busy_no/ { uwsgi_pass busyfirst; }
+    }
+""" % {"a": self.a.port, "b": self.b.port, "dead": self.dead, "busy": self.busy.port,
+       "params": params})
+
+    def peers(self, prefix, n=4):
+        out = []
+        for i in range(n):
+            r = self.get("%s%d" % (prefix, i))
+            out.append((r.status, r.header("X-Peer")))
+        return out
+
+    def test_round_robin(self):
+        self.assertEqual(self.peers("/rr/"), [(200, "a"), (200, "b")] * 2)
+        self.assertEqual([e["PATH_INFO"] for e, _ in self.a.vars], ["/rr/0", "/rr/2"])
+        self.assertEqual([e["PATH_INFO"] for e, _ in self.b.vars], ["/rr/1", "/rr/3"])
+
+    def test_dead_peer_fails_over(self):
+        self.assertEqual(self.peers("/fo/"), [(200, "b")] * 4)
+        r = self.get("/fo/post", method="POST", body=b"abc")  # nothing reached the dead peer
+        self.assertEqual((r.status, r.header("X-Peer")), (200, "b"))
+        self.assertEqual(self.b.vars[-1][1], b"abc")
+        self.assertEqual(self.peers("/off/"), [(502, None), (200, "b")] * 2)
+
+    def test_next_upstream_status(self):
+        self.assertEqual(self.peers("/busy/"), [(200, "b")] * 4)
+        self.assertGreater(len(self.busy.vars), 0)
+        self.assertEqual(self.peers("/busy_no/"), [(503, "busy"), (200, "b")] * 2)
 
 
 if __name__ == "__main__":

@@ -141,6 +141,42 @@ class HealthStatus(harness.ProxyCase):
         self.assertEqual((d["state"], d["failures"], d["requests"]), ("unavailable", 1, 1))
         self.assertEqual(st["127.0.0.1:%d" % good.port]["requests"], 4)
 
+    def test_active_connections(self):
+        """A request held in an upstream shows as active == 1 on its peer
+        only, and 0 once it is answered."""
+        a, b = Backend(name="a"), Backend(name="b")
+        self.addCleanup(a.stop)
+        self.addCleanup(b.stop)
+        http = """
+    upstream u { server 127.0.0.1:%d; server 127.0.0.1:%d; }
+    server {
+        listen 127.0.0.1:{port};
+        location / { proxy_pass http://u; }
+        location = /status { status; }
+    }
+""" % (a.port, b.port)
+        self.start_proxy(http)
+        names = {"127.0.0.1:%d" % a.port: "a", "127.0.0.1:%d" % b.port: "b"}
+        self.assertEqual({p["active"] for p in self.peers().values()}, {0})
+        held = {}
+        t = threading.Thread(target=lambda: held.update(r=self.get("/sleep/1.5", timeout=30)))
+
+        def busy_view():
+            st = self.peers()
+            return st if any(p["active"] for p in st.values()) else None
+        t.start()
+        try:
+            st = wait_for(busy_view, timeout=10, what="the held request to show")
+            busy = [names[k] for k, p in st.items() if p["active"]]
+            self.assertEqual(sorted(p["active"] for p in st.values()), [0, 1])
+        finally:
+            t.join(30)
+        self.assertEqual(held["r"].status, 200)
+        self.assertEqual(busy, [held["r"].header("X-Backend")])
+        st = self.peers()
+        self.assertEqual({k: p["active"] for k, p in st.items()}, {k: 0 for k in names})
+        self.assertEqual(sum(p["requests"] for p in st.values()), 1)
+
     def test_dns_re_resolution(self):
         port = free_port()
         a = Backend(name="a", host="127.0.0.1", port=port)

@@ -95,6 +95,34 @@ class WsgiOverHttp(harness.SharedGatewayTestCase):
         self.assertNotIn("HTTP_CONTENT_TYPE", env)
         self.assertNotIn("HTTP_CONTENT_LENGTH", env)
 
+    def test_environ_content_keys_only_when_known(self):
+        """Issue 3: CONTENT_TYPE and CONTENT_LENGTH only when known.  PEP
+        3333 allows them empty or absent; this gateway leaves them out (not
+        empty) when the request has no such header, each on its own."""
+        cases = (("GET", {}, b"", {}),
+                 ("POST", {}, b"abc", {"CONTENT_LENGTH": "3"}),
+                 ("POST", {"Content-Type": "text/plain", "Content-Length": "0"}, b"",
+                  {"CONTENT_TYPE": "text/plain", "CONTENT_LENGTH": "0"}),
+                 ("OPTIONS", {"Content-Type": "text/plain"}, b"", {"CONTENT_TYPE": "text/plain"}))
+        for method, headers, body, want in cases:
+            with self.subTest(method=method, headers=headers):
+                r = get(self.port, "/environ", method=method, headers=headers, body=body)
+                self.assertEqual(r.status, 200, r.body)
+                env = r.json()
+                got = {k: env[k] for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if k in env["_types"]}
+                self.assertEqual(got, want)
+
+    @uwsgi_differs("--http-socket does not decode chunked request bodies")
+    def test_environ_no_content_length_for_chunked(self):
+        """A chunked body has no length to tell: no CONTENT_LENGTH key."""
+        c = RawClient(self.port)
+        c.send("POST /echo?mode=read_all HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+               "Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        j = c.read_response().json()
+        c.close()
+        self.assertEqual(j["len"], 3)
+        self.assertIs(j["has_CONTENT_LENGTH"], False)
+
     def test_environ_http10(self):
         r = get(self.port, "/environ", version="1.0")
         self.assertEqual(r.status, 200)
@@ -194,6 +222,27 @@ class WsgiOverHttp(harness.SharedGatewayTestCase):
         r2 = c.read_response()
         self.assertEqual(r2.body, b"piece-0;piece-1;")
         c.close()
+
+    def test_streamed_as_produced(self):
+        """A generator that sleeps 0.5 s after each of 4 pieces: the first
+        piece reaches the client well before the last one is produced (the
+        gateway writes each piece as it comes, never the whole body)."""
+        for version in ("1.1", "1.0"):
+            with self.subTest(version=version):
+                c = RawClient(self.port, timeout=30)
+                t0 = time.monotonic()
+                c.send("GET /slowgen?n=4&delay=0.5 HTTP/%s\r\nHost: x\r\n\r\n" % version)
+                while b"slow-0;" not in c.buf:
+                    c._fill()
+                t_first = time.monotonic() - t0
+                r = c.read_response()
+                t_last = time.monotonic() - t0
+                c.close()
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.body, b"slow-0;slow-1;slow-2;slow-3;")
+                self.assertGreaterEqual(t_last, 1.4, "the app did not sleep between pieces")
+                self.assertLess(t_first, 1.0, "the first piece waited for the others")
+                self.assertGreater(t_last - t_first, 1.0, "the first piece came with the last")
 
     def test_close_delimited_on_10(self):
         c = RawClient(self.port)

@@ -2,8 +2,10 @@
 respawned (and the log says so), --harakiri replaces a stuck worker and
 answers 504, --max-requests recycles after exactly N requests with no failed
 request, --stats serves uWSGI-shaped JSON."""
+import http.client
 import json
 import os
+import re
 import signal
 import socket
 import time
@@ -65,11 +67,32 @@ class Workers(harness.GatewayTestCase):
         for _ in range(40):
             self.assertEqual(hit(self.port).status, 200)
         wait_for(lambda: str(victim) in g.output()[mark:], 5, what="log naming the dead worker")
+        # the line says why, not only who: killed by signal 9
+        lines = [l for l in g.output()[mark:].splitlines() if str(victim) in l and "respawn" in l]
+        self.assertTrue(lines, g.output()[mark:])
+        self.assertTrue(any(re.search(r"\bsignal 9\b", l) for l in lines), lines)
         self.assertTrue(g.alive())
         st = read_stats(stats_port)
         self.assertEqual(sorted(w["pid"] for w in st["workers"]), sorted(g.workers()))
         self.assertEqual(sum(w["respawn_count"] for w in st["workers"]), respawns + 1)
         self.assertValidatorClean(g)
+
+    @uwsgi_differs("uWSGI logs 'died' without the exit status")
+    def test_exit_status_respawn(self):
+        """A worker that exits on its own (status 3) is respawned, and the
+        log line gives the status."""
+        g = self.gw(processes=1)
+        (victim,) = g.wait_workers(1)
+        mark = len(g.output())
+        try:
+            hit(self.port, "/exit?code=3", timeout=10)
+        except (ConnectionError, OSError, http.client.HTTPException):
+            pass  # the worker died under the request: no answer, or a 5xx
+        wait_for(lambda: len(g.workers()) == 1 and victim not in g.workers(), 20, what="respawn")
+        self.assertEqual(hit(self.port).status, 200)
+        wait_for(lambda: str(victim) in g.output()[mark:], 5, what="log naming the dead worker")
+        lines = [l for l in g.output()[mark:].splitlines() if str(victim) in l and "respawn" in l]
+        self.assertTrue(any(re.search(r"\bexit (code|status) 3\b", l) for l in lines), lines)
 
     def test_sigkill_all_workers(self):
         g = self.gw()

@@ -6,6 +6,7 @@ port in use, unknown option) exits non-zero within seconds naming the culprit;
 --disable-logging work."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,6 +19,20 @@ harness.need_gateway()  # exits 77 (skip) when the gateway under test is not bui
 
 APPS = harness.TEST_APPS_DIR
 PID_APP = os.path.join(APPS, "pid_app.py")
+
+
+def read_stats(port):
+    """The --stats JSON (uWSGI serves it bare, or after an HTTP head)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    if data.startswith(b"HTTP/"):
+        data = data.split(b"\r\n\r\n", 1)[1]
+    return json.loads(data)
 
 
 class BadStartup(harness.GatewayTestCase):
@@ -210,6 +225,84 @@ class GoodStartup(harness.GatewayTestCase):
         self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP,
                             "--listen", "64", "--buffer-size", "32768"])
         self.assertEqual(harness.request(self.port, headers={"X-Big": "b" * 20000}).status, 200)
+        self.assertEqual(self.backlog(self.port), 64)  # --listen reaches listen(2)
+
+    @uwsgi_differs("uWSGI closes the connection on a head over --buffer-size (no 431)")
+    def test_buffer_size_refuses_bigger_head(self):
+        """gateway/README.md: a request head bigger than --buffer-size gets
+        431; one just under it is served."""
+        self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP,
+                            "--buffer-size", "32768"])
+        self.assertEqual(self.head_status(40 * 1024), 431)
+        self.assertEqual(self.head_status(32768 - 100), 200)
+
+    def head_status(self, size):
+        """The status answered to a GET whose whole head (request line to
+        the blank line) is `size` bytes, in headers of at most 8000 bytes."""
+        start, end = b"GET / HTTP/1.1\r\nHost: x\r\n", b"Connection: close\r\n\r\n"
+        left, fields, i = size - len(start) - len(end), [], 0
+        while left > 0:
+            n = min(left, 8000)
+            name = b"X-H%d: " % i
+            if n < len(name) + 3:  # too short for a field: widen the previous one
+                fields[-1] = fields[-1][:-2] + b"p" * n + b"\r\n"
+                break
+            fields.append(name + b"v" * (n - len(name) - 2) + b"\r\n")
+            left -= n
+            i += 1
+        head = start + b"".join(fields) + end
+        self.assertEqual(len(head), size)
+        st = harness.status_of(head, self.port)
+        self.assertEqual(len(st), 1, "no response to a %d-byte head" % size)
+        return st[0]
+
+    def backlog(self, port):
+        """The listen backlog of the socket on `port`: Send-Q in `ss -ltn`."""
+        out = subprocess.run(["ss", "-ltnH", "sport = :%d" % port], capture_output=True,
+                             text=True, timeout=10).stdout.split("\n")
+        lines = [l.split() for l in out if l.strip()]
+        self.assertEqual(len(lines), 1, out)
+        return int(lines[0][2])
+
+    @uwsgi_differs("uWSGI's default --buffer-size is 4 KiB and --listen 100")
+    def test_default_head_limit_and_backlog(self):
+        """Room for 64 KiB of request head by default (gateway/README.md:
+        --buffer-size 65536, a bigger head gets 431) and a listen backlog
+        of at least 1024 (capped by net.core.somaxconn)."""
+        self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP])
+        self.assertEqual(self.head_status(65536 - 200), 200)
+        self.assertEqual(self.head_status(65536 + 200), 431)
+        with open("/proc/sys/net/core/somaxconn") as f:
+            somaxconn = int(f.read())
+        self.assertGreaterEqual(self.backlog(self.port), min(1024, somaxconn))
+
+    def test_workers_option(self):
+        """--workers (the alias of --processes) 3: three worker processes,
+        and three requests held at once are served by all three (a busy
+        worker is inside the app and cannot take the next one)."""
+        stats = harness.free_port()
+        g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP,
+                                "--workers", "3", "--stats", "127.0.0.1:%d" % stats])
+        workers = set(g.wait_workers(3))
+        time.sleep(0.5)
+        self.assertEqual(set(g.workers()), workers)  # no fourth one later
+        self.assertEqual({w["pid"] for w in read_stats(stats)["workers"]}, workers)
+
+        def busy():
+            return sum(w["status"] == "busy" for w in read_stats(stats)["workers"])
+        clients = []
+        for k in range(1, 4):
+            c = RawClient(self.port, timeout=30)
+            clients.append(c)
+            c.send("GET /sleep?s=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            wait_for(lambda: busy() >= k, 10, what="%d busy workers" % k)
+        pids = set()
+        for c in clients:
+            r = c.read_response()
+            c.close()
+            self.assertEqual(r.status, 200)
+            pids.add(int(r.body.split()[0].split(b"=")[1]))
+        self.assertEqual(pids, workers)
 
     def test_logto(self):
         logfile = os.path.join(self.tmp, "gw.log")
@@ -247,6 +340,27 @@ class GoodStartup(harness.GatewayTestCase):
         self.start_gateway(["--socket", sock, "--wsgi-file", PID_APP])
         r = harness.uwsgi_request(unix=sock, path="/", script_name="")
         self.assertEqual(r.status, 200)
+
+    @uwsgi_differs("uWSGI writes its own log line format")
+    def test_access_log_bytes_and_duration(self):
+        """gateway/README.md's line: ADDR - [date] "METHOD URI VERSION"
+        status, body bytes, duration in microseconds, worker id."""
+        g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP])
+        fast = harness.request(self.port, path="/?marker=fast-bytes-zxq")
+        slow = harness.request(self.port, path="/sleep?s=0.3&marker=slow-bytes-zxq")
+        self.assertEqual((fast.status, slow.status), (200, 200))
+        wait_for(lambda: "slow-bytes-zxq" in g.output(), 10, what="access log lines")
+        pattern = (r'^127\.0\.0\.1 - \[[^]]+\] "GET (\S+) HTTP/1\.1" (\d{3}) (\d+) (\d+) w\d+$')
+        for marker, r, at_least in (("fast-bytes-zxq", fast, 0), ("slow-bytes-zxq", slow, 300000)):
+            with self.subTest(marker=marker):
+                line = [l for l in g.output().splitlines() if marker in l][0]
+                m = re.match(pattern, line)
+                self.assertTrue(m, line)
+                self.assertEqual(int(m.group(2)), 200)
+                self.assertEqual(int(m.group(3)), len(r.body), line)  # body bytes
+                us = int(m.group(4))
+                self.assertGreaterEqual(us, at_least, line)
+                self.assertLess(us, 10000000, line)
 
     def test_access_log_and_disable_logging(self):
         g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP])

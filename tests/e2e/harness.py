@@ -343,7 +343,7 @@ class EchoHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(out)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _handle
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_LOCK = _handle
 
 
 class Backend:
@@ -799,8 +799,8 @@ class ProxyCase(TempDirTestCase):
         except OSError:
             return ""
 
-    def get(self, path, headers=None, method="GET", body=None):
-        return request(self.port, method, path, headers=headers, body=body)
+    def get(self, path, headers=None, method="GET", body=None, timeout=10.0):
+        return request(self.port, method, path, headers=headers, body=body, timeout=timeout)
 
     def raw(self, timeout=10.0):
         c = RawClient(self.port, timeout=timeout)

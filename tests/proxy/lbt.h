@@ -111,11 +111,14 @@ static inline int lbt_next(struct lbt *t)
     return i;
 }
 
-static inline void lbt_release(struct lbt *t, int i, enum lb_result r, double secs)
+/* Ends the try on peer i: `header_secs` until the response head,
+ * `last_byte_secs` until its last byte (-1: unknown), as upstream.c does. */
+static inline void lbt_release(struct lbt *t, int i, enum lb_result r, double header_secs,
+                               double last_byte_secs)
 {
     ck_assert_int_gt(t->p[i].active, 0);
     t->p[i].active--;
-    t->ops->release(t->st, i, r, secs, secs, t->now);
+    t->ops->release(t->st, i, r, header_secs, last_byte_secs, t->now);
 }
 
 /* A whole request: picks one peer and releases it at once (OK). */
@@ -124,7 +127,7 @@ static inline int lbt_pick(struct lbt *t)
     lbt_new_request(t);
     int i = lbt_next(t);
     if (i >= 0)
-        lbt_release(t, i, LB_OK, -1);
+        lbt_release(t, i, LB_OK, -1, -1);
     return i;
 }
 

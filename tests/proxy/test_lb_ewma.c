@@ -11,7 +11,7 @@ static long run(struct lbt *t, int n, const double *lat, long *c)
         ck_assert_int_ge(i, 0);
         c[i]++;
         t->now += 0.01;
-        lbt_release(t, i, LB_OK, lat[i]);
+        lbt_release(t, i, LB_OK, lat[i], lat[i]);
     }
     return 0;
 }
@@ -42,7 +42,7 @@ START_TEST(ewma_peak_then_decay)
     /* one 2 s answer from server 0 makes it the worse of any pair at once */
     lbt_new_request(&t);
     int i = lbt_next(&t);
-    lbt_release(&t, i, LB_OK, 2.0);
+    lbt_release(&t, i, LB_OK, 2.0, 2.0);
     for (int k = 0; k < 50; k++)
         ck_assert_int_eq(lbt_pick(&t), 1 - i);
     /* failures count as slow */
@@ -61,7 +61,7 @@ START_TEST(ewma_failure_is_slow)
     t.now = 10;
     lbt_new_request(&t);
     int i = lbt_next(&t);
-    lbt_release(&t, i, LB_FAIL, -1);
+    lbt_release(&t, i, LB_FAIL, -1, -1);
     for (int k = 0; k < 20; k++)
         ck_assert_int_eq(lbt_pick(&t), 1 - i);
     lbt_free(&t);

@@ -16,8 +16,8 @@ START_TEST(lc_prefers_fewest_per_weight)
     }
     ck_assert_str_eq(got, "abccba");
     /* b finishes both: it is the least loaded */
-    lbt_release(&t, 1, LB_OK, -1);
-    lbt_release(&t, 1, LB_OK, -1);
+    lbt_release(&t, 1, LB_OK, -1, -1);
+    lbt_release(&t, 1, LB_OK, -1, -1);
     ck_assert_int_eq(lbt_pick(&t), 1);
     lbt_free(&t);
     /* weights: 2 connections on a weight-2 server equal 1 on a weight-1 one */
