@@ -147,10 +147,19 @@ static void set_timer(struct conn *c, int ms)
     evtimer_add(c->timer, &tv);
 }
 
+/* The bufferevent's read and write timeouts; set only when they change
+ * (each call re-adds both events: the same values in every state of a
+ * keep-alive request would cost four timer-heap operations per request). */
 static void set_read_timeout(struct conn *c, int ms)
 {
-    struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
     int sm = cur_loc(c)->send_timeout_ms;
+    ms = ms > 0 ? ms : 0;
+    sm = sm > 0 ? sm : 0;
+    if (ms == c->rt_ms && sm == c->wt_ms)
+        return;
+    c->rt_ms = ms;
+    c->wt_ms = sm;
+    struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
     struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
     bufferevent_set_timeouts(c->bev, ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
 }
@@ -1074,6 +1083,7 @@ void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const str
     }
     c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(w->base, on_timer, c);
+    c->rt_ms = c->wt_ms = -1; /* nothing set yet */
     if (!c->bev || !c->timer) {
         log_error("accept: out of memory");
         if (!c->bev)

@@ -106,6 +106,7 @@ struct conn {
     struct conn *prev, *next; /* the worker's list */
     struct creq *q;           /* the current request; NULL while IDLE (owned) */
     unsigned nreq;            /* requests begun on this connection */
+    int rt_ms, wt_ms;         /* the bufferevent's read/write timeouts now (0: none) */
 
     const struct cf_server *defsrv; /* the listener's default server: head limits, timeouts */
     int busy;                       /* callbacks running on the stack: freeing waits */
