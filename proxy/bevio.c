@@ -7,6 +7,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_struct.h>
 #include <event2/event.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #define BEVIO_READ_MAX (16 * 1024) /* one read at most */
@@ -38,20 +39,14 @@ static void on_readable(evutil_socket_t fd, short ev, void *ud)
         if (high - len < want)
             want = high - len;
     }
-    struct evbuffer_iovec v[2];
-    int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
-    if (nv <= 0) {
+    /* one extent, read with recv(): a socket read through readv() takes the
+     * VFS path (iovec import, file position lock) for nothing */
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(in, (ev_ssize_t)want, &v, 1) != 1) {
         read_failed(bev, BEV_EVENT_ERROR);
         goto out;
     }
-    /* never more than asked for, whatever space the chains have */
-    size_t room = 0;
-    for (int i = 0; i < nv; i++) {
-        if (room + v[i].iov_len > want)
-            v[i].iov_len = want - room;
-        room += v[i].iov_len;
-    }
-    ssize_t n = readv(fd, (struct iovec *)v, nv);
+    ssize_t n = recv(fd, v.iov_base, want < v.iov_len ? want : v.iov_len, 0);
     if (n < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             read_failed(bev, BEV_EVENT_ERROR);
@@ -61,13 +56,8 @@ static void on_readable(evutil_socket_t fd, short ev, void *ud)
         read_failed(bev, BEV_EVENT_EOF);
         goto out;
     }
-    size_t left = (size_t)n;
-    for (int i = 0; i < nv; i++) {
-        if (v[i].iov_len > left)
-            v[i].iov_len = left;
-        left -= v[i].iov_len;
-    }
-    evbuffer_commit_space(in, v, nv);
+    v.iov_len = (size_t)n;
+    evbuffer_commit_space(in, &v, 1);
     if (bev->readcb && evbuffer_get_length(in) >= bev->wm_read.low)
         bev->readcb(bev, bev->cbarg);
 out:
@@ -100,7 +90,8 @@ bool bevio_write_now(struct bufferevent *bev)
     evutil_socket_t fd = bufferevent_getfd(bev);
     if (fd < 0)
         return false;
-    /* a socket bufferevent freezes its output's start (only it drains it) */
+    /* libevent's writer, not ours: it also sends file segments (sendfile).
+     * A socket bufferevent freezes its output's start (only it drains it). */
     evbuffer_unfreeze(out, 1);
     int n = evbuffer_write(out, fd);
     evbuffer_freeze(out, 1);

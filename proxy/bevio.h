@@ -5,7 +5,7 @@
  *   readable (ioctl FIONREAD) before every read and reads at most 4 KiB at a
  *   time.  bevio_own_reads() keeps the bufferevent as it is (enable/disable,
  *   the read watermark and the read timeout still act on its ev_read) but
- *   makes ev_read's callback ours: one readv() of up to 16 KiB into the input
+ *   makes ev_read's callback ours: one recv() of up to 16 KiB into the input
  *   buffer, then the bufferevent's read callback, or its event callback with
  *   BEV_EVENT_READING | EOF, ERROR or TIMEOUT, exactly as libevent reports
  *   them (reading is disabled first, as libevent does).
