@@ -169,9 +169,12 @@ void pool_put(struct pconn *pc)
     int ms = up->keepalive_timeout_ms > 0 ? up->keepalive_timeout_ms : 60000;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     bufferevent_set_timeouts(pc->bev, &tv, NULL);
-    bufferevent_setwatermark(pc->bev, EV_READ, 0, 0);
-    bufferevent_setwatermark(pc->bev, EV_WRITE, 0, 0);
-    bufferevent_enable(pc->bev, EV_READ);
+    /* watermarks stay as proxy_http.c set them (an idle connection reads
+     * nothing: any byte closes it); writing off, so that the next owner's
+     * request does not arm the write event before it writes directly */
+    bufferevent_disable(pc->bev, EV_WRITE);
+    if (!(bufferevent_get_enabled(pc->bev) & EV_READ))
+        bufferevent_enable(pc->bev, EV_READ);
     while (s->count > up->keepalive)
         pool_free(s->tail);
 }

@@ -659,8 +659,10 @@ static void px_try(struct proxy *px)
         }
         px->pc = pc;
         bufferevent_setcb(pc->bev, on_up_read, on_up_write, on_up_event, px);
-        bufferevent_setwatermark(pc->bev, EV_READ, 0, PX_HIGH);
-        bufferevent_setwatermark(pc->bev, EV_WRITE, PX_LOW, 0);
+        if (!pc->reused) { /* a pooled one keeps what its first owner set */
+            bufferevent_setwatermark(pc->bev, EV_READ, 0, PX_HIGH);
+            bufferevent_setwatermark(pc->bev, EV_WRITE, PX_LOW, 0);
+        }
         if (pc->reused) {
             px->t_conn = px->t_try;
             c->q->tm.t[TM_CONNECTED] = px->t_conn;
@@ -688,9 +690,13 @@ static void px_try(struct proxy *px)
                     evbuffer_add(out, v[i].iov_base, v[i].iov_len);
             }
         }
-        bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
-        if (pc->reused)
-            bevio_write_now(pc->bev);
+        /* a pooled connection's writing is off (pool_put): the request goes
+         * out at once, and the write event is armed only if some is left or
+         * a body follows */
+        if (!pc->reused || !bevio_write_now(pc->bev) || !c->q->body_done)
+            bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
+        else if (!(bufferevent_get_enabled(pc->bev) & EV_READ))
+            bufferevent_enable(pc->bev, EV_READ);
         conn_send_continue(c);
         if (!c->q->body_done)
             conn_body_attach(c, out, r->chunked && !px->uwsgi, on_body, px);
