@@ -118,7 +118,7 @@ write_conf() {
         echo "    access_log off;"
         case $mode in
         uwsgi) echo "    upstream app { server unix:$sock; }" ;;
-        http) echo "    upstream app { server unix:$sock; keepalive 32; }" ;;
+        http) echo "    upstream app { server unix:$sock; keepalive 128; }" ;;  # pool >= the 64 connections
         http-close) echo "    upstream app { server unix:$sock; }" ;;
         esac
         echo "    server {"

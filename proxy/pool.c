@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "bevio.h"
 #include "log.h"
@@ -117,27 +118,43 @@ struct pconn *pool_connect(struct event_base *base, const struct cf_upstream *up
         return NULL;
     pc->up = up;
     pc->peer = peer;
-    pc->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (!pc->bev) {
-        free(pc);
-        errno = ENOMEM;
-        return NULL;
-    }
-    if (bufferevent_socket_connect(pc->bev, (const struct sockaddr *)&a->ss, (int)a->len) < 0) {
-        int e = errno;
-        bufferevent_free(pc->bev);
-        free(pc);
-        errno = e ? e : ECONNREFUSED;
-        return NULL;
-    }
-    bevio_own_reads(pc->bev); /* connect() gave the bufferevent its fd */
-    if (a->ss.ss_family == AF_INET || a->ss.ss_family == AF_INET6) {
+    bool inet = a->ss.ss_family == AF_INET || a->ss.ss_family == AF_INET6;
+    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto fail;
+    if (inet) {
         int one = 1;
-        evutil_socket_t fd = bufferevent_getfd(pc->bev);
-        if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
             log_debug("TCP_NODELAY: %s", strerror(errno));
     }
+    /* connect() here rather than in bufferevent_socket_connect(): a unix
+     * socket connects at once (or fails: EAGAIN is a full listen queue), and
+     * then the request can go out now, with no wait for writability and no
+     * SO_ERROR query, which matters for uwsgi_pass's connection per request */
+    int rc = connect(fd, (const struct sockaddr *)&a->ss, a->len);
+    if (rc < 0 && errno != EINPROGRESS)
+        goto fail;
+    pc->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!pc->bev) {
+        errno = ENOMEM;
+        goto fail;
+    }
+    fd = -1; /* the bufferevent's now */
+    if (rc == 0)
+        pc->ready = true;
+    else if (bufferevent_socket_connect(pc->bev, NULL, 0) < 0) /* reports the handshake */
+        goto fail;
+    bevio_own_reads(pc->bev);
     return pc;
+fail:;
+    int e = errno ? errno : ECONNREFUSED;
+    if (fd >= 0)
+        close(fd);
+    if (pc->bev)
+        bufferevent_free(pc->bev);
+    free(pc);
+    errno = e;
+    return NULL;
 }
 
 void pool_put(struct pconn *pc)

@@ -24,6 +24,7 @@ struct pconn {
     int peer;
     unsigned nreq;             /* exchanges completed on it */
     bool reused;               /* taken from the idle cache */
+    bool ready;                /* connected at once by pool_connect(): no handshake to wait for */
     struct pconn *next, *prev; /* the idle list of its slot */
     struct pool_slot *slot;    /* non-NULL while idle */
 };
@@ -31,8 +32,10 @@ struct pconn {
 /* Takes an idle connection to `peer` of `up`, or NULL.  The caller owns it
  * and sets its bufferevent callbacks. */
 struct pconn *pool_take(const struct cf_upstream *up, int peer);
-/* Starts connecting to `a` (non-blocking; the bufferevent reports
- * BEV_EVENT_CONNECTED or an error).  NULL when it could not even start. */
+/* Connects to `a` (non-blocking).  Either connected at once (ready: a unix
+ * socket, usually) or in progress (the bufferevent reports
+ * BEV_EVENT_CONNECTED or an error).  NULL, errno set, when it could not
+ * even start (refused, a full listen queue, out of memory). */
 struct pconn *pool_connect(struct event_base *base, const struct cf_upstream *up, int peer,
                            const struct addr *a);
 /* Gives back a connection after a complete exchange: cached idle when the

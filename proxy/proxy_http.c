@@ -663,8 +663,8 @@ static void px_try(struct proxy *px)
             bufferevent_setwatermark(pc->bev, EV_READ, 0, PX_HIGH);
             bufferevent_setwatermark(pc->bev, EV_WRITE, PX_LOW, 0);
         }
-        if (pc->reused) {
-            px->t_conn = px->t_try;
+        if (pc->reused || pc->ready) {
+            px->t_conn = pc->reused ? px->t_try : timing_now();
             c->q->tm.t[TM_CONNECTED] = px->t_conn;
             px->phase = PX_WAIT_HEAD;
             px->sent = true;
@@ -693,7 +693,7 @@ static void px_try(struct proxy *px)
         /* a pooled connection's writing is off (pool_put): the request goes
          * out at once, and the write event is armed only if some is left or
          * a body follows */
-        if (!pc->reused || !bevio_write_now(pc->bev) || !c->q->body_done)
+        if (!(pc->reused || pc->ready) || !bevio_write_now(pc->bev) || !c->q->body_done)
             bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
         else if (!(bufferevent_get_enabled(pc->bev) & EV_READ))
             bufferevent_enable(pc->bev, EV_READ);
