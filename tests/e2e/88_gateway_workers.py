@@ -30,17 +30,7 @@ def pid_n(r):
     return int(d["pid"]), int(d["n"])
 
 
-def read_stats(port):
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        data = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-    if data.startswith(b"HTTP/"):
-        data = data.split(b"\r\n\r\n", 1)[1]
-    return json.loads(data)
+read_stats = harness.read_stats
 
 
 class Workers(harness.GatewayTestCase):

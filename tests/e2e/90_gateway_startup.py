@@ -21,18 +21,7 @@ APPS = harness.TEST_APPS_DIR
 PID_APP = os.path.join(APPS, "pid_app.py")
 
 
-def read_stats(port):
-    """The --stats JSON (uWSGI serves it bare, or after an HTTP head)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        data = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-    if data.startswith(b"HTTP/"):
-        data = data.split(b"\r\n\r\n", 1)[1]
-    return json.loads(data)
+read_stats = harness.read_stats
 
 
 class BadStartup(harness.GatewayTestCase):

@@ -519,6 +519,20 @@ def proc_rss(pid, field="VmRSS"):
     return 0
 
 
+def read_stats(port):
+    """The gateway's --stats JSON (uWSGI serves it bare, or after an HTTP head)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    if data.startswith(b"HTTP/"):
+        data = data.split(b"\r\n\r\n", 1)[1]
+    return json.loads(data)
+
+
 class GatewayProc(Proc):
     """A running gateway under test; `impl` is "ours" or "uwsgi"."""
 
