@@ -166,7 +166,11 @@ done
 
 # One real request through the whole chain before saying it runs (the
 # workers import the app after they start: this also waits for that).
-probe=$($PY -c '
+# (the code is in a variable, the command substitution one line: Debian's
+# bash 5.2.15 could run the Ctrl-C trap later with the parser still inside
+# a multi-line $( ... ) and fail with "unexpected EOF while looking for
+# matching `)'" instead of stopping the children)
+probe_py='
 import sys, urllib.request, urllib.error
 try:
     r = urllib.request.urlopen(sys.argv[1], timeout=60)
@@ -175,7 +179,8 @@ except urllib.error.HTTPError as e:
     print(e.code)
 except Exception as e:
     print("failed: %s" % e)
-' "http://127.0.0.1:$PORT/" 2>&1)
+'
+probe=$("$PY" -c "$probe_py" "http://127.0.0.1:$PORT/" 2>&1)
 case "$probe" in
 2*|3*) ;;
 *) tail_log "$RUN/proxy-error.log"; tail_log "$RUN/gateway-$app.log"; bash deploy/stop.sh --quiet
