@@ -10,8 +10,10 @@
  * itself.  The request body is read by the connection and pushed into the
  * sink the handler attaches (an upstream's output), or dropped.
  *
- * Ownership: the connection owns its bufferevent (which closes the socket),
- * its req, its parser buffers and its handler state (c->px); it frees itself
+ * Ownership: the connection owns its bufferevent (which closes the socket)
+ * and, while a request is on, its struct creq (c->q: the req, the parser's
+ * buffers, the response head, the handler state c->q->px), which goes back
+ * to conn.c's cache when the connection is idle or closed; it frees itself
  * when closed, so after any call documented "may close" the caller must not
  * touch c again unless told it is alive. */
 #ifndef PROXY_CONN_H
