@@ -150,17 +150,8 @@ class Processes(harness.GatewayTestCase):
                 s.sendall(b"GET /sleep?2 HTTP/1.1\r\nHost: a\r\n\r\n")
                 clients.append(s)
 
-            def queued():
-                with socket.create_connection(("127.0.0.1", stats), timeout=5) as c:
-                    data = b""
-                    while True:
-                        d = c.recv(65536)
-                        if not d:
-                            break
-                        data += d
-                import json
-                return json.loads(data)["listen_queue"] >= 3
-            wait_for(queued, 5, what="the unix socket's queue in the stats")
+            wait_for(lambda: harness.read_stats(stats)["listen_queue"] >= 3, 5,
+                     what="the unix socket's queue in the stats")
         finally:
             for s in clients:
                 s.close()
