@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "httpmethod.h"
+
 #define MAX_HEADERS 256
 
 /* RFC 9110 tchar */
@@ -225,18 +227,6 @@ static bool method_is(const struct gw_req *r, const char *m)
     return r->method_len == ml && memcmp(r->method, m, ml) == 0;
 }
 
-/* Is the token `m` (n bytes) one of llhttp's methods?  Exact match, as
- * llhttp matches. */
-static bool llhttp_knows_method(const char *m, size_t n)
-{
-#define XX(num, name, string)                                                                      \
-    if (n == sizeof(#string) - 1 && memcmp(m, #string, n) == 0)                                    \
-        return true;
-    HTTP_ALL_METHOD_MAP(XX)
-#undef XX
-    return false;
-}
-
 /* Does the comma-separated list `v` contain `token` (case-insensitive)? */
 static bool has_token(const char *v, size_t n, const char *token)
 {
@@ -322,28 +312,15 @@ int gw_http_parse(const char *data, size_t len, size_t max_head, struct gw_req *
     /* scan_head checked the method: a token, then SP */
     r->method = data + skip;
     r->method_len = (size_t)((const char *)memchr(r->method, ' ', end - skip) - r->method);
-    /* llhttp 8.1.0 parses only the methods of its table, but any token is a
-     * method (RFC 9110 §9.1: QUERY, FOO-BAR).  For one llhttp does not know,
-     * llhttp parses a stand-in "GET " and then the head from the target on
-     * (it is a streaming parser; no callback span lies in the stand-in).
-     * For a request head llhttp treats GET like every method but CONNECT
-     * (authority-form) and PRI (HTTP/2 preface), and it never sees a body,
-     * so the rest of the head is judged exactly as before.  Methods llhttp
-     * knows keep its own checks (RTSP-only methods over HTTP refused).
-     * Hence parser.method is not the request's: the checks below look at
-     * r->method. */
-    const char *from = r->method;
+    /* any token is a method: llhttp reads a stand-in for one it does not
+     * know (common/httpmethod.h), so parser.method is not the request's:
+     * the checks below look at r->method */
     llhttp_t parser;
     struct parse_ctx ctx = {r, false, false};
     llhttp_init(&parser, HTTP_REQUEST, settings());
     parser.data = &ctx;
-    enum llhttp_errno e = HPE_OK;
-    if (!llhttp_knows_method(r->method, r->method_len)) {
-        e = llhttp_execute(&parser, "GET ", 4);
-        from = r->method + r->method_len + 1;
-    }
-    if (e == HPE_OK)
-        e = llhttp_execute(&parser, from, (size_t)(data + end - from));
+    enum llhttp_errno e =
+        http_execute_request(&parser, r->method, (size_t)(data + end - r->method), r->method_len);
     if (ctx.nomem)
         return 431;
     if (e != HPE_OK && e != HPE_PAUSED_UPGRADE)

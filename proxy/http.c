@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "httpmethod.h"
+
 /* --- character classes --------------------------------------------------- */
 
 static bool is_tchar(unsigned char c)
@@ -291,35 +293,16 @@ static int grow_headers(struct req_header **h, int *cap, int need)
     return 0;
 }
 
-/* Is the method `m` (len bytes, a token) one of llhttp's table?  Exact
- * match: llhttp's table is case-sensitive, like methods. */
-static bool llhttp_knows_method(const char *m, size_t len)
-{
-#define XX(num, name, string)                                                                      \
-    if (len == sizeof(#string) - 1 && memcmp(m, #string, len) == 0)                                \
-        return true;
-    HTTP_ALL_METHOD_MAP(XX)
-#undef XX
-    return false;
-}
-
-/* Runs llhttp over a head already checked by the strict scanner.  When
- * `target` is not NULL (a request whose method llhttp does not know, see
- * http_parse_request) llhttp reads the stand-in "GET " and then the head
- * from `target` (inside it) on. */
+/* Runs llhttp over a head already checked by the strict scanner; a request
+ * head through http_execute_request(), whose first `method_len` bytes are
+ * its method (any token: see common/httpmethod.h). */
 static int run_llhttp(llhttp_t *p, llhttp_type_t type, struct cb_ctx *x, const char *head,
-                      size_t len, const char *target)
+                      size_t len, size_t method_len)
 {
     llhttp_init(p, type, settings());
     p->data = x;
-    llhttp_errno_t e = HPE_OK;
-    if (target) {
-        e = llhttp_execute(p, "GET ", 4);
-        len -= (size_t)(target - head);
-        head = target;
-    }
-    if (e == HPE_OK)
-        e = llhttp_execute(p, head, len);
+    llhttp_errno_t e = type == HTTP_REQUEST ? http_execute_request(p, head, len, method_len)
+                                            : llhttp_execute(p, head, len);
     if (e != HPE_OK && e != HPE_PAUSED_UPGRADE)
         return -1;
     return 0;
@@ -555,19 +538,11 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
     if (grow_headers(&hp->hdrs, &hp->hcap, nf + 1) < 0)
         return refuse(hp, 500, "out of memory");
 
-    /* llhttp 8.1.0 parses only the methods of its table, but any token is a
-     * method (RFC 9110 §9.1: QUERY, FOO-BAR).  The method was checked above
-     * and is kept from the head as it came; for one llhttp does not know,
-     * llhttp parses a stand-in "GET " and then the head from the target on
-     * (it is a streaming parser; no callback span lies in the stand-in).
-     * For a request head llhttp treats GET like every method but CONNECT
-     * (authority-form) and PRI (HTTP/2 preface), and it never sees a body,
-     * so the rest of the head is judged exactly as before.  Methods llhttp
-     * knows keep its own checks (RTSP-only methods over HTTP refused). */
+    /* any token is a method: llhttp reads a stand-in for one it does not
+     * know (common/httpmethod.h); r->method is taken from the head */
     int n = 0;
     struct cb_ctx x = {.hdrs = &hp->hdrs, .n = &n, .cap = &hp->hcap};
-    const char *stand_in_from = llhttp_knows_method(h, (size_t)(m_end - h)) ? NULL : t;
-    if (run_llhttp(&hp->p, HTTP_REQUEST, &x, h, len, stand_in_from) < 0 || !x.url.p)
+    if (run_llhttp(&hp->p, HTTP_REQUEST, &x, h, len, (size_t)(m_end - h)) < 0 || !x.url.p)
         return refuse(hp, 400,
                       llhttp_get_error_reason(&hp->p) ? llhttp_get_error_reason(&hp->p)
                                                       : "malformed request");
@@ -783,7 +758,7 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
     }
     int n = 0;
     struct cb_ctx x = {.hdrs = &rp->hdrs, .n = &n, .cap = &rp->hcap};
-    if (run_llhttp(&rp->p, HTTP_RESPONSE, &x, h, len, NULL) < 0 || n != nf) {
+    if (run_llhttp(&rp->p, HTTP_RESPONSE, &x, h, len, 0) < 0 || n != nf) {
         rp->why = llhttp_get_error_reason(&rp->p) ? llhttp_get_error_reason(&rp->p)
                                                   : "malformed response";
         return -1;
