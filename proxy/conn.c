@@ -236,10 +236,8 @@ static struct creq *creq_get(void)
         return q;
     }
     q = calloc(1, sizeof(*q));
-    if (q) {
+    if (q)
         http_reqp_init(&q->hp);
-        q->r.content_length = -1;
-    }
     return q;
 }
 
@@ -689,10 +687,17 @@ void conn_body_attach(struct conn *c, struct evbuffer *sink, bool chunked,
 
 /* --- the request cycle --------------------------------------------------- */
 
+/* The clocks of a request's first byte ($request_time, Server-Timing). */
+static void stamp_start(struct creq *q)
+{
+    q->tm.t[TM_START] = timing_now();
+    clock_gettime(CLOCK_REALTIME, &q->r.start);
+}
+
 static void reset_request(struct conn *c)
 {
-    req_reset(&c->q->r);
     struct creq *q = c->q;
+    req_reset(&q->r);
     memcpy(&q->client.ss, &c->peer_sa, c->peer_len);
     q->client.len = c->peer_len;
     if (c->local_len) {
@@ -703,28 +708,28 @@ static void reset_request(struct conn *c)
     }
     q->r.client = &q->client;
     q->r.local = &q->local;
-    c->q->r.server = c->defsrv;
-    timing_reset(&c->q->tm);
-    c->q->body_kind = CONN_BODY_NONE;
-    c->q->body_left = 0;
-    c->q->body_read = 0;
-    c->q->body_done = true;
-    c->q->sink = NULL;
-    c->q->sink_wait = false;
-    c->q->sink_chunked = false;
-    c->q->tee = NULL;
-    c->q->tee_overflow = false;
-    c->q->want_continue = false;
-    c->q->on_body = NULL;
-    c->q->body_ud = NULL;
-    c->q->status = 0;
-    c->q->head_sent = false;
-    c->q->chunked_out = false;
-    c->q->resp_done = false;
-    c->q->keepalive = false;
-    c->q->lingering_close = false;
-    c->q->on_drain = NULL;
-    c->q->drain_ud = NULL;
+    q->r.server = c->defsrv;
+    timing_reset(&q->tm);
+    q->body_kind = CONN_BODY_NONE;
+    q->body_left = 0;
+    q->body_read = 0;
+    q->body_done = true;
+    q->sink = NULL;
+    q->sink_wait = false;
+    q->sink_chunked = false;
+    q->tee = NULL;
+    q->tee_overflow = false;
+    q->want_continue = false;
+    q->on_body = NULL;
+    q->body_ud = NULL;
+    q->status = 0;
+    q->head_sent = false;
+    q->chunked_out = false;
+    q->resp_done = false;
+    q->keepalive = false;
+    q->lingering_close = false;
+    q->on_drain = NULL;
+    q->drain_ud = NULL;
 }
 
 /* A request begins on an idle (or new) connection: its state, reset, and
@@ -734,8 +739,7 @@ static bool begin_creq(struct conn *c)
     if (!c->q && !(c->q = creq_get()))
         return false;
     reset_request(c);
-    c->q->tm.t[TM_START] = timing_now();
-    clock_gettime(CLOCK_REALTIME, &c->q->r.start);
+    stamp_start(c->q);
     return true;
 }
 
@@ -767,8 +771,7 @@ static void finish_request(struct conn *c)
     reset_request(c);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
         /* a pipelined request is already here */
-        c->q->tm.t[TM_START] = timing_now();
-        clock_gettime(CLOCK_REALTIME, &c->q->r.start);
+        stamp_start(c->q);
         conn_set_state(c, CONN_ST_HEAD);
         conn_hold(c);
         st_head(c);

@@ -100,9 +100,9 @@ struct pconn *pool_take(const struct cf_upstream *up, int peer)
         if (pc->peer != peer)
             continue;
         unlink_idle(pc);
-        /* reading stays enabled: the new owner sets its callbacks at once */
-        /* the new owner sets its callbacks and timeouts at once (the idle
-         * keepalive_timeout is not cleared first: two timer operations less) */
+        /* reading stays enabled: the new owner sets its callbacks and
+         * timeouts at once (the idle keepalive_timeout is not cleared first:
+         * two timer operations less) */
         bufferevent_setcb(pc->bev, NULL, NULL, NULL, NULL);
         pc->reused = true;
         return pc;

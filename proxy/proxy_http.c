@@ -112,9 +112,12 @@ static void end_try(struct proxy *px, enum up_result res, int status, bool keep_
 {
     struct req *r = &px->c->q->r;
     double now = timing_now();
-    char st[FMT_U64_MAX];
-    size_t n = status > 0 ? fmt_u64(st, (uint64_t)status) : (st[0] = '-', 1);
-    append_list(&r->upstream_status, st, n);
+    if (status > 0) {
+        char st[FMT_U64_MAX];
+        append_list(&r->upstream_status, st, fmt_u64(st, (uint64_t)status));
+    } else {
+        append_list(&r->upstream_status, "-", 1);
+    }
     append_secs(&r->upstream_connect_time, px->t_try, px->t_conn);
     append_secs(&r->upstream_header_time, px->t_try, px->t_head);
     append_secs(&r->upstream_response_time, px->t_try, now);
