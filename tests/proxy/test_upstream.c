@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -353,12 +354,30 @@ struct tiny {
     int status;
     int port;
     int hits;
+    struct bufferevent *live[32]; /* accepted and not yet closed: freed by tiny_stop */
+    int nlive;
 };
+
+static void tiny_close(struct tiny *t, struct bufferevent *bev)
+{
+    for (int i = 0; i < t->nlive; i++)
+        if (t->live[i] == bev) {
+            t->live[i] = t->live[--t->nlive];
+            break;
+        }
+    bufferevent_free(bev);
+}
 
 static void tiny_write_done(struct bufferevent *bev, void *ud)
 {
-    (void)ud;
-    bufferevent_free(bev);
+    tiny_close(ud, bev);
+}
+
+/* The checker gave up or the peer went away before the answer. */
+static void tiny_event(struct bufferevent *bev, short what, void *ud)
+{
+    (void)what;
+    tiny_close(ud, bev);
 }
 
 static void tiny_read(struct bufferevent *bev, void *ud)
@@ -369,7 +388,7 @@ static void tiny_read(struct bufferevent *bev, void *ud)
         return;
     t->hits++;
     evbuffer_drain(in, evbuffer_get_length(in));
-    bufferevent_setcb(bev, NULL, tiny_write_done, NULL, t);
+    bufferevent_setcb(bev, NULL, tiny_write_done, tiny_event, t);
     evbuffer_add_printf(bufferevent_get_output(bev), "HTTP/1.0 %d X\r\nContent-Length: 0\r\n\r\n",
                         t->status);
 }
@@ -378,10 +397,23 @@ static void tiny_accept(struct evconnlistener *l, evutil_socket_t fd, struct soc
                         void *ud)
 {
     (void)sa, (void)sl;
+    struct tiny *t = ud;
+    if (t->nlive == (int)(sizeof(t->live) / sizeof(t->live[0]))) {
+        close(fd);
+        return;
+    }
     struct bufferevent *bev =
         bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(bev, tiny_read, NULL, NULL, ud);
+    t->live[t->nlive++] = bev;
+    bufferevent_setcb(bev, tiny_read, NULL, tiny_event, ud);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static void tiny_stop(struct tiny *t)
+{
+    while (t->nlive > 0)
+        tiny_close(t, t->live[0]);
+    evconnlistener_free(t->l);
 }
 
 static void tiny_start(struct event_base *base, struct tiny *t, int status)
@@ -392,6 +424,7 @@ static void tiny_start(struct event_base *base, struct tiny *t, int status)
     sin.sin_addr.s_addr = htonl(0x7f000001);
     t->status = status;
     t->hits = 0;
+    t->nlive = 0;
     t->l = evconnlistener_new_bind(base, tiny_accept, t, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
                                    16, (struct sockaddr *)&sin, sizeof(sin));
     ck_assert_ptr_nonnull(t->l);
@@ -470,8 +503,8 @@ START_TEST(up_health_checks)
     buf_free(&b);
 
     up_free_all(&f.cf);
-    evconnlistener_free(ok.l);
-    evconnlistener_free(sick.l);
+    tiny_stop(&ok);
+    tiny_stop(&sick);
     event_base_free(base);
     up_set_clock(NULL);
 }
