@@ -2,7 +2,10 @@
  * policy with 2, 100 and 10,000 servers, in ns, through the lb_ops table
  * exactly as upstream.c drives it.  Every server is usable; keys and client
  * addresses vary over 4096 values; weights are 1..3.  A benchmark, not a
- * test:  build/bench/lb_bench [min_seconds_per_cell, default 0.2] */
+ * test:  build/bench/lb_bench [-w] [min_seconds_per_cell, default 0.2]
+ * -w: lb_ctx.gen 0, so round_robin, least_conn and least_time walk every
+ * peer per pick as nginx does (the state after a failure, a retry or
+ * during slow start) instead of their fast modes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +48,8 @@ static const struct variant V[] = {
     {"peak_ewma", "peak_ewma", {NULL}, 0},
 };
 
+static bool walk;
+
 static double cell(const struct variant *v, int n, double min_s, char keys[][24],
                    struct addr *clients)
 {
@@ -67,7 +72,9 @@ static double cell(const struct variant *v, int n, double min_s, char keys[][24]
         exit(1);
     }
     uint32_t rs[LB_RSTATE];
-    struct lb_ctx ctx = {.usable = all_usable, .rstate = rs, .now = 1000.0};
+    /* gen: nothing changes but through picks and releases, as upstream.c
+     * tells a policy between failures (lb_sets.h); `-w` keeps it 0 */
+    struct lb_ctx ctx = {.usable = all_usable, .rstate = rs, .now = 1000.0, .gen = walk ? 0 : 1};
     long picks = 0;
     double t0 = now_s(), t;
     long batch = 1000;
@@ -97,7 +104,12 @@ static double cell(const struct variant *v, int n, double min_s, char keys[][24]
 
 int main(int argc, char **argv)
 {
-    double min_s = argc > 1 ? atof(argv[1]) : 0.2;
+    int a = 1;
+    if (argc > 1 && strcmp(argv[1], "-w") == 0) {
+        walk = true;
+        a++;
+    }
+    double min_s = argc > a ? atof(argv[a]) : 0.2;
     if (!(min_s > 0))
         min_s = 0.2;
     static char keys[NKEYS][24];

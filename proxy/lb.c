@@ -35,24 +35,34 @@ const char *const *lb_names(void)
     return names;
 }
 
-int lb_wrr(struct lb_peer *peers, int n, const struct lb_ctx *ctx)
+int lb_wrr_walk(struct lb_peer *peers, int n, const struct lb_ctx *ctx, bool *clean)
 {
     int best = -1;
     int total = 0;
+    bool full = true;
     for (int i = 0; i < n; i++) {
         if (!ctx->usable(ctx->ud, i))
             continue;
         struct lb_peer *p = &peers[i];
         p->cur_weight += p->eff_weight;
         total += p->eff_weight;
-        if (p->eff_weight < p->weight)
+        if (p->eff_weight < p->weight) {
             p->eff_weight++;
+            full = false;
+        }
         if (best < 0 || p->cur_weight > peers[best].cur_weight)
             best = i;
     }
     if (best >= 0)
         peers[best].cur_weight -= total;
+    *clean = full;
     return best;
+}
+
+int lb_wrr(struct lb_peer *peers, int n, const struct lb_ctx *ctx)
+{
+    bool clean;
+    return lb_wrr_walk(peers, n, ctx, &clean);
 }
 
 int64_t *lb_weight_sums(const struct lb_peer *peers, int n)

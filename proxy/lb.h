@@ -42,6 +42,9 @@ struct lb_ctx {
     uint32_t *rstate; /* LB_RSTATE words of per-request policy state,
                          zero before the request's first pick */
     double now;       /* monotonic seconds */
+    /* Non-zero: nothing about the peers changes while it stays the same but
+     * through this policy's picks and releases (lb_sets.h); 0: unknown. */
+    uint64_t gen;
 };
 
 #define LB_RSTATE 4
@@ -75,6 +78,9 @@ const char *const *lb_names(void);
 /* Shared by policies: nginx's smooth weighted round robin over the usable
  * peers of `peers` (ngx_http_upstream_get_peer).  Returns the index or -1. */
 int lb_wrr(struct lb_peer *peers, int n, const struct lb_ctx *ctx);
+/* lb_wrr that also tells whether every usable peer was at its full weight
+ * (the fast modes of lb_sets.h start from such picks). */
+int lb_wrr_walk(struct lb_peer *peers, int n, const struct lb_ctx *ctx, bool *clean);
 
 /* Running sums of the configured weights, for lb_weight_walk: malloc'ed
  * array of n (NULL when memory runs out). */

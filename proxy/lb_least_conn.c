@@ -2,16 +2,47 @@
  *
  * The usable peer with the fewest active connections relative to its weight
  * (a.conns * b.weight < b.conns * a.weight) wins; when several tie, smooth
- * weighted round robin runs among the tied peers, starting from the first. */
+ * weighted round robin runs among the tied peers, starting from the first.
+ *
+ * That is a walk of every peer per pick.  In a steady state (lb_sets.h) the
+ * usable peers sit instead in classes keyed by connections per weight, the
+ * least class first, with the tie round robin run lazily inside it:
+ * O(log n) per pick and release, the same choices. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "lb.h"
+#include "lb_sets.h"
 
 struct lc {
     struct lb_peer *peers;
     int n;
+    struct lbs *s;
 };
+
+/* a/b against c/d, b and d > 0 */
+static int ratio_cmp(const struct lbs_key *x, const struct lbs_key *y)
+{
+    int64_t l = x->a * y->b, r = y->a * x->b;
+    return l < r ? -1 : l > r;
+}
+
+static int64_t gcd(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* The class of `active` connections on peer i, in lowest terms. */
+static struct lbs_key key_of(const struct lc *st, int i, int active)
+{
+    int64_t w = st->peers[i].weight, g = gcd(active, w);
+    return (struct lbs_key){active / g, w / g, 0};
+}
 
 static void *lc_create(struct lb_peer *peers, int n, char **args, int nargs, char *err,
                        size_t errlen)
@@ -22,7 +53,8 @@ static void *lc_create(struct lb_peer *peers, int n, char **args, int nargs, cha
         return NULL;
     }
     struct lc *st = calloc(1, sizeof(*st));
-    if (!st) {
+    if (!st || !(st->s = lbs_create(peers, n, LBS_MIN_KEYED, ratio_cmp))) {
+        free(st);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
@@ -31,15 +63,29 @@ static void *lc_create(struct lb_peer *peers, int n, char **args, int nargs, cha
     return st;
 }
 
+/* The chosen peer's connection count grows by one after pick returns. */
+static int picked(struct lc *st, int i)
+{
+    struct lbs_key k = key_of(st, i, st->peers[i].active + 1);
+    if (lbs_rekey(st->s, i, &k) < 0)
+        lbs_clear(st->s);
+    return i;
+}
+
 static int lc_pick(void *v, const struct lb_ctx *ctx)
 {
     struct lc *st = v;
+    if (lbs_on(st->s, ctx)) {
+        int i = lbs_pick_min(st->s);
+        return i < 0 ? -1 : picked(st, i);
+    }
     struct lb_peer *pe = st->peers;
     int best = -1;
-    bool many = false;
+    bool many = false, clean = true;
     for (int i = 0; i < st->n; i++) {
         if (!ctx->usable(ctx->ud, i))
             continue;
+        clean &= pe[i].eff_weight == pe[i].weight;
         if (best < 0 ||
             (int64_t)pe[i].active * pe[best].weight < (int64_t)pe[best].active * pe[i].weight) {
             best = i;
@@ -67,17 +113,39 @@ static int lc_pick(void *v, const struct lb_ctx *ctx)
         }
         pe[best].cur_weight -= total;
     }
+    if (lbs_warm(st->s, ctx, clean)) {
+        for (int i = 0; i < st->n; i++) {
+            if (!ctx->usable(ctx->ud, i))
+                continue;
+            struct lbs_key k = key_of(st, i, pe[i].active + (i == best));
+            if (lbs_insert(st->s, i, &k) < 0) {
+                lbs_clear(st->s);
+                return best;
+            }
+        }
+        lbs_start(st->s, ctx);
+    }
     return best;
 }
 
+/* Called after the peer's count dropped. */
 static void lc_release(void *v, int peer, enum lb_result r, double hs, double s, double now)
 {
-    (void)v, (void)peer, (void)r, (void)hs, (void)s, (void)now;
+    (void)r, (void)hs, (void)s, (void)now;
+    struct lc *st = v;
+    if (!lbs_member(st->s, peer))
+        return;
+    struct lbs_key k = key_of(st, peer, st->peers[peer].active);
+    if (lbs_rekey(st->s, peer, &k) < 0)
+        lbs_clear(st->s);
 }
 
 static void lc_destroy(void *v)
 {
-    free(v);
+    struct lc *st = v;
+    if (st)
+        lbs_destroy(st->s);
+    free(st);
 }
 
 const struct lb_ops lb_least_conn_ops = {

@@ -7,12 +7,19 @@
  * sample yet count as 0 so they get measured; ties go by weighted round
  * robin.  With `inflight`, requests still running count too: a peer's time
  * is at least the mean age of its unfinished requests, so a server that
- * stopped answering stops looking fast.  Failed tries feed no sample. */
+ * stopped answering stops looking fast.  Failed tries feed no sample.
+ *
+ * Without `inflight` a score changes only when its peer is picked or
+ * released, so in a steady state (lb_sets.h) the usable peers sit in
+ * classes keyed by score, the least first, with the tie round robin run
+ * lazily inside: O(log n) per pick and release, the same choices.  With
+ * `inflight` the scores move with the clock: every pick walks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lb.h"
+#include "lb_sets.h"
 
 struct lt_peer {
     double avg; /* seconds, moving average */
@@ -26,13 +33,21 @@ struct lt {
     int n;
     bool last_byte, inflight;
     struct lt_peer *p;
+    struct lbs *s;
 };
+
+static int score_cmp(const struct lbs_key *x, const struct lbs_key *y)
+{
+    return x->d < y->d ? -1 : x->d > y->d;
+}
 
 static void lt_destroy(void *v)
 {
     struct lt *st = v;
-    if (st)
+    if (st) {
         free(st->p);
+        lbs_destroy(st->s);
+    }
     free(st);
 }
 
@@ -40,7 +55,8 @@ static void *lt_create(struct lb_peer *peers, int n, char **args, int nargs, cha
                        size_t errlen)
 {
     struct lt *st = calloc(1, sizeof(*st));
-    if (!st || !(st->p = calloc((size_t)(n ? n : 1), sizeof(*st->p)))) {
+    if (!st || !(st->p = calloc((size_t)(n ? n : 1), sizeof(*st->p))) ||
+        !(st->s = lbs_create(peers, n, LBS_MIN_KEYED, score_cmp))) {
         snprintf(err, errlen, "out of memory");
         lt_destroy(st);
         return NULL;
@@ -71,7 +87,8 @@ fail:
     return NULL;
 }
 
-static double score(const struct lt *st, int i, double now)
+/* Peer i's score with `active` connections. */
+static double score_with(const struct lt *st, int i, double now, int active)
 {
     const struct lt_peer *p = &st->p[i];
     double t = p->measured ? p->avg : 0;
@@ -80,19 +97,45 @@ static double score(const struct lt *st, int i, double now)
         if (age > t)
             t = age;
     }
-    return t * (st->peers[i].active + 1) / st->peers[i].weight;
+    return t * (active + 1) / st->peers[i].weight;
+}
+
+static double score(const struct lt *st, int i, double now)
+{
+    return score_with(st, i, now, st->peers[i].active);
+}
+
+static void rekey(struct lt *st, int i, double now, int active)
+{
+    struct lbs_key k = {0, 0, score_with(st, i, now, active)};
+    if (lbs_rekey(st->s, i, &k) < 0)
+        lbs_clear(st->s);
+}
+
+/* The chosen peer's connection count grows by one after pick returns. */
+static int picked(struct lt *st, int i, double now)
+{
+    st->p[i].running++;
+    st->p[i].start_sum += now;
+    rekey(st, i, now, st->peers[i].active + 1);
+    return i;
 }
 
 static int lt_pick(void *v, const struct lb_ctx *ctx)
 {
     struct lt *st = v;
+    if (!st->inflight && lbs_on(st->s, ctx)) {
+        int i = lbs_pick_min(st->s);
+        return i < 0 ? -1 : picked(st, i, ctx->now);
+    }
     struct lb_peer *pe = st->peers;
     int best = -1;
     double bs = 0;
-    bool many = false;
+    bool many = false, clean = !st->inflight;
     for (int i = 0; i < st->n; i++) {
         if (!ctx->usable(ctx->ud, i))
             continue;
+        clean &= pe[i].eff_weight == pe[i].weight;
         double s = score(st, i, ctx->now);
         if (best < 0 || s < bs) {
             best = i;
@@ -118,16 +161,26 @@ static int lt_pick(void *v, const struct lb_ctx *ctx)
         }
         pe[best].cur_weight -= total;
     }
+    if (lbs_warm(st->s, ctx, clean)) {
+        for (int i = 0; i < st->n; i++) {
+            if (!ctx->usable(ctx->ud, i))
+                continue;
+            struct lbs_key k = {0, 0, score_with(st, i, ctx->now, pe[i].active + (i == best))};
+            if (lbs_insert(st->s, i, &k) < 0) {
+                lbs_clear(st->s);
+                break;
+            }
+        }
+        if (lbs_size(st->s) > 0)
+            lbs_start(st->s, ctx);
+    }
     st->p[best].running++;
     st->p[best].start_sum += ctx->now;
     return best;
 }
 
-static void lt_release(void *v, int peer, enum lb_result r, double hs, double s, double now)
+static void sample(struct lt *st, int peer, enum lb_result r, double hs, double s)
 {
-    struct lt *st = v;
-    if (peer < 0 || peer >= st->n)
-        return;
     struct lt_peer *p = &st->p[peer];
     if (p->running > 0) {
         /* the oldest start is unknown: take the mean one out */
@@ -136,7 +189,6 @@ static void lt_release(void *v, int peer, enum lb_result r, double hs, double s,
     }
     if (p->running == 0)
         p->start_sum = 0;
-    (void)now;
     double t = st->last_byte ? s : hs;
     if (r != LB_OK || t < 0)
         return;
@@ -146,6 +198,17 @@ static void lt_release(void *v, int peer, enum lb_result r, double hs, double s,
     } else {
         p->avg += (t - p->avg) * 0.1;
     }
+}
+
+/* Called after the peer's count dropped. */
+static void lt_release(void *v, int peer, enum lb_result r, double hs, double s, double now)
+{
+    struct lt *st = v;
+    if (peer < 0 || peer >= st->n)
+        return;
+    sample(st, peer, r, hs, s);
+    if (lbs_member(st->s, peer))
+        rekey(st, peer, now, st->peers[peer].active);
 }
 
 const struct lb_ops lb_least_time_ops = {

@@ -37,6 +37,11 @@ struct up_tier {
     int *idx; /* group peer index of each tier peer */
     struct lb_peer *lp;
     void *st;
+    /* lb_ctx.gen: moves on whenever a peer's usability or effective weight
+     * may change by other means than the policy's own picks and releases
+     * (see lb_sets.h) */
+    uint64_t gen;
+    int nfailed; /* peers at max_fails: they come back by time alone */
 };
 
 struct up_group {
@@ -62,6 +67,23 @@ struct dns_q {
     bool pending;
     struct evdns_getaddrinfo_request *req;
 };
+
+static void changed(struct up_group *g, const struct up_peer *p)
+{
+    g->tier[p->tier].gen++;
+}
+
+/* Every change of p->fails goes here: the tier counts its failed peers. */
+static void set_fails(struct up_group *g, struct up_peer *p, int fails)
+{
+    int mf = p->cf->max_fails;
+    if (mf > 0 && (p->fails >= mf) != (fails >= mf))
+        g->tier[p->tier].nfailed += fails >= mf ? 1 : -1;
+    if (p->fails != fails) {
+        p->fails = fails;
+        changed(g, p);
+    }
+}
 
 /* One worker's resolver for `resolve` servers (NULL when none is needed). */
 static struct evdns_base *dns_base;
@@ -190,6 +212,7 @@ static struct up_group *group_new(struct cf_upstream *u, char *err, size_t errle
             t->lp[j].name = u->peers[i].name;
             j++;
         }
+        t->gen = 1;
         char e[256];
         e[0] = 0;
         t->st = ops->create(t->lp, t->n, u->lb_args, u->nlb_args, e, sizeof(e));
@@ -264,7 +287,8 @@ static void dns_answer(int rc, struct evutil_addrinfo *res, void *ud)
             p->addr = na;
             memcpy(p->name, nm, sizeof(p->name));
             p->gone = false;
-            p->fails = 0;
+            set_fails(g, p, 0);
+            changed(g, p);
         }
         k++;
     }
@@ -274,6 +298,7 @@ static void dns_answer(int rc, struct evutil_addrinfo *res, void *ud)
             log_notice("upstream \"%s\": %s no longer resolves to %s", g->cf->name, q->host,
                        p->name);
         p->gone = true;
+        changed(g, p);
     }
     if (extra)
         log_info("upstream \"%s\": %s has %d more addresses than at start; not used", g->cf->name,
@@ -497,6 +522,7 @@ static int pick_tier(struct up_group *g, int k, const struct req *r, struct up_t
         return -1;
     struct pick_ud u = {g, tier, t, now};
     struct lb_ctx ctx = {
+        .gen = t->ntries == 0 && g->nslow == 0 && tier->nfailed == 0 ? tier->gen : 0,
         .r = r,
         .client = r ? r->client : NULL,
         .key = key,
@@ -553,7 +579,9 @@ int up_pick(struct up_group *g, const struct req *r, struct up_try *t)
     struct up_peer *p = &g->p[i];
     set_tried(t, i);
     t->ntries++;
-    g->tier[p->tier].lp[p->ti].active++;
+    struct lb_peer *lp = &g->tier[p->tier].lp[p->ti];
+    if (++lp->active == p->cf->max_conns)
+        changed(g, p);
     p->requests++;
     if (now - p->checked > p->cf->fail_timeout_ms)
         p->checked = now;
@@ -568,8 +596,8 @@ void up_done(struct up_group *g, int peer, enum up_result res, const struct up_t
     struct up_tier *tier = &g->tier[p->tier];
     struct lb_peer *lp = &tier->lp[p->ti];
     int64_t now = now_ms();
-    if (lp->active > 0)
-        lp->active--;
+    if (lp->active > 0 && lp->active-- == p->cf->max_conns)
+        changed(g, p);
     double hs = tm ? tm->header : -1, rs = tm ? tm->response : -1;
     if (res == UP_OK && rs >= 0) {
         p->resp_sum += rs;
@@ -586,7 +614,7 @@ void up_done(struct up_group *g, int peer, enum up_result res, const struct up_t
         return;
     int mf = p->cf->max_fails;
     if (res == UP_FAIL) {
-        p->fails++;
+        set_fails(g, p, p->fails + 1);
         p->accessed = now;
         p->checked = now;
         if (mf > 0) {
@@ -600,7 +628,7 @@ void up_done(struct up_group *g, int peer, enum up_result res, const struct up_t
     } else if (p->accessed < p->checked) {
         if (mf > 0 && p->fails >= mf)
             start_slow(g, p, now);
-        p->fails = 0;
+        set_fails(g, p, 0);
     }
 }
 
@@ -620,11 +648,13 @@ void up_hc_result(struct up_group *g, int peer, bool ok, const char *why)
     int need_p = g->cf->hc.passes > 0 ? g->cf->hc.passes : 1;
     if (!ok && !p->unhealthy && p->hc_run >= need_f) {
         p->unhealthy = true;
+        changed(g, p);
         log_warn("upstream \"%s\": server %s is unhealthy (%d failed check%s, last: %s)",
                  g->cf->name, p->name, p->hc_run, p->hc_run == 1 ? "" : "s", why ? why : "?");
     } else if (ok && p->unhealthy && p->hc_run >= need_p) {
         p->unhealthy = false;
-        p->fails = 0;
+        changed(g, p);
+        set_fails(g, p, 0);
         log_notice("upstream \"%s\": server %s is healthy again", g->cf->name, p->name);
         start_slow(g, p, now_ms());
     }

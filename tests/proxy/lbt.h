@@ -28,6 +28,12 @@ struct lbt {
     struct addr client;
     bool has_client;
     double now;
+    /* lb_ctx.gen for a request's first pick (retries get 0), as upstream.c
+     * passes it: a test that changes down, max_conns or weights behind the
+     * policy's back moves it on (0: always unknown) */
+    uint64_t gen;
+    bool retry;
+    long usable_calls;
 };
 
 static inline bool lbt_usable(void *ud, int i)
@@ -35,6 +41,7 @@ static inline bool lbt_usable(void *ud, int i)
     struct lbt *t = ud;
     if (i < 0 || i >= t->n)
         ck_abort_msg("usable(%d) out of range", i);
+    t->usable_calls++;
     if (t->down[i] || t->tried[i])
         return false;
     return !(t->max_conns[i] && t->p[i].active >= t->max_conns[i]);
@@ -88,6 +95,7 @@ static inline void lbt_new_request(struct lbt *t)
 {
     memset(t->tried, 0, sizeof(t->tried));
     memset(t->rs, 0, sizeof(t->rs));
+    t->retry = false;
 }
 
 /* One more pick for the current request; marks it tried and active. */
@@ -101,12 +109,15 @@ static inline int lbt_next(struct lbt *t)
         .ud = t,
         .rstate = t->rs,
         .now = t->now,
+        .gen = t->retry ? 0 : t->gen,
     };
     int i = t->ops->pick(t->st, &ctx);
+    t->retry = true;
     if (i >= 0) {
         ck_assert_int_lt(i, t->n);
         t->tried[i] = true;
-        t->p[i].active++;
+        if (++t->p[i].active == t->max_conns[i] && t->gen) /* as upstream.c */
+            t->gen++;
     }
     return i;
 }
@@ -117,7 +128,8 @@ static inline void lbt_release(struct lbt *t, int i, enum lb_result r, double he
                                double last_byte_secs)
 {
     ck_assert_int_gt(t->p[i].active, 0);
-    t->p[i].active--;
+    if (t->p[i].active-- == t->max_conns[i] && t->gen)
+        t->gen++;
     t->ops->release(t->st, i, r, header_secs, last_byte_secs, t->now);
 }
 
