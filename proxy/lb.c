@@ -91,6 +91,63 @@ int lb_weight_walk(const int64_t *sums, int n, uint64_t w)
     return lo;
 }
 
+int lb_alias_init(struct lb_alias *a, const struct lb_peer *peers, int n)
+{
+    memset(a, 0, sizeof(*a));
+    size_t nn = (size_t)(n > 0 ? n : 1);
+    int *small = malloc(nn * sizeof(int)), *large = malloc(nn * sizeof(int));
+    a->keep = malloc(nn * sizeof(*a->keep));
+    a->alias = malloc(nn * sizeof(*a->alias));
+    if (!small || !large || !a->keep || !a->alias) {
+        free(small);
+        free(large);
+        lb_alias_free(a);
+        return -1;
+    }
+    a->n = n;
+    for (int i = 0; i < n; i++)
+        a->total += peers[i].weight;
+    /* column i holds weight_i * n of n * total: fill every column to total */
+    int ns = 0, nl = 0;
+    for (int i = 0; i < n; i++) {
+        a->keep[i] = (int64_t)peers[i].weight * n;
+        a->alias[i] = i;
+        if (a->keep[i] < a->total)
+            small[ns++] = i;
+        else
+            large[nl++] = i;
+    }
+    while (ns > 0 && nl > 0) {
+        int s = small[--ns], l = large[nl - 1];
+        a->alias[s] = l;
+        a->keep[l] -= a->total - a->keep[s];
+        if (a->keep[l] < a->total) {
+            nl--;
+            small[ns++] = l;
+        }
+    }
+    while (nl > 0) /* what is left is full */
+        a->keep[large[--nl]] = a->total;
+    free(small);
+    free(large);
+    return 0;
+}
+
+void lb_alias_free(struct lb_alias *a)
+{
+    free(a->keep);
+    free(a->alias);
+    a->keep = NULL;
+    a->alias = NULL;
+}
+
+int lb_alias_draw(const struct lb_alias *a, uint64_t *seed)
+{
+    int col = (int)(lb_rand(seed) % (uint64_t)a->n);
+    uint64_t coin = lb_rand(seed) % (uint64_t)a->total;
+    return (int64_t)coin < a->keep[col] ? col : a->alias[col];
+}
+
 static uint32_t crc_table[256];
 
 static void crc_init(void)

@@ -89,6 +89,19 @@ int64_t *lb_weight_sums(const struct lb_peer *peers, int n);
  * O(log n): the peer whose weight range holds w (0 <= w < total). */
 int lb_weight_walk(const int64_t *sums, int n, uint64_t w);
 
+/* Weighted draws in O(1) (Walker's alias method, exact in integers): peer i
+ * with probability weight_i / total.  For random and peak_ewma. */
+struct lb_alias {
+    int n;
+    int64_t total; /* sum of the weights */
+    int64_t *keep; /* column i keeps i for coins below keep[i] (of total) */
+    int *alias;    /* and gives alias[i] above */
+};
+/* 0, or -1 when memory runs out; the weights are read once. */
+int lb_alias_init(struct lb_alias *a, const struct lb_peer *peers, int n);
+void lb_alias_free(struct lb_alias *a);
+int lb_alias_draw(const struct lb_alias *a, uint64_t *seed);
+
 /* nginx's CRC32 (IEEE 802.3, as ngx_crc32_long / ngx_crc32_update). */
 uint32_t lb_crc32_update(uint32_t crc, const void *p, size_t len);
 #define LB_CRC32_INIT     0xffffffffu

@@ -26,8 +26,7 @@ struct ew {
     int n;
     double decay;
     struct ew_peer *p;
-    int64_t *cum;
-    int64_t total;
+    struct lb_alias al; /* the draws of the two choices */
     uint64_t seed;
 };
 
@@ -36,7 +35,7 @@ static void ew_destroy(void *v)
     struct ew *st = v;
     if (st) {
         free(st->p);
-        free(st->cum);
+        lb_alias_free(&st->al);
     }
     free(st);
 }
@@ -46,7 +45,7 @@ static void *ew_create(struct lb_peer *peers, int n, char **args, int nargs, cha
 {
     struct ew *st = calloc(1, sizeof(*st));
     if (!st || !(st->p = calloc((size_t)(n ? n : 1), sizeof(*st->p))) ||
-        !(st->cum = calloc((size_t)(n ? n : 1), sizeof(int64_t)))) {
+        lb_alias_init(&st->al, peers, n) < 0) {
         snprintf(err, errlen, "out of memory");
         ew_destroy(st);
         return NULL;
@@ -55,10 +54,6 @@ static void *ew_create(struct lb_peer *peers, int n, char **args, int nargs, cha
     st->n = n;
     st->decay = 10.0;
     st->seed = lb_seed();
-    for (int i = 0; i < n; i++) {
-        st->total += peers[i].weight;
-        st->cum[i] = st->total;
-    }
     for (int i = 0; i < nargs; i++) {
         char *end;
         double d;
@@ -79,20 +74,6 @@ static void *ew_create(struct lb_peer *peers, int n, char **args, int nargs, cha
     return st;
 }
 
-static int draw(struct ew *st)
-{
-    int64_t x = (int64_t)(lb_rand(&st->seed) % (uint64_t)st->total);
-    int lo = 0, hi = st->n - 1;
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (st->cum[mid] <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static double cost(const struct ew *st, int i, double now)
 {
     const struct ew_peer *p = &st->p[i];
@@ -105,18 +86,18 @@ static double cost(const struct ew *st, int i, double now)
 static int ew_pick(void *v, const struct lb_ctx *ctx)
 {
     struct ew *st = v;
-    if (st->n < 2 || st->total <= 0)
+    if (st->n < 2 || st->al.total <= 0)
         return lb_wrr(st->peers, st->n, ctx);
     int a = -1, b = -1;
     for (int k = 0; k < 20 && a < 0; k++) {
-        int p = draw(st);
+        int p = lb_alias_draw(&st->al, &st->seed);
         if (ctx->usable(ctx->ud, p))
             a = p;
     }
     if (a < 0)
         return lb_wrr(st->peers, st->n, ctx);
     for (int k = 0; k < 20 && b < 0; k++) {
-        int p = draw(st);
+        int p = lb_alias_draw(&st->al, &st->seed);
         if (p != a && ctx->usable(ctx->ud, p))
             b = p;
     }

@@ -1,8 +1,8 @@
 /* lb_random: `random` and `random two [least_conn]` (nginx's
  * ngx_http_upstream_random_module.c without a zone).
  *
- * random: a peer drawn with probability weight / total weight (a binary
- * search over the running sums); an unusable draw is retried, after 20
+ * random: a peer drawn with probability weight / total weight (nginx
+ * searches the running sums; an alias table does it in O(1)); an unusable draw is retried, after 20
  * misses round robin takes over.  random two: two different peers drawn
  * that way, the one with fewer active connections relative to its weight
  * wins (least_conn is the only method nginx has for it, and the default). */
@@ -16,8 +16,7 @@ struct rnd {
     struct lb_peer *peers;
     int n;
     bool two;
-    int64_t *cum; /* running sums of weights */
-    int64_t total;
+    struct lb_alias al;
     uint64_t seed;
 };
 
@@ -25,7 +24,7 @@ static void rnd_destroy(void *v)
 {
     struct rnd *st = v;
     if (st)
-        free(st->cum);
+        lb_alias_free(&st->al);
     free(st);
 }
 
@@ -33,18 +32,14 @@ static void *rnd_create(struct lb_peer *peers, int n, char **args, int nargs, ch
                         size_t errlen)
 {
     struct rnd *st = calloc(1, sizeof(*st));
-    if (!st || !(st->cum = calloc((size_t)(n ? n : 1), sizeof(int64_t)))) {
+    if (!st || lb_alias_init(&st->al, peers, n) < 0) {
         snprintf(err, errlen, "out of memory");
-        rnd_destroy(st);
+        free(st);
         return NULL;
     }
     st->peers = peers;
     st->n = n;
     st->seed = lb_seed();
-    for (int i = 0; i < n; i++) {
-        st->total += peers[i].weight;
-        st->cum[i] = st->total;
-    }
     if (nargs >= 1) {
         if (strcmp(args[0], "two") != 0) {
             snprintf(err, errlen, "invalid parameter \"%s\"", args[0]);
@@ -66,26 +61,12 @@ fail:
     return NULL;
 }
 
-static int draw(struct rnd *st)
-{
-    int64_t x = (int64_t)(lb_rand(&st->seed) % (uint64_t)st->total);
-    int lo = 0, hi = st->n - 1;
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (st->cum[mid] <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 enum { RS_TRIES };
 
 static int draw_usable(struct rnd *st, const struct lb_ctx *ctx, int not )
 {
     for (;;) {
-        int p = draw(st);
+        int p = lb_alias_draw(&st->al, &st->seed);
         if (p != not &&ctx->usable(ctx->ud, p))
             return p;
         if (++ctx->rstate[RS_TRIES] > 20)
@@ -96,7 +77,7 @@ static int draw_usable(struct rnd *st, const struct lb_ctx *ctx, int not )
 static int rnd_pick(void *v, const struct lb_ctx *ctx)
 {
     struct rnd *st = v;
-    if (st->n < 2 || st->total <= 0 || ctx->rstate[RS_TRIES] > 20)
+    if (st->n < 2 || st->al.total <= 0 || ctx->rstate[RS_TRIES] > 20)
         return lb_wrr(st->peers, st->n, ctx);
     int a = draw_usable(st, ctx, -1);
     if (a < 0)
