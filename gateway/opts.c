@@ -76,6 +76,8 @@ static const struct opt_def opt_defs[] = {
     {"preload", OK_FLAG, F(preload), 0, 0, 0,
      "  import the app once in the master, before forking"},
     {"vacuum", OK_FLAG, F(vacuum), 0, 0, 0, "  remove unix sockets and the pidfile at exit"},
+    {"yield", OK_FLAG, F(yield), 0, 0, 0,
+     "[=BOOL]  let other runnable processes go first after each event loop turn (default on)"},
     {"help", OK_FLAG, F(help), 0, 0, 0, "  this help"},
     {"version", OK_FLAG, F(version), 0, 0, 0, "  print the version"},
     /* uWSGI options we accept and ignore: what they ask for is always so */
@@ -101,6 +103,7 @@ void gw_opts_init(struct gw_opts *o)
     o->buffer_size = 65536;
     o->keepalive_timeout = 60;
     o->socket_timeout = 30;
+    o->yield = true;
 }
 
 static void free_list(char **l, int n)

@@ -50,6 +50,7 @@ struct gw_opts {
     bool disable_logging;     /* --disable-logging: no access log */
     bool preload;             /* --preload: import the app in the master before forking */
     bool vacuum;              /* --vacuum: remove unix sockets and pidfile at exit */
+    bool yield;               /* --yield (default on): sched_yield() after each loop turn */
     bool help, version;
 };
 

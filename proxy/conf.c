@@ -570,7 +570,7 @@ struct B { /* builder */
     int nsrvs;
     struct cf_upstream **ups;
     int nups;
-    bool seen_events, seen_http, seen_wp, seen_wc, seen_pid, seen_err, seen_resolver;
+    bool seen_events, seen_http, seen_wp, seen_wc, seen_yield, seen_pid, seen_err, seen_resolver;
     bool seen_daemon, seen_master, seen_user;
     int tmpl_host, dummy;
     struct tmpl *t_proxy_host, *t_close;
@@ -852,6 +852,17 @@ static int d_worker_connections(struct B *b, const struct dir *d, struct node *n
     if (parse_int(n->args[1], &v) < 0 || v < 1)
         return bad_value(b, n, n->args[1]);
     b->cf->worker_connections = v;
+    return 0;
+}
+
+static int d_yield(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    if (b->seen_yield)
+        return dup_dir(b, n);
+    b->seen_yield = true;
+    if (d_ignore_flag(b, d, n, s) < 0)
+        return -1;
+    b->cf->yield = strcmp(n->args[1], "on") == 0;
     return 0;
 }
 
@@ -1776,6 +1787,7 @@ static const struct dir dirs[] = {
     {"multi_accept", C_EVENTS, 1, 1, false, d_ignore_flag, 0, -1},
     {"accept_mutex", C_EVENTS, 1, 1, false, d_ignore_flag, 0, -1},
     {"worker_connections", C_EVENTS, 1, 1, false, d_worker_connections, 0, -1},
+    {"yield", C_EVENTS, 1, 1, false, d_yield, 0, -1},
     {"http", C_MAIN, 0, 0, true, d_http, 0, -1},
     {"log_format", C_HTTP, 2, -1, false, d_log_format, 0, -1},
     {"access_log", C_HSL, 1, -1, false, d_access_log, 0, F_ACCESS_LOG},
@@ -2214,6 +2226,7 @@ int conf_load(const char *file, const char *prefix, const char *globals, struct 
 
     cf->worker_processes = 1;
     cf->worker_connections = 512;
+    cf->yield = true;
     struct B b = {.P = &P, .cf = cf};
     b.http = new_lconf(&b, NULL, NULL);
     if (!b.http)

@@ -15,7 +15,12 @@
  * `multi_accept` and `accept_mutex` (workers accept in a loop on shared
  * sockets), `use epoll`, `daemon off`, `master_process on`, `error_log` in http { } (there is one
  * error log, set in the main or the http context), and `user` (workers keep the user the
- * master runs as: run the proxy as the user it should be). */
+ * master runs as: run the proxy as the user it should be).
+ *
+ * Not nginx's: `events { yield on|off; }` (default on): a worker runs its
+ * event loop one turn at a time and calls sched_yield() between turns, so
+ * that upstreams and other busy processes sharing its cores get them
+ * promptly (proxy/worker.c). */
 #ifndef PROXY_CONF_H
 #define PROXY_CONF_H
 

@@ -53,6 +53,7 @@ START_TEST(argv_forms)
     ck_assert_int_eq(o.nenv, 1);
     ck_assert(o.disable_logging);
     ck_assert(o.preload);
+    ck_assert(o.yield);
     ck_assert_int_eq(gw_opts_check(&o, err, sizeof(err)), 0);
     gw_opts_free(&o);
 }
@@ -127,7 +128,7 @@ START_TEST(ini_file)
     char *path = write_tmp("# comment\n[other]\nprocesses = 9\n[uwsgi]\n"
                            "http-socket = 127.0.0.1:9000\nsocket = /tmp/x.sock\n"
                            "module = pkg.mod:app\n; another comment\nmaster = true\n"
-                           "workers = 3\ndisable-logging = false\nvacuum\n");
+                           "workers = 3\ndisable-logging = false\nvacuum\nyield = off\n");
     char *argv[] = {"gateway", "--ini", path, "--processes", "5"};
     ck_assert_int_eq(parse(&o, err, sizeof(err), 5, argv), 0);
     ck_assert_int_eq(o.nsocks, 2);
@@ -135,8 +136,13 @@ START_TEST(ini_file)
     ck_assert_int_eq(o.processes, 5); /* the command line after --ini wins */
     ck_assert(!o.disable_logging);
     ck_assert(o.vacuum);
+    ck_assert(!o.yield);
     gw_opts_free(&o);
     unlink(path);
+    char *bad[] = {"gateway", "--yield=maybe"};
+    ck_assert_int_eq(parse(&o, err, sizeof(err), 2, bad), -1);
+    ck_assert_str_eq(err, "option yield: \"maybe\" is not a boolean");
+    gw_opts_free(&o);
 }
 END_TEST
 

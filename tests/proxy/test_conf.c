@@ -87,6 +87,7 @@ START_TEST(test_defaults)
     struct cf_main *cf = load_ok(EV "http { server { listen 127.0.0.1:8080; } }\n");
     ck_assert_int_eq(cf->worker_processes, 1);
     ck_assert_int_eq(cf->worker_connections, 512);
+    ck_assert(cf->yield);
     char want[512];
     snprintf(want, sizeof(want), "%s/logs/proxy.pid", dir);
     ck_assert_str_eq(cf->pid_file, want);
@@ -136,7 +137,8 @@ START_TEST(test_inheritance)
     struct cf_main *cf = load_ok(
         "worker_processes 3;\nerror_log stderr warn;\npid run/p.pid;\n"
         "worker_rlimit_nofile 4096;\n"
-        "events { worker_connections 64; use epoll; multi_accept on; accept_mutex off; }\n"
+        "events { worker_connections 64; use epoll; multi_accept on; accept_mutex off; yield off; "
+        "}\n"
         "http {\n"
         "  proxy_read_timeout 5s;\n"
         "  client_max_body_size 2m;\n"
@@ -159,6 +161,7 @@ START_TEST(test_inheritance)
         "}\n");
     ck_assert_int_eq(cf->worker_processes, 3);
     ck_assert_int_eq(cf->worker_connections, 64);
+    ck_assert(!cf->yield);
     ck_assert_int_eq(cf->worker_rlimit_nofile, 4096);
     ck_assert_str_eq(cf->error_log, "stderr");
     ck_assert_int_eq(cf->error_log_level, LL_WARN);
@@ -419,6 +422,10 @@ START_TEST(test_errors)
          "D/conf/t.conf:2: invalid value \"bogus\" in \"proxy_next_upstream\" directive"},
         {"events { use kqueue; }\n",
          "D/conf/t.conf:1: invalid event type \"kqueue\" (only \"epoll\")"},
+        {"events {\n yield maybe; }\n",
+         "D/conf/t.conf:2: invalid value \"maybe\" in \"yield\" directive, it must be \"on\" or "
+         "\"off\""},
+        {"events { yield on; yield off; }\n", "D/conf/t.conf:1: \"yield\" directive is duplicate"},
         {EV "daemon on;\n",
          "D/conf/t.conf:2: \"daemon on\" is not supported (the proxy stays in the foreground)"},
     };
