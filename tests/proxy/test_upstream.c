@@ -510,6 +510,72 @@ START_TEST(up_health_checks)
 }
 END_TEST
 
+/* The policies' fast modes (lb_sets.h) stop walking once nothing changes:
+ * a failure, its fail_timeout running out, and max_conns reached and left
+ * must still change the picks at once. */
+static void steady_changes(const char *method, char *arg)
+{
+    struct fx f;
+    fx_setup(&f, MAXP, NULL);
+    f.u.lb_name = (char *)method;
+    f.args[0] = arg;
+    f.u.lb_args = f.args;
+    f.u.nlb_args = arg != NULL;
+    f.peers[5].max_conns = 1;
+    struct up_group *g = fx_init(&f);
+    for (int k = 0; k < 100; k++)
+        ck_assert_int_ge(one(g, UP_OK), 0);
+    /* peer 3 fails once (max_fails=1): out for fail_timeout */
+    int p;
+    while ((p = one(g, UP_OK)) != 3)
+        ck_assert_int_ge(p, 0);
+    struct up_try t;
+    do {
+        up_try_init(&t, g);
+        p = up_pick(g, NULL, &t);
+        if (p != 3) {
+            up_done(g, p, UP_OK, NULL);
+            up_try_free(&t);
+        }
+    } while (p != 3);
+    up_done(g, 3, UP_FAIL, NULL);
+    up_try_free(&t);
+    for (int k = 0; k < 4 * MAXP; k++)
+        ck_assert_int_ne(one(g, UP_OK), 3);
+    fake_ms += 10001;
+    int seen = 0;
+    for (int k = 0; k < 4 * MAXP; k++)
+        seen += one(g, UP_OK) == 3;
+    ck_assert_msg(seen > 0, "%s: peer 3 not back after fail_timeout", method);
+    /* a request held on peer 5 (max_conns=1) keeps it out until it ends */
+    struct up_try held;
+    do {
+        up_try_init(&held, g);
+        p = up_pick(g, NULL, &held);
+        if (p != 5) {
+            up_done(g, p, UP_OK, NULL);
+            up_try_free(&held);
+        }
+    } while (p != 5);
+    for (int k = 0; k < 4 * MAXP; k++)
+        ck_assert_int_ne(one(g, UP_OK), 5);
+    up_done(g, 5, UP_OK, NULL);
+    up_try_free(&held);
+    seen = 0;
+    for (int k = 0; k < 4 * MAXP; k++)
+        seen += one(g, UP_OK) == 5;
+    ck_assert_msg(seen > 0, "%s: peer 5 not back after its request ended", method);
+    fx_done(&f);
+}
+
+START_TEST(up_fast_modes_follow_changes)
+{
+    steady_changes("round_robin", NULL);
+    steady_changes("least_conn", NULL);
+    steady_changes("least_time", "header");
+}
+END_TEST
+
 START_TEST(up_status_times)
 {
     struct fx f;
@@ -544,6 +610,7 @@ Suite *upstream_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, up_rr_sequence_and_names);
+    tcase_add_test(tc, up_fast_modes_follow_changes);
     tcase_add_test(tc, up_max_fails_fail_timeout);
     tcase_add_test(tc, up_failed_again_after_timeout);
     tcase_add_test(tc, up_single_never_down);
