@@ -10,13 +10,18 @@
 
 /* --- character classes --------------------------------------------------- */
 
+/* RFC 9110 token characters: ALPHA DIGIT and !#$%&'*+-.^_`|~ (a table: the
+ * scanners ask for every byte of every field name) */
+static const bool tchar[256] = {
+    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['!'] = true,  ['#'] = true,
+    ['$'] = true,         ['%'] = true,         ['&'] = true,         ['\''] = true, ['*'] = true,
+    ['+'] = true,         ['-'] = true,         ['.'] = true,         ['^'] = true,  ['_'] = true,
+    ['`'] = true,         ['|'] = true,         ['~'] = true,
+};
+
 static bool is_tchar(unsigned char c)
 {
-    /* RFC 9110 token: ALPHA DIGIT and !#$%&'*+-.^_`|~ */
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    return c && strchr(extra, c) != NULL;
+    return tchar[c];
 }
 
 static bool is_value_char(unsigned char c)
@@ -38,8 +43,7 @@ static int hexval(unsigned char c)
 
 static bool str_ieq(const char *a, size_t alen, const char *b)
 {
-    size_t bl = strlen(b);
-    return alen == bl && strncasecmp(a, b, bl) == 0;
+    return http_ieq(a, alen, b, strlen(b));
 }
 
 /* Methods are case-sensitive (RFC 9110 §9.1): "head" is an extension
@@ -79,12 +83,30 @@ bool http_list_has(const char *list, size_t len, const char *tok)
 
 bool http_hop_by_hop(const char *name, size_t len, const struct req_str *conn)
 {
-    static const char *const hop[] = {"connection",      "keep-alive",        "te",
-                                      "trailer",         "transfer-encoding", "upgrade",
-                                      "proxy-connection"};
-    for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-        if (str_ieq(name, len, hop[i]))
-            return true;
+    /* by length first: this runs for every field in both directions */
+    bool hop;
+    switch (len) {
+    case 2:
+        hop = HTTP_IEQ(name, len, "te");
+        break;
+    case 7:
+        hop = HTTP_IEQ(name, len, "trailer") || HTTP_IEQ(name, len, "upgrade");
+        break;
+    case 10:
+        hop = HTTP_IEQ(name, len, "connection") || HTTP_IEQ(name, len, "keep-alive");
+        break;
+    case 16:
+        hop = HTTP_IEQ(name, len, "proxy-connection");
+        break;
+    case 17:
+        hop = HTTP_IEQ(name, len, "transfer-encoding");
+        break;
+    default:
+        hop = false;
+        break;
+    }
+    if (hop)
+        return true;
     if (conn && conn->p) {
         /* a field the sender named in Connection is also hop-by-hop */
         size_t i = 0;
@@ -471,11 +493,11 @@ static int parse_te(struct http_reqp *hp, const struct req_header *h, bool *chun
             continue;
         if (*chunked)
             return 400; /* chunked must be the final coding, once */
-        if (str_ieq(e, el, "chunked")) {
+        if (HTTP_IEQ(e, el, "chunked")) {
             *chunked = true;
             continue;
         }
-        if (str_ieq(e, el, "identity"))
+        if (HTTP_IEQ(e, el, "identity"))
             continue;
         bool ok = false;
         for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
@@ -559,7 +581,7 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
     r->chunked = false;
     /* any case: "connect" is an extension method, but an upstream that
      * folds case must never be asked to open a tunnel */
-    if (str_ieq(r->method.p, r->method.len, "CONNECT"))
+    if (HTTP_IEQ(r->method.p, r->method.len, "connect"))
         return refuse(hp, 405, "CONNECT is not supported");
 
     /* target: origin-form, absolute-form, or * for OPTIONS */
@@ -622,21 +644,21 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
         const struct req_header *f = &hp->hdrs[i];
         switch (f->name_len) {
         case 4:
-            if (str_ieq(f->name, 4, "host")) {
+            if (HTTP_IEQ(f->name, 4, "host")) {
                 nhost++;
                 host = f;
             }
             break;
         case 6:
-            if (str_ieq(f->name, 6, "expect") && str_ieq(f->value, f->value_len, "100-continue"))
+            if (HTTP_IEQ(f->name, 6, "expect") && HTTP_IEQ(f->value, f->value_len, "100-continue"))
                 hp->expect_continue = true;
             break;
         case 7:
-            if (str_ieq(f->name, 7, "upgrade"))
+            if (HTTP_IEQ(f->name, 7, "upgrade"))
                 hp->upgrade = true;
             break;
         case 10:
-            if (str_ieq(f->name, 10, "connection")) {
+            if (HTTP_IEQ(f->name, 10, "connection")) {
                 if (http_list_has(f->value, f->value_len, "close"))
                     close = true;
                 if (http_list_has(f->value, f->value_len, "keep-alive"))
@@ -644,18 +666,18 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
             }
             break;
         case 12:
-            if (str_ieq(f->name, 12, "content-type"))
+            if (HTTP_IEQ(f->name, 12, "content-type"))
                 nct++;
             break;
         case 14:
-            if (str_ieq(f->name, 14, "content-length")) {
+            if (HTTP_IEQ(f->name, 14, "content-length")) {
                 ncl++;
                 if (parse_content_length(f->value, f->value_len, &r->content_length) < 0)
                     return refuse(hp, 400, "invalid Content-Length");
             }
             break;
         case 17:
-            if (str_ieq(f->name, 17, "transfer-encoding")) {
+            if (HTTP_IEQ(f->name, 17, "transfer-encoding")) {
                 nte++;
                 int st = parse_te(hp, f, &chunked, &codings);
                 if (st)
@@ -774,7 +796,7 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
     bool te = false, close = false, ka = false;
     for (int i = 0; i < n; i++) {
         const struct req_header *f = &rp->hdrs[i];
-        if (str_ieq(f->name, f->name_len, "content-length")) {
+        if (HTTP_IEQ(f->name, f->name_len, "content-length")) {
             int64_t v;
             if (parse_content_length(f->value, f->value_len, &v) < 0 ||
                 (rp->content_length >= 0 && v != rp->content_length)) {
@@ -782,7 +804,7 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
                 return -1;
             }
             rp->content_length = v;
-        } else if (str_ieq(f->name, f->name_len, "transfer-encoding")) {
+        } else if (HTTP_IEQ(f->name, f->name_len, "transfer-encoding")) {
             te = true;
             /* chunked must be the final coding */
             const char *v = f->value;
@@ -793,8 +815,8 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
                     last = v + k + 1;
             size_t ll = (size_t)(v + vl - last);
             trim(&last, &ll);
-            rp->chunked = str_ieq(last, ll, "chunked");
-        } else if (str_ieq(f->name, f->name_len, "connection")) {
+            rp->chunked = HTTP_IEQ(last, ll, "chunked");
+        } else if (HTTP_IEQ(f->name, f->name_len, "connection")) {
             rp->connection = (struct req_str){f->value, f->value_len};
             if (http_list_has(f->value, f->value_len, "close"))
                 close = true;

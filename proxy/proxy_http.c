@@ -297,9 +297,8 @@ static int build_http_request(struct proxy *px)
         if (http_hop_by_hop(h->name, h->name_len, &conn) ||
             in_set_headers(loc, h->name, h->name_len))
             continue;
-        if ((h->name_len == 14 && strncasecmp(h->name, "Content-Length", 14) == 0) ||
-            (h->name_len == 6 && strncasecmp(h->name, "Expect", 6) == 0) ||
-            (h->name_len == 4 && strncasecmp(h->name, "Host", 4) == 0))
+        if (HTTP_IEQ(h->name, h->name_len, "content-length") ||
+            HTTP_IEQ(h->name, h->name_len, "expect") || HTTP_IEQ(h->name, h->name_len, "host"))
             continue;
         if (buf_append(b, h->name, h->name_len) < 0 || buf_append(b, ": ", 2) < 0 ||
             buf_append(b, h->value, h->value_len) < 0 || buf_append(b, "\r\n", 2) < 0)
@@ -479,16 +478,13 @@ static void on_head(struct proxy *px)
         const struct req_header *h = &rp->hdrs[i];
         const char *n = h->name;
         size_t l = h->name_len;
-        if (l == 14 && strncasecmp(n, "X-Chain-App-Us", 14) == 0) {
+        if (HTTP_IEQ(n, l, "x-chain-app-us")) {
             timing_parse_app(&c->q->tm, h->value, h->value_len);
             continue;
         }
-        if (http_hop_by_hop(n, l, &rp->connection) ||
-            (l == 14 && strncasecmp(n, "Content-Length", 14) == 0) ||
-            (l == 4 && strncasecmp(n, "Date", 4) == 0) ||
-            (l == 6 && strncasecmp(n, "Server", 6) == 0) ||
-            (l == 5 && strncasecmp(n, "X-Pad", 5) == 0) ||
-            (l >= 8 && strncasecmp(n, "X-Accel-", 8) == 0))
+        if (http_hop_by_hop(n, l, &rp->connection) || HTTP_IEQ(n, l, "content-length") ||
+            HTTP_IEQ(n, l, "date") || HTTP_IEQ(n, l, "server") || HTTP_IEQ(n, l, "x-pad") ||
+            (l >= 8 && HTTP_IEQ(n, 8, "x-accel-")))
             continue;
         conn_head_add(c, n, l, h->value, h->value_len);
     }
