@@ -34,8 +34,10 @@ static void on_readable(evutil_socket_t fd, short ev, void *ud)
     size_t want = BEVIO_READ_MAX, len = evbuffer_get_length(in);
     size_t high = bev->wm_read.high;
     if (high > 0) {
-        if (len >= high)
-            goto out; /* the watermark callback suspends reading */
+        if (len >= high) {
+            event_del(&bev->ev_read); /* on_input_change() restarts it */
+            goto out;
+        }
         if (high - len < want)
             want = high - len;
     }
@@ -58,10 +60,34 @@ static void on_readable(evutil_socket_t fd, short ev, void *ud)
     }
     v.iov_len = (size_t)n;
     evbuffer_commit_space(in, &v, 1);
+    if (high > 0 && evbuffer_get_length(in) >= high)
+        event_del(&bev->ev_read); /* full: as libevent's watermark does */
     if (bev->readcb && evbuffer_get_length(in) >= bev->wm_read.low)
         bev->readcb(bev, bev->cbarg);
 out:
     bufferevent_decref(bev);
+}
+
+/* The input changed: restarts reading stopped at the high watermark once
+ * the input drained below it.  Any other change costs only this test. */
+static void on_input_change(struct evbuffer *in, const struct evbuffer_cb_info *info, void *ud)
+{
+    struct bufferevent *bev = ud;
+    size_t high = bev->wm_read.high;
+    if (info->n_deleted == 0 || high == 0 || info->orig_size < high ||
+        evbuffer_get_length(in) >= high)
+        return;
+    if ((bufferevent_get_enabled(bev) & EV_READ) && !event_pending(&bev->ev_read, EV_READ, NULL))
+        event_add(&bev->ev_read, evutil_timerisset(&bev->timeout_read) ? &bev->timeout_read : NULL);
+}
+
+void bevio_set_read_high(struct bufferevent *bev, size_t high)
+{
+    /* libevent's watermark stays off (its callback would act on every
+     * change); the field is libevent's, read by on_readable() */
+    if (bev->wm_read.high == 0 && high > 0)
+        evbuffer_add_cb(bufferevent_get_input(bev), on_input_change, bev);
+    bev->wm_read.high = high;
 }
 
 void bevio_own_reads(struct bufferevent *bev)

@@ -9,6 +9,13 @@
  *   buffer, then the bufferevent's read callback, or its event callback with
  *   BEV_EVENT_READING | EOF, ERROR or TIMEOUT, exactly as libevent reports
  *   them (reading is disabled first, as libevent does).
+ * - The read high watermark: libevent's own one re-adds the read event
+ *   (a timer-heap operation when a read timeout is set) after every change
+ *   of the input below the mark, several times per request.
+ *   bevio_set_read_high() keeps the mark in the same field
+ *   (bev->wm_read.high) but acts only when it is crossed: the reader stops
+ *   the read event when the input reaches it, and draining below it restarts
+ *   the event (if reading is enabled).
  * - Writes: bevio_write_now() writes queued output at once instead of on
  *   the next loop turn.
  *
@@ -18,6 +25,7 @@
 #define PROXY_BEVIO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct bufferevent;
 
@@ -25,6 +33,10 @@ struct bufferevent;
  * again after bufferevent_setfd() or bufferevent_socket_connect(), which
  * reset ev_read).  Borrows bev. */
 void bevio_own_reads(struct bufferevent *bev);
+/* Sets the input's high watermark (0: none) of a bufferevent whose reads are
+ * bevio's; the low one stays libevent's.  Call it once per bufferevent, and
+ * never together with bufferevent_setwatermark(EV_READ).  Borrows bev. */
+void bevio_set_read_high(struct bufferevent *bev, size_t high);
 /* Writes bev's output to its socket now (saves the write event's round
  * trip); true when all of it went.  Errors are left to libevent's write. */
 bool bevio_write_now(struct bufferevent *bev);

@@ -1107,7 +1107,7 @@ void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const str
     }
     bevio_own_reads(c->bev);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_WM);
+    bevio_set_read_high(c->bev, CONN_READ_WM);
     bufferevent_enable(c->bev, EV_READ);
     /* a new connection waits for its first request under client_header_timeout */
     conn_set_state(c, CONN_ST_HEAD);

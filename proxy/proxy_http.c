@@ -659,7 +659,7 @@ static void px_try(struct proxy *px)
         px->pc = pc;
         bufferevent_setcb(pc->bev, on_up_read, on_up_write, on_up_event, px);
         if (!pc->reused) { /* a pooled one keeps what its first owner set */
-            bufferevent_setwatermark(pc->bev, EV_READ, 0, PX_HIGH);
+            bevio_set_read_high(pc->bev, PX_HIGH);
             bufferevent_setwatermark(pc->bev, EV_WRITE, PX_LOW, 0);
         }
         if (pc->reused || pc->ready) {
