@@ -301,6 +301,16 @@ void conn_close(struct conn *c)
         conn_free(c);
 }
 
+/* Output waits for the socket: libevent's writer takes it from here and
+ * reports the drain to on_write(). */
+static void want_write(struct conn *c)
+{
+    if (c->write_on)
+        return;
+    c->write_on = true;
+    bufferevent_enable(c->bev, EV_WRITE);
+}
+
 bool conn_release(struct conn *c)
 {
     if (--c->busy > 0)
@@ -309,6 +319,11 @@ bool conn_release(struct conn *c)
         conn_free(c);
         return false;
     }
+    /* the last callback of ours on the stack: whatever a handler queued and
+     * nothing wrote yet (a body relayed in parts, 100 Continue) goes out on
+     * the next loop turn, as it would with writing always enabled */
+    if (!c->write_on && evbuffer_get_length(conn_output(c)) > 0)
+        want_write(c);
     if (c->st == CONN_ST_IDLE && c->q) {
         /* an idle keep-alive connection keeps only its bufferevent: the
          * request state goes back to the cache (as nginx frees its request
@@ -751,8 +766,14 @@ static void try_flush(struct conn *c)
     if (!c->q->body_done && c->q->keepalive)
         return; /* keep reading (dropping) the body first */
     conn_set_state(c, CONN_ST_FLUSH);
-    if (bevio_write_now(c->bev))
+    if (bevio_write_now(c->bev)) {
+        if (c->write_on) { /* left on by an earlier stream: the event is gone already */
+            c->write_on = false;
+            bufferevent_disable(c->bev, EV_WRITE);
+        }
         finish_request(c);
+    } else
+        want_write(c); /* on_write() finishes the request (or libevent reports the error) */
 }
 
 static void finish_request(struct conn *c)
@@ -999,6 +1020,12 @@ static void on_write(struct bufferevent *bev, void *ud)
     } else if (c->st == CONN_ST_ACTIVE && c->q->on_drain) {
         c->q->on_drain(c->q->drain_ud);
     }
+    if (!c->dead && c->write_on && evbuffer_get_length(conn_output(c)) == 0) {
+        /* drained (libevent has stopped the write event): the next output
+         * is written directly again */
+        c->write_on = false;
+        bufferevent_disable(c->bev, EV_WRITE);
+    }
     conn_release(c);
 }
 
@@ -1106,6 +1133,8 @@ void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const str
         return;
     }
     bevio_own_reads(c->bev);
+    /* writing is on in a new bufferevent: off until output waits (want_write) */
+    bufferevent_disable(c->bev, EV_WRITE);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bevio_set_read_high(c->bev, CONN_READ_WM);
     bufferevent_enable(c->bev, EV_READ);
