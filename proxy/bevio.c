@@ -105,6 +105,51 @@ void bevio_own_reads(struct bufferevent *bev)
         event_add(&bev->ev_read, evutil_timerisset(&bev->timeout_read) ? &bev->timeout_read : NULL);
 }
 
+/* May event `ev` of bev (its timeout now `cur`) go on as it is when the
+ * timeout becomes `want`?  Yes when it is not armed (only the value is
+ * stored then), or armed with the same value and a deadline near enough to
+ * the one re-adding it would give. */
+static bool timeout_keeps(struct bufferevent *bev, struct event *ev, short what,
+                          const struct timeval *cur, const struct timeval *want)
+{
+    struct timeval at, now, due;
+    int pending = event_pending(ev, (short)(what | EV_TIMEOUT), &at);
+    if (!(pending & what))
+        return true;
+    if (!want)
+        return !evutil_timerisset(cur);
+    if (!evutil_timerisset(cur) || evutil_timercmp(cur, want, !=) || !(pending & EV_TIMEOUT))
+        return false;
+    /* both in libevent's cached clock (the loop's, remapped to real time) */
+    if (event_base_gettimeofday_cached(bufferevent_get_base(bev), &now) < 0)
+        return false;
+    evutil_timeradd(&now, want, &due);
+    long long d = (long long)(due.tv_sec - at.tv_sec) * 1000000 + (due.tv_usec - at.tv_usec);
+    long long slack = ((long long)want->tv_sec * 1000000 + want->tv_usec) / 8;
+    if (slack > BEVIO_LAZY_MS * 1000LL)
+        slack = BEVIO_LAZY_MS * 1000LL;
+    return d < slack && d > -slack;
+}
+
+void bevio_set_timeouts(struct bufferevent *bev, const struct timeval *rt, const struct timeval *wt)
+{
+    if (!timeout_keeps(bev, &bev->ev_read, EV_READ, &bev->timeout_read, rt) ||
+        !timeout_keeps(bev, &bev->ev_write, EV_WRITE, &bev->timeout_write, wt)) {
+        bufferevent_set_timeouts(bev, rt, wt);
+        return;
+    }
+    /* what bufferevent_set_timeouts() stores, for the next time an event is
+     * added; the armed ones keep theirs (the same value) */
+    if (rt)
+        bev->timeout_read = *rt;
+    else
+        evutil_timerclear(&bev->timeout_read);
+    if (wt)
+        bev->timeout_write = *wt;
+    else
+        evutil_timerclear(&bev->timeout_write);
+}
+
 bool bevio_write_now(struct bufferevent *bev)
 {
     /* Queuing output makes libevent arm the write event (an epoll_ctl now and

@@ -16,6 +16,10 @@
  *   (bev->wm_read.high) but acts only when it is crossed: the reader stops
  *   the read event when the input reaches it, and draining below it restarts
  *   the event (if reading is enabled).
+ * - Timeouts: bevio_set_timeouts() is bufferevent_set_timeouts() made lazy
+ *   as nginx's timers are: an upstream connection gets the same values
+ *   back and forth (pool idle, request) and each call re-added its read
+ *   event, a timer-heap operation.
  * - Writes: bevio_write_now() writes queued output at once instead of on
  *   the next loop turn.
  *
@@ -28,6 +32,7 @@
 #include <stddef.h>
 
 struct bufferevent;
+struct timeval;
 
 /* Takes over the reads of a socket bufferevent that has its fd (call it
  * again after bufferevent_setfd() or bufferevent_socket_connect(), which
@@ -37,6 +42,14 @@ void bevio_own_reads(struct bufferevent *bev);
  * bevio's; the low one stays libevent's.  Call it once per bufferevent, and
  * never together with bufferevent_setwatermark(EV_READ).  Borrows bev. */
 void bevio_set_read_high(struct bufferevent *bev, size_t high);
+/* bufferevent_set_timeouts() (NULL: none), except that an armed event keeps
+ * its deadline when the value is the same and re-arming would move the
+ * deadline by less than BEVIO_LAZY_MS (at most an eighth of the timeout):
+ * as nginx's NGX_TIMER_LAZY_DELAY, a timeout may fire that much early.
+ * Borrows bev. */
+#define BEVIO_LAZY_MS 300
+void bevio_set_timeouts(struct bufferevent *bev, const struct timeval *rt,
+                        const struct timeval *wt);
 /* Writes bev's output to its socket now (saves the write event's round
  * trip); true when all of it went.  Errors are left to libevent's write. */
 bool bevio_write_now(struct bufferevent *bev);

@@ -185,7 +185,7 @@ void pool_put(struct pconn *pc)
     bufferevent_setcb(pc->bev, on_idle_read, NULL, on_idle_event, pc);
     int ms = up->keepalive_timeout_ms > 0 ? up->keepalive_timeout_ms : 60000;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    bufferevent_set_timeouts(pc->bev, &tv, NULL);
+    bevio_set_timeouts(pc->bev, &tv, NULL);
     /* watermarks stay as proxy_http.c set them (an idle connection reads
      * nothing: any byte closes it); writing off, so that the next owner's
      * request does not arm the write event before it writes directly */

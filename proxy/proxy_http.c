@@ -327,7 +327,7 @@ static void on_body(void *ud, bool done)
         int ms = px->loc->read_timeout_ms, sm = px->loc->proxy_send_timeout_ms;
         struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
         struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
-        bufferevent_set_timeouts(px->pc->bev, &rt, sm > 0 ? &wt : NULL);
+        bevio_set_timeouts(px->pc->bev, &rt, sm > 0 ? &wt : NULL);
     }
 }
 
@@ -337,7 +337,7 @@ static void set_connected_timeouts(struct proxy *px)
     struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
     struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
     bool reading = px->c->q->body_done;
-    bufferevent_set_timeouts(px->pc->bev, reading && ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
+    bevio_set_timeouts(px->pc->bev, reading && ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
 }
 
 static void complete(struct proxy *px)
@@ -672,7 +672,7 @@ static void px_try(struct proxy *px)
             px->phase = PX_CONNECTING;
             int ms = px->loc->connect_timeout_ms;
             struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-            bufferevent_set_timeouts(pc->bev, NULL, ms > 0 ? &tv : NULL);
+            bevio_set_timeouts(pc->bev, NULL, ms > 0 ? &tv : NULL);
         }
         struct evbuffer *out = bufferevent_get_output(pc->bev);
         evbuffer_add(out, px->req.data, px->req.len);
