@@ -24,7 +24,7 @@ int buf_reserve(struct buf *b, size_t extra)
     return 0;
 }
 
-int buf_append(struct buf *b, const void *p, size_t n)
+int buf_append_grow(struct buf *b, const void *p, size_t n)
 {
     if (buf_reserve(b, n) < 0)
         return -1;
@@ -33,11 +33,6 @@ int buf_append(struct buf *b, const void *p, size_t n)
     b->len += n;
     b->data[b->len] = '\0';
     return 0;
-}
-
-int buf_puts(struct buf *b, const char *s)
-{
-    return buf_append(b, s, strlen(s));
 }
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)

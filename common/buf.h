@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct buf {
     char *data; /* owned; NUL-terminated when len < cap (buf_cstr guarantees it) */
@@ -24,10 +25,23 @@ struct buf {
 
 /* Makes room for `extra` more bytes (plus a NUL). */
 int buf_reserve(struct buf *b, size_t extra);
-/* Appends `n` bytes (borrows p). */
-int buf_append(struct buf *b, const void *p, size_t n);
+/* Appends `n` bytes (borrows p).  Inline when they fit: response heads and
+ * upstream requests are built from dozens of small appends. */
+int buf_append_grow(struct buf *b, const void *p, size_t n);
+static inline int buf_append(struct buf *b, const void *p, size_t n)
+{
+    if (b->cap - b->len <= n) /* room for n bytes and the NUL? (0 when nothing allocated) */
+        return buf_append_grow(b, p, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
 /* Appends a NUL-terminated string (borrows s). */
-int buf_puts(struct buf *b, const char *s);
+static inline int buf_puts(struct buf *b, const char *s)
+{
+    return buf_append(b, s, strlen(s));
+}
 /* Appends printf-formatted text. */
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
