@@ -720,6 +720,41 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
 
 /* --- responses ------------------------------------------------------------ */
 
+/* A response head the strict checks passed (status line, then the nf field
+ * lines from `fields` on) is split into hdrs here when llhttp, which costs
+ * more than everything else in a response head, could only accept it the
+ * same way: HTTP/1.0 or 1.1, no Transfer-Encoding, at most one
+ * Content-Length, and that one only digits.  Field values are the bytes
+ * scan_fields() let through, which are llhttp's strict header value
+ * characters too.  False (hdrs then undefined) sends the head to llhttp. */
+static bool plain_response(const char *h, const char *fields, const char *end, int nf,
+                           struct req_header *hdrs)
+{
+    if (h[5] != '1' || (h[7] != '0' && h[7] != '1'))
+        return false;
+    bool cl = false;
+    const char *p = fields;
+    for (int i = 0; i < nf; i++) {
+        /* both exist: scan_fields() saw them */
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        const char *cr = memchr(colon, '\r', (size_t)(end - colon));
+        const char *v = colon + 1;
+        size_t nl = (size_t)(colon - p), vl = (size_t)(cr - v);
+        trim(&v, &vl);
+        if (HTTP_IEQ(p, nl, "transfer-encoding"))
+            return false;
+        if (HTTP_IEQ(p, nl, "content-length")) {
+            int64_t dummy;
+            if (cl || parse_content_length(v, vl, &dummy) < 0)
+                return false; /* llhttp's refusal and reason, not ours */
+            cl = true;
+        }
+        hdrs[i] = (struct req_header){p, nl, v, vl};
+        p = cr + 2;
+    }
+    return true;
+}
+
 void http_resp_init(struct http_resp *rp)
 {
     memset(rp, 0, sizeof(*rp));
@@ -780,7 +815,9 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
     }
     int n = 0;
     struct cb_ctx x = {.hdrs = &rp->hdrs, .n = &n, .cap = &rp->hcap};
-    if (run_llhttp(&rp->p, HTTP_RESPONSE, &x, h, len, 0) < 0 || n != nf) {
+    if (plain_response(h, q + 2, end, nf, rp->hdrs)) {
+        n = nf;
+    } else if (run_llhttp(&rp->p, HTTP_RESPONSE, &x, h, len, 0) < 0 || n != nf) {
         rp->why = llhttp_get_error_reason(&rp->p) ? llhttp_get_error_reason(&rp->p)
                                                   : "malformed response";
         return -1;

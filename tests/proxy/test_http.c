@@ -546,6 +546,25 @@ START_TEST(test_response)
     for (int i = 0; bad[i]; i++)
         ck_assert_msg(http_parse_response(&rp, bad[i], strlen(bad[i])) == -1,
                       "bad response %d accepted", i);
+    /* split without llhttp when it could only agree: the same fields */
+    const char *e = "HTTP/1.1 200 OK\r\nX-E:\r\nX-S: \t v w \r\nContent-Length: 2\r\n\r\n";
+    ck_assert_int_eq(http_parse_response(&rp, e, strlen(e)), 0);
+    ck_assert_int_eq(rp.nhdrs, 3);
+    ck_assert_int_eq((int)rp.hdrs[0].name_len, 3);
+    ck_assert_int_eq((int)rp.hdrs[0].value_len, 0);
+    ck_assert_int_eq((int)rp.hdrs[1].value_len, 3);
+    ck_assert(memcmp(rp.hdrs[1].value, "v w", 3) == 0);
+    ck_assert_int_eq((int)rp.content_length, 2);
+    /* and what llhttp refuses still goes to it */
+    const char *llbad[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+        "HTTP/1.2 200 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n",
+        NULL,
+    };
+    for (int i = 0; llbad[i]; i++)
+        ck_assert_msg(http_parse_response(&rp, llbad[i], strlen(llbad[i])) == -1,
+                      "response %d accepted", i);
     struct req_str head = {"HEAD", 4};
     const char *d = "HTTP/1.1 304 Not Modified\r\n\r\n";
     ck_assert_int_eq(http_parse_response(&rp, d, strlen(d)), 0);
