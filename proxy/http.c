@@ -24,10 +24,12 @@ static bool is_tchar(unsigned char c)
     return tchar[c];
 }
 
+/* field-vchar / obs-text / SP / HTAB (a table, as tchar) */
+static const bool vchar[256] = {['\t'] = true, [' ' ... '~'] = true, [0x80 ... 0xff] = true};
+
 static bool is_value_char(unsigned char c)
 {
-    /* field-vchar / obs-text / SP / HTAB */
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
+    return vchar[c];
 }
 
 static int hexval(unsigned char c)
@@ -188,11 +190,10 @@ static const char *scan_fields(const char *p, const char *end, int *nfields)
         if (q >= end || *q != ':')
             return "invalid character in header name (or whitespace before colon)";
         q++;
-        while (q < end && *q != '\r') {
-            if (!is_value_char((unsigned char)*q))
-                return "invalid character in header value";
+        while (q < end && vchar[(unsigned char)*q])
             q++;
-        }
+        if (q < end && *q != '\r')
+            return "invalid character in header value";
         if (q + 1 >= end || q[1] != '\n')
             return "bare CR";
         p = q + 2;
