@@ -21,6 +21,31 @@ static void read_failed(struct bufferevent *bev, short what)
         bev->errorcb(bev, (short)(BEV_EVENT_READING | what), bev->cbarg);
 }
 
+/* Registered on the input while reading is stopped at the high watermark
+ * (only then: a callback on the input costs a call at every change):
+ * restarts the read event, if reading is enabled, once the input drained
+ * below the mark, and goes away. */
+static void on_input_change(struct evbuffer *in, const struct evbuffer_cb_info *info, void *ud)
+{
+    struct bufferevent *bev = ud;
+    size_t high = bev->wm_read.high;
+    (void)info;
+    if (high > 0 && evbuffer_get_length(in) >= high)
+        return;
+    evbuffer_remove_cb(in, on_input_change, bev); /* safe from inside (libevent saves next) */
+    if ((bufferevent_get_enabled(bev) & EV_READ) && !event_pending(&bev->ev_read, EV_READ, NULL))
+        event_add(&bev->ev_read, evutil_timerisset(&bev->timeout_read) ? &bev->timeout_read : NULL);
+}
+
+/* The input reached the high watermark: no reading until it drains. */
+static void stop_full(struct bufferevent *bev)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    event_del(&bev->ev_read);
+    evbuffer_remove_cb(in, on_input_change, bev); /* at most one */
+    evbuffer_add_cb(in, on_input_change, bev);
+}
+
 static void on_readable(evutil_socket_t fd, short ev, void *ud)
 {
     struct bufferevent *bev = ud;
@@ -35,7 +60,7 @@ static void on_readable(evutil_socket_t fd, short ev, void *ud)
     size_t high = bev->wm_read.high;
     if (high > 0) {
         if (len >= high) {
-            event_del(&bev->ev_read); /* on_input_change() restarts it */
+            stop_full(bev);
             goto out;
         }
         if (high - len < want)
@@ -61,32 +86,17 @@ static void on_readable(evutil_socket_t fd, short ev, void *ud)
     v.iov_len = (size_t)n;
     evbuffer_commit_space(in, &v, 1);
     if (high > 0 && evbuffer_get_length(in) >= high)
-        event_del(&bev->ev_read); /* full: as libevent's watermark does */
+        stop_full(bev); /* as libevent's watermark does */
     if (bev->readcb && evbuffer_get_length(in) >= bev->wm_read.low)
         bev->readcb(bev, bev->cbarg);
 out:
     bufferevent_decref(bev);
 }
 
-/* The input changed: restarts reading stopped at the high watermark once
- * the input drained below it.  Any other change costs only this test. */
-static void on_input_change(struct evbuffer *in, const struct evbuffer_cb_info *info, void *ud)
-{
-    struct bufferevent *bev = ud;
-    size_t high = bev->wm_read.high;
-    if (info->n_deleted == 0 || high == 0 || info->orig_size < high ||
-        evbuffer_get_length(in) >= high)
-        return;
-    if ((bufferevent_get_enabled(bev) & EV_READ) && !event_pending(&bev->ev_read, EV_READ, NULL))
-        event_add(&bev->ev_read, evutil_timerisset(&bev->timeout_read) ? &bev->timeout_read : NULL);
-}
-
 void bevio_set_read_high(struct bufferevent *bev, size_t high)
 {
     /* libevent's watermark stays off (its callback would act on every
      * change); the field is libevent's, read by on_readable() */
-    if (bev->wm_read.high == 0 && high > 0)
-        evbuffer_add_cb(bufferevent_get_input(bev), on_input_change, bev);
     bev->wm_read.high = high;
 }
 

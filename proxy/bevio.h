@@ -14,8 +14,9 @@
  *   of the input below the mark, several times per request.
  *   bevio_set_read_high() keeps the mark in the same field
  *   (bev->wm_read.high) but acts only when it is crossed: the reader stops
- *   the read event when the input reaches it, and draining below it restarts
- *   the event (if reading is enabled).
+ *   the read event when the input reaches it, and a callback put on the
+ *   input only then restarts the event (if reading is enabled) once a drain
+ *   takes the input below it.
  * - Timeouts: bevio_set_timeouts() is bufferevent_set_timeouts() made lazy
  *   as nginx's timers are: an upstream connection gets the same values
  *   back and forth (pool idle, request) and each call re-added its read
@@ -23,7 +24,7 @@
  * - Writes: bevio_write_now() writes queued output at once instead of on
  *   the next loop turn.
  *
- * Both reach into struct bufferevent (event2/bufferevent_struct.h, which
+ * All reach into struct bufferevent (event2/bufferevent_struct.h, which
  * libevent 2.1 keeps public); Debian's libevent 2.1.12 is what we build on. */
 #ifndef PROXY_BEVIO_H
 #define PROXY_BEVIO_H
@@ -39,8 +40,8 @@ struct timeval;
  * reset ev_read).  Borrows bev. */
 void bevio_own_reads(struct bufferevent *bev);
 /* Sets the input's high watermark (0: none) of a bufferevent whose reads are
- * bevio's; the low one stays libevent's.  Call it once per bufferevent, and
- * never together with bufferevent_setwatermark(EV_READ).  Borrows bev. */
+ * bevio's; the low one stays libevent's.  Never together with
+ * bufferevent_setwatermark(EV_READ).  Borrows bev. */
 void bevio_set_read_high(struct bufferevent *bev, size_t high);
 /* bufferevent_set_timeouts() (NULL: none), except that an armed event keeps
  * its deadline when the value is the same and re-arming would move the
