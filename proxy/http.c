@@ -413,15 +413,19 @@ static int refuse(struct http_reqp *hp, int status, const char *why)
     return status;
 }
 
+/* bytes a host never has: controls, space, DEL, / \\ @ ? # */
+static const bool host_bad[256] = {
+    [0 ... 0x20] = true, [0x7f] = true, ['/'] = true, ['\\'] = true,
+    ['@'] = true,        ['?'] = true,  ['#'] = true,
+};
+
 static bool valid_host(const char *p, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c <= 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '@' || c == '?' || c == '#')
+        if (host_bad[c] || (c == '.' && i + 1 < len && p[i + 1] == '.'))
             return false;
     }
-    if (len >= 2 && memmem(p, len, "..", 2))
-        return false;
     return !(len > 0 && p[0] == '.');
 }
 
