@@ -177,7 +177,11 @@ static void conn_set_state(struct conn *c, enum conn_state st)
         break;
     case CONN_ST_HEAD:
         set_read_timeout(c, 0);
-        set_timer(c, c->defsrv->client_header_timeout_ms);
+        /* client_header_timeout is armed by st_head() once it has to wait
+         * for more of the head: a head that came whole, the usual keep-alive
+         * request, costs no timer operation (the keep-alive one left armed
+         * until then cannot fire before st_head() runs) */
+        c->head_timer = false;
         break;
     case CONN_ST_ACTIVE:
         evtimer_del(c->timer);
@@ -931,7 +935,18 @@ static void begin_request(struct conn *c)
     }
 }
 
-/* HEAD: look for a whole head in the input, parse it, begin the request. */
+/* HEAD waits for more bytes: client_header_timeout runs from the first
+ * wait on. */
+static void head_wait(struct conn *c)
+{
+    if (c->head_timer)
+        return;
+    c->head_timer = true;
+    set_timer(c, c->defsrv->client_header_timeout_ms);
+}
+
+/* HEAD: look for a whole head in the input, parse it, begin the request.
+ * Every entry to HEAD is followed by a call or by head_wait(). */
 static void st_head(struct conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -941,8 +956,10 @@ static void st_head(struct conn *c)
     struct http_limits lim = {bufsz, bufsz * (size_t)nbuf};
     for (;;) {
         size_t len = evbuffer_get_length(in);
-        if (len == 0)
+        if (len == 0) {
+            head_wait(c);
             return;
+        }
         size_t want = len < lim.head_max + 64 ? len : lim.head_max + 64;
         const char *p = (const char *)evbuffer_pullup(in, (ssize_t)want);
         if (!p) {
@@ -956,6 +973,7 @@ static void st_head(struct conn *c)
                 evbuffer_drain(in, skip);
                 continue;
             }
+            head_wait(c);
             return;
         }
         if (rc != 1) {
@@ -1140,4 +1158,5 @@ void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const str
     bufferevent_enable(c->bev, EV_READ);
     /* a new connection waits for its first request under client_header_timeout */
     conn_set_state(c, CONN_ST_HEAD);
+    head_wait(c);
 }
