@@ -776,8 +776,9 @@ static void try_flush(struct conn *c)
             bufferevent_disable(c->bev, EV_WRITE);
         }
         finish_request(c);
-    } else
+    } else {
         want_write(c); /* on_write() finishes the request (or libevent reports the error) */
+    }
 }
 
 static void finish_request(struct conn *c)
