@@ -10,8 +10,8 @@
 # connections, each also as a ratio to nginx.
 #
 #   bench/proxy_bench.sh [-d SECONDS] [-c CONNS] [-t WRK_THREADS] [-w WORKERS] [-r ROUNDS]
-#                        [-i IDLE_CONNS] [-o OUT.md] [--only ours,nginx,haproxy[,ours-noyield]]
-# (ours-noyield: our proxy with `events { yield off; }`, nginx's way of running its loop)
+#                        [-i IDLE_CONNS] [-o OUT.md] [--only ours,nginx,haproxy[,ours-yield]]
+# (ours-yield: our proxy with `events { yield on; }`, the gateway's way of running its loop)
 # With -r N every proxy runs N times, the proxies taking turns (load from
 # elsewhere on the machine hits all of them alike); the table shows medians.
 # RSS is the sum over the proxy's processes (master + workers), from /proc.
@@ -194,10 +194,10 @@ start_proxy() {  # $1 name, $2 dir, $3 port -> PROXY_PID
     local name=$1 dir=$2 port=$3
     mkdir -p "$dir"
     case "$name" in
-    ours|ours-noyield)
+    ours|ours-yield)
         nginx_like_conf "$dir" "$port"
-        if [ "$name" = ours-noyield ]; then  # what it costs us to behave like nginx here
-            sed -i 's/^events { /events { yield off; /' "$dir/proxy.conf"
+        if [ "$name" = ours-yield ]; then  # the gateway's way of running its loop
+            sed -i 's/^events { /events { yield on; /' "$dir/proxy.conf"
         fi
         setsid "$PROXY" -p "$dir/" -c "$dir/proxy.conf" >"$dir/out.log" 2>&1 & ;;
     nginx)
@@ -248,9 +248,9 @@ run_one() {  # $1 name, $2 round
 }
 
 names=()
-for n in ours ours-noyield nginx haproxy; do
+for n in ours ours-yield nginx haproxy; do
     case ",$ONLY," in *",$n,"*) ;; *) continue ;; esac
-    if [ "${n%-noyield}" = ours ] && [ ! -x "$PROXY" ]; then
+    if [ "${n%-yield}" = ours ] && [ ! -x "$PROXY" ]; then
         echo "note: $PROXY is not built: ours is left out (bash deploy/build.sh build)" >&2
         continue
     fi
@@ -300,7 +300,7 @@ for name, rs in runs.items():
         rows[name] = {k: med(rs, k) for k in ("rps", "p50", "p99", "rss", "idle", "ready", "bad")}
         rows[name]["sockerr"] = "; ".join(sorted({r["sockerr"] for r in rs if r["sockerr"]}))
 ref = rows.get("nginx")
-label = {"ours": "ours (build/proxy/proxy)", "ours-noyield": "ours, events { yield off; }", "nginx": "nginx 1.22", "haproxy": "HAProxy 2.6 (nbthread %s)" % workers}
+label = {"ours": "ours (build/proxy/proxy)", "ours-yield": "ours, events { yield on; }", "nginx": "nginx 1.22", "haproxy": "HAProxy 2.6 (nbthread %s)" % workers}
 
 def ratio(name, k):
     if not ref or not ref[k]:
@@ -312,7 +312,7 @@ print("Proxy bench: %s worker(s), wrk %s connections for %s s, upstream nginx `r
 print()
 print("| proxy | req/s | p50 ms | p99 ms | RSS MiB | idle RSS MiB (conns held) | non-2xx | req/s vs nginx | p99 vs nginx | RSS vs nginx | idle RSS vs nginx |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-for name in ("ours", "ours-noyield", "nginx", "haproxy"):
+for name in ("ours", "ours-yield", "nginx", "haproxy"):
     if name not in runs:
         continue
     if name not in rows:

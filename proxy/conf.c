@@ -2226,7 +2226,7 @@ int conf_load(const char *file, const char *prefix, const char *globals, struct 
 
     cf->worker_processes = 1;
     cf->worker_connections = 512;
-    cf->yield = true;
+    cf->yield = false;
     struct B b = {.P = &P, .cf = cf};
     b.http = new_lconf(&b, NULL, NULL);
     if (!b.http)

@@ -17,10 +17,13 @@
  * error log, set in the main or the http context), and `user` (workers keep the user the
  * master runs as: run the proxy as the user it should be).
  *
- * Not nginx's: `events { yield on|off; }` (default on): a worker runs its
+ * Not nginx's: `events { yield on|off; }` (default off): a worker runs its
  * event loop one turn at a time and calls sched_yield() between turns, so
  * that upstreams and other busy processes sharing its cores get them
- * promptly (proxy/worker.c). */
+ * promptly (proxy/worker.c).  The gateway's workers do it by default
+ * (--yield), where it cuts p99 by 4x; in front of one fast upstream the
+ * proxy's p99 was 1.10x nginx's with it and 1.01x without
+ * (bench/proxy_bench.md), so the proxy leaves it off unless asked. */
 #ifndef PROXY_CONF_H
 #define PROXY_CONF_H
 

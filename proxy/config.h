@@ -222,7 +222,7 @@ struct cf_main {
     char *conf_file; /* -c as given, made absolute */
     int worker_processes;   /* "auto" = number of CPUs */
     int worker_connections; /* events { worker_connections }, default 512 */
-    bool yield;             /* events { yield on|off }: sched_yield() after each loop turn (on) */
+    bool yield;             /* events { yield on|off }: sched_yield() after each loop turn (off) */
     int worker_rlimit_nofile; /* RLIMIT_NOFILE for workers (set by the master); 0 = unchanged */
     char *pid_file;         /* NULL: no pid file */
     char *error_log;        /* path or "stderr" */

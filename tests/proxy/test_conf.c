@@ -87,7 +87,7 @@ START_TEST(test_defaults)
     struct cf_main *cf = load_ok(EV "http { server { listen 127.0.0.1:8080; } }\n");
     ck_assert_int_eq(cf->worker_processes, 1);
     ck_assert_int_eq(cf->worker_connections, 512);
-    ck_assert(cf->yield);
+    ck_assert(!cf->yield);
     char want[512];
     snprintf(want, sizeof(want), "%s/logs/proxy.pid", dir);
     ck_assert_str_eq(cf->pid_file, want);
@@ -137,7 +137,7 @@ START_TEST(test_inheritance)
     struct cf_main *cf = load_ok(
         "worker_processes 3;\nerror_log stderr warn;\npid run/p.pid;\n"
         "worker_rlimit_nofile 4096;\n"
-        "events { worker_connections 64; use epoll; multi_accept on; accept_mutex off; yield off; "
+        "events { worker_connections 64; use epoll; multi_accept on; accept_mutex off; yield on; "
         "}\n"
         "http {\n"
         "  proxy_read_timeout 5s;\n"
@@ -161,7 +161,7 @@ START_TEST(test_inheritance)
         "}\n");
     ck_assert_int_eq(cf->worker_processes, 3);
     ck_assert_int_eq(cf->worker_connections, 64);
-    ck_assert(!cf->yield);
+    ck_assert(cf->yield);
     ck_assert_int_eq(cf->worker_rlimit_nofile, 4096);
     ck_assert_str_eq(cf->error_log, "stderr");
     ck_assert_int_eq(cf->error_log_level, LL_WARN);
