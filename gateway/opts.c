@@ -77,7 +77,8 @@ static const struct opt_def opt_defs[] = {
      "  import the app once in the master, before forking"},
     {"vacuum", OK_FLAG, F(vacuum), 0, 0, 0, "  remove unix sockets and the pidfile at exit"},
     {"yield", OK_FLAG, F(yield), 0, 0, 0,
-     "[=BOOL]  let other runnable processes go first after each event loop turn (default on)"},
+     "  let other runnable processes go first after each event loop turn (default on;\n"
+     "           --yield=false: off)"},
     {"help", OK_FLAG, F(help), 0, 0, 0, "  this help"},
     {"version", OK_FLAG, F(version), 0, 0, 0, "  print the version"},
     /* uWSGI options we accept and ignore: what they ask for is always so */
