@@ -38,8 +38,9 @@ static int64_t gcd(int64_t a, int64_t b)
 }
 
 /* The class of `active` connections on peer i, in lowest terms. */
-static struct lbs_key key_of(const struct lc *st, int i, int active)
+static struct lbs_key key_of(const void *pol, int i, int active)
 {
+    const struct lc *st = pol;
     int64_t w = st->peers[i].weight, g = gcd(active, w);
     return (struct lbs_key){active / g, w / g, 0};
 }
@@ -53,7 +54,7 @@ static void *lc_create(struct lb_peer *peers, int n, char **args, int nargs, cha
         return NULL;
     }
     struct lc *st = calloc(1, sizeof(*st));
-    if (!st || !(st->s = lbs_create(peers, n, LBS_MIN_KEYED, ratio_cmp))) {
+    if (!st || !(st->s = lbs_create(peers, n, LBS_MIN_KEYED, ratio_cmp, key_of, st))) {
         free(st);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -63,21 +64,15 @@ static void *lc_create(struct lb_peer *peers, int n, char **args, int nargs, cha
     return st;
 }
 
-/* The chosen peer's connection count grows by one after pick returns. */
-static int picked(struct lc *st, int i)
-{
-    struct lbs_key k = key_of(st, i, st->peers[i].active + 1);
-    if (lbs_rekey(st->s, i, &k) < 0)
-        lbs_clear(st->s);
-    return i;
-}
-
 static int lc_pick(void *v, const struct lb_ctx *ctx)
 {
     struct lc *st = v;
     if (lbs_on(st->s, ctx)) {
         int i = lbs_pick_min(st->s);
-        return i < 0 ? -1 : picked(st, i);
+        /* its connection count grows by one after pick returns */
+        if (i >= 0)
+            lbs_rekey(st->s, i, st->peers[i].active + 1);
+        return i;
     }
     struct lb_peer *pe = st->peers;
     int best = -1;
@@ -113,18 +108,7 @@ static int lc_pick(void *v, const struct lb_ctx *ctx)
         }
         pe[best].cur_weight -= total;
     }
-    if (lbs_warm(st->s, ctx, clean)) {
-        for (int i = 0; i < st->n; i++) {
-            if (!ctx->usable(ctx->ud, i))
-                continue;
-            struct lbs_key k = key_of(st, i, pe[i].active + (i == best));
-            if (lbs_insert(st->s, i, &k) < 0) {
-                lbs_clear(st->s);
-                return best;
-            }
-        }
-        lbs_start(st->s, ctx);
-    }
+    lbs_warm(st->s, ctx, clean, best);
     return best;
 }
 
@@ -133,11 +117,7 @@ static void lc_release(void *v, int peer, enum lb_result r, double hs, double s,
 {
     (void)r, (void)hs, (void)s, (void)now;
     struct lc *st = v;
-    if (!lbs_member(st->s, peer))
-        return;
-    struct lbs_key k = key_of(st, peer, st->peers[peer].active);
-    if (lbs_rekey(st->s, peer, &k) < 0)
-        lbs_clear(st->s);
+    lbs_rekey(st->s, peer, st->peers[peer].active);
 }
 
 static void lc_destroy(void *v)

@@ -41,6 +41,8 @@ static int score_cmp(const struct lbs_key *x, const struct lbs_key *y)
     return x->d < y->d ? -1 : x->d > y->d;
 }
 
+static struct lbs_key key_of(const void *pol, int i, int active);
+
 static void lt_destroy(void *v)
 {
     struct lt *st = v;
@@ -56,7 +58,7 @@ static void *lt_create(struct lb_peer *peers, int n, char **args, int nargs, cha
 {
     struct lt *st = calloc(1, sizeof(*st));
     if (!st || !(st->p = calloc((size_t)(n ? n : 1), sizeof(*st->p))) ||
-        !(st->s = lbs_create(peers, n, LBS_MIN_KEYED, score_cmp))) {
+        !(st->s = lbs_create(peers, n, LBS_MIN_KEYED, score_cmp, key_of, st))) {
         snprintf(err, errlen, "out of memory");
         lt_destroy(st);
         return NULL;
@@ -105,29 +107,16 @@ static double score(const struct lt *st, int i, double now)
     return score_with(st, i, now, st->peers[i].active);
 }
 
-static void rekey(struct lt *st, int i, double now, int active)
+/* The class of peer i (fast mode: never with inflight, so the clock plays
+ * no part in the score). */
+static struct lbs_key key_of(const void *pol, int i, int active)
 {
-    struct lbs_key k = {0, 0, score_with(st, i, now, active)};
-    if (lbs_rekey(st->s, i, &k) < 0)
-        lbs_clear(st->s);
+    return (struct lbs_key){0, 0, score_with(pol, i, 0, active)};
 }
 
-/* The chosen peer's connection count grows by one after pick returns. */
-static int picked(struct lt *st, int i, double now)
+/* The least score, ties by weighted round robin, over every peer. */
+static int walk(struct lt *st, const struct lb_ctx *ctx)
 {
-    st->p[i].running++;
-    st->p[i].start_sum += now;
-    rekey(st, i, now, st->peers[i].active + 1);
-    return i;
-}
-
-static int lt_pick(void *v, const struct lb_ctx *ctx)
-{
-    struct lt *st = v;
-    if (!st->inflight && lbs_on(st->s, ctx)) {
-        int i = lbs_pick_min(st->s);
-        return i < 0 ? -1 : picked(st, i, ctx->now);
-    }
     struct lb_peer *pe = st->peers;
     int best = -1;
     double bs = 0;
@@ -161,21 +150,26 @@ static int lt_pick(void *v, const struct lb_ctx *ctx)
         }
         pe[best].cur_weight -= total;
     }
-    if (lbs_warm(st->s, ctx, clean)) {
-        for (int i = 0; i < st->n; i++) {
-            if (!ctx->usable(ctx->ud, i))
-                continue;
-            struct lbs_key k = {0, 0, score_with(st, i, ctx->now, pe[i].active + (i == best))};
-            if (lbs_insert(st->s, i, &k) < 0) {
-                lbs_clear(st->s);
-                break;
-            }
-        }
-        if (lbs_size(st->s) > 0)
-            lbs_start(st->s, ctx);
+    lbs_warm(st->s, ctx, clean, best);
+    return best;
+}
+
+static int lt_pick(void *v, const struct lb_ctx *ctx)
+{
+    struct lt *st = v;
+    int best;
+    if (!st->inflight && lbs_on(st->s, ctx)) {
+        best = lbs_pick_min(st->s);
+        /* its connection count grows by one after pick returns */
+        if (best >= 0)
+            lbs_rekey(st->s, best, st->peers[best].active + 1);
+    } else {
+        best = walk(st, ctx);
     }
-    st->p[best].running++;
-    st->p[best].start_sum += ctx->now;
+    if (best >= 0) {
+        st->p[best].running++;
+        st->p[best].start_sum += ctx->now;
+    }
     return best;
 }
 
@@ -206,9 +200,9 @@ static void lt_release(void *v, int peer, enum lb_result r, double hs, double s,
     struct lt *st = v;
     if (peer < 0 || peer >= st->n)
         return;
+    (void)now;
     sample(st, peer, r, hs, s);
-    if (lbs_member(st->s, peer))
-        rekey(st, peer, now, st->peers[peer].active);
+    lbs_rekey(st->s, peer, st->peers[peer].active);
 }
 
 const struct lb_ops lb_least_time_ops = {

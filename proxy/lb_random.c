@@ -2,8 +2,8 @@
  * ngx_http_upstream_random_module.c without a zone).
  *
  * random: a peer drawn with probability weight / total weight (nginx
- * searches the running sums; an alias table does it in O(1)); an unusable draw is retried, after 20
- * misses round robin takes over.  random two: two different peers drawn
+ * searches the running sums; an alias table does it in O(1)); an unusable
+ * draw is retried, after 20 misses round robin takes over.  random two: two different peers drawn
  * that way, the one with fewer active connections relative to its weight
  * wins (least_conn is the only method nginx has for it, and the default). */
 #include <stdio.h>

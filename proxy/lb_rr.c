@@ -37,10 +37,17 @@ struct rr {
     int *cnt; /* scratch: picks per peer */
 };
 
+/* One class: every key is the same. */
 static int key_cmp(const struct lbs_key *x, const struct lbs_key *y)
 {
     (void)x, (void)y;
     return 0;
+}
+
+static struct lbs_key key_of(const void *pol, int i, int active)
+{
+    (void)pol, (void)i, (void)active;
+    return (struct lbs_key){0, 0, 0};
 }
 
 static void rr_destroy(void *v)
@@ -66,7 +73,7 @@ static void *rr_create(struct lb_peer *peers, int n, char **args, int nargs, cha
     }
     struct rr *st = calloc(1, sizeof(*st));
     size_t nn = (size_t)(n > 0 ? n : 1);
-    if (!st || !(st->s = lbs_create(peers, n, 1, key_cmp)) ||
+    if (!st || !(st->s = lbs_create(peers, n, 1, key_cmp, key_of, NULL)) ||
         !(st->mem = calloc(nn, sizeof(int))) || !(st->base = calloc(nn, sizeof(int64_t))) ||
         !(st->cnt = calloc(nn, sizeof(int)))) {
         rr_destroy(st);
@@ -158,16 +165,8 @@ static int rr_pick(void *v, const struct lb_ctx *ctx)
     }
     bool clean;
     int best = lb_wrr_walk(st->peers, st->n, ctx, &clean);
-    if (best >= 0 && lbs_warm(st->s, ctx, clean)) {
-        static const struct lbs_key k0;
-        for (int i = 0; i < st->n; i++)
-            if (ctx->usable(ctx->ud, i) && lbs_insert(st->s, i, &k0) < 0) {
-                lbs_clear(st->s);
-                return best;
-            }
-        lbs_start(st->s, ctx);
+    if (lbs_warm(st->s, ctx, clean, best))
         record(st);
-    }
     return best;
 }
 

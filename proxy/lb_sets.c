@@ -37,6 +37,8 @@ struct lbs {
     struct lb_peer *peers;
     int n;
     lbs_cmp cmp;
+    lbs_keyf key;
+    const void *pol;
     struct lbs_pm *pm;
     struct lbs_class *cl;
     int ncl, capcl, free_head;
@@ -52,7 +54,8 @@ struct lbs {
     int run;
 };
 
-struct lbs *lbs_create(struct lb_peer *peers, int n, int min_n, lbs_cmp cmp)
+struct lbs *lbs_create(struct lb_peer *peers, int n, int min_n, lbs_cmp cmp, lbs_keyf key,
+                       const void *pol)
 {
     struct lbs *s = calloc(1, sizeof(*s));
     if (!s)
@@ -60,6 +63,8 @@ struct lbs *lbs_create(struct lb_peer *peers, int n, int min_n, lbs_cmp cmp)
     s->peers = peers;
     s->n = n;
     s->cmp = cmp;
+    s->key = key;
+    s->pol = pol;
     s->min_n = min_n;
     s->free_head = -1;
     uint32_t ht = 4;
@@ -354,10 +359,10 @@ static int64_t del(struct lbs *s, int i)
     return cur;
 }
 
-int lbs_insert(struct lbs *s, int i, const struct lbs_key *k)
+/* Puts peer i (its cur_weight as it is now) into the class of key k; -1
+ * when memory runs out or its weight would be one too many. */
+static int insert(struct lbs *s, int i, const struct lbs_key *k)
 {
-    if (i < 0 || i >= s->n || s->pm[i].cls >= 0)
-        return -1;
     int c = class_get(s, k);
     if (c < 0)
         return -1;
@@ -367,21 +372,21 @@ int lbs_insert(struct lbs *s, int i, const struct lbs_key *k)
     return r;
 }
 
-int lbs_rekey(struct lbs *s, int i, const struct lbs_key *k)
+void lbs_rekey(struct lbs *s, int i, int active)
 {
-    if (i < 0 || i >= s->n || s->pm[i].cls < 0)
-        return 0;
-    if (key_eq(&s->cl[s->pm[i].cls].key, k))
-        return 0;
+    if (!lbs_member(s, i))
+        return;
+    struct lbs_key k = s->key(s->pol, i, active);
+    if (key_eq(&s->cl[s->pm[i].cls].key, &k))
+        return;
     int64_t cur = del(s, i);
-    int c = class_get(s, k);
+    int c = class_get(s, &k);
     if (c < 0 || add(s, i, c, cur) < 0) {
         s->peers[i].cur_weight = (int)cur;
         if (c >= 0 && s->cl[c].size == 0)
             class_put(s, c);
-        return -1;
+        lbs_clear(s);
     }
-    return 0;
 }
 
 bool lbs_member(const struct lbs *s, int i)
@@ -392,11 +397,6 @@ bool lbs_member(const struct lbs *s, int i)
 int64_t lbs_cur(const struct lbs *s, int i)
 {
     return lbs_member(s, i) ? cur_of(s, i) : s->peers[i].cur_weight;
-}
-
-int lbs_size(const struct lbs *s)
-{
-    return s->members;
 }
 
 int lbs_pick_min(struct lbs *s)
@@ -443,9 +443,9 @@ bool lbs_on(struct lbs *s, const struct lb_ctx *ctx)
     return false;
 }
 
-bool lbs_warm(struct lbs *s, const struct lb_ctx *ctx, bool clean)
+bool lbs_warm(struct lbs *s, const struct lb_ctx *ctx, bool clean, int best)
 {
-    if (!clean || ctx->gen == 0 || s->n < s->min_n) {
+    if (best < 0 || !clean || ctx->gen == 0 || s->n < s->min_n) {
         s->run = 0;
         return false;
     }
@@ -453,12 +453,19 @@ bool lbs_warm(struct lbs *s, const struct lb_ctx *ctx, bool clean)
         s->run_gen = ctx->gen;
         s->run = 0;
     }
-    return ++s->run >= LBS_WARMUP;
-}
-
-void lbs_start(struct lbs *s, const struct lb_ctx *ctx)
-{
+    if (++s->run < LBS_WARMUP)
+        return false;
+    for (int i = 0; i < s->n; i++) {
+        if (!ctx->usable(ctx->ud, i))
+            continue;
+        struct lbs_key k = s->key(s->pol, i, s->peers[i].active + (i == best));
+        if (insert(s, i, &k) < 0) {
+            lbs_clear(s);
+            return false;
+        }
+    }
     s->on = true;
     s->gen = ctx->gen;
     s->run = 0;
+    return true;
 }

@@ -43,27 +43,28 @@ struct lbs_key {
 };
 
 typedef int (*lbs_cmp)(const struct lbs_key *x, const struct lbs_key *y);
+/* The key of peer i of policy state `pol` with `active` connections. */
+typedef struct lbs_key (*lbs_keyf)(const void *pol, int i, int active);
 
 struct lbs;
 
-/* State for the n peers of `peers` (borrowed); the fast mode only for n >=
- * min_n (below, the walk is cheaper).  NULL when memory runs out. */
-struct lbs *lbs_create(struct lb_peer *peers, int n, int min_n, lbs_cmp cmp);
+/* State for the n peers of `peers` (borrowed) of policy state `pol`; the
+ * fast mode only for n >= min_n (below, the walk is cheaper).  NULL when
+ * memory runs out. */
+struct lbs *lbs_create(struct lb_peer *peers, int n, int min_n, lbs_cmp cmp, lbs_keyf key,
+                       const void *pol);
 void lbs_destroy(struct lbs *s);
 
 /* Is the fast mode on for this pick?  When it was on under another gen (or
  * ctx->gen is 0), writes the counters back, leaves it and returns false. */
 bool lbs_on(struct lbs *s, const struct lb_ctx *ctx);
-/* Reports an exact pick: `clean` when every usable peer was at its full
- * weight.  True when the policy should now fill the classes (lbs_insert
- * every usable peer) and call lbs_start. */
-bool lbs_warm(struct lbs *s, const struct lb_ctx *ctx, bool clean);
-/* Puts peer i (its cur_weight as it is now) into the class of key k.
- * -1 when memory runs out or there are more than LBS_MAXW weights: the
- * caller then calls lbs_clear. */
-int lbs_insert(struct lbs *s, int i, const struct lbs_key *k);
-/* Fast mode on under ctx->gen. */
-void lbs_start(struct lbs *s, const struct lb_ctx *ctx);
+/* Reports an exact pick of `best` (-1: none): `clean` when every usable
+ * peer was at its full weight.  After LBS_WARMUP clean picks under one gen
+ * the fast mode starts: every usable peer, its cur_weight as it is now,
+ * goes into the class of its key (`best` with one connection more, as
+ * upstream.c counts it right after).  True when the fast mode is on;
+ * false also when memory runs out or there are more than LBS_MAXW weights. */
+bool lbs_warm(struct lbs *s, const struct lb_ctx *ctx, bool clean, int best);
 /* Leaves the fast mode: every member's cur_weight is written back. */
 void lbs_clear(struct lbs *s);
 
@@ -72,13 +73,12 @@ void lbs_clear(struct lbs *s);
  * when one peer alone has the least load; for a lone member a step adds
  * its weight and takes the same total off, so the counters agree.) */
 int lbs_pick_min(struct lbs *s);
-/* Moves member i to the class of key k (its counter kept); no-op for a
- * peer in no class.  -1 when memory runs out: the caller calls lbs_clear. */
-int lbs_rekey(struct lbs *s, int i, const struct lbs_key *k);
+/* Member i now has `active` connections (or its key changed otherwise):
+ * it moves to its key's class, its counter kept.  No-op for a peer in no
+ * class; when memory runs out the fast mode ends (lbs_clear). */
+void lbs_rekey(struct lbs *s, int i, int active);
 bool lbs_member(const struct lbs *s, int i);
 /* Member i's smooth round robin counter now. */
 int64_t lbs_cur(const struct lbs *s, int i);
-/* The number of peers in classes. */
-int lbs_size(const struct lbs *s);
 
 #endif
