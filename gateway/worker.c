@@ -5,7 +5,6 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "accesslog.h"
 #include "conn.h"
+#include "evloop.h"
 #include "http.h"
 #include "log.h"
 #include "py.h"
@@ -557,18 +557,6 @@ void gw_worker_main(const struct gw_worker_cfg *cfg)
     sl->accepting = 1;
     sl->state = GW_WS_IDLE;
     gw_py_release();
-    if (cfg->opts->yield) {
-        /* One turn (an epoll_wait and the callbacks it made ready), then let
-         * whatever else is runnable on this core go first: with every core
-         * busy (workers, the proxy, the load itself), a worker that hogs its
-         * slice makes all its connections wait a whole slice (p99 4.8-7.3 ms
-         * against 1.1-1.2 ms yielding, bench/gateway_bench.md).  With a core
-         * to itself, sched_yield returns at once. */
-        while (event_base_loop(W.base, EVLOOP_ONCE) == 0 && !event_base_got_exit(W.base) &&
-               !event_base_got_break(W.base))
-            sched_yield();
-    } else {
-        event_base_dispatch(W.base);
-    }
+    evloop_run(W.base, cfg->opts->yield);
     worker_exit(GW_EXIT_OK);
 }

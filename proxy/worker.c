@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "accesslog.h"
 #include "conn.h"
+#include "evloop.h"
 #include "log.h"
 #include "pool.h"
 #include "upstream.h"
@@ -234,21 +234,7 @@ int worker_run(struct cf_main *cf, int index)
         }
     }
 
-    /* With `yield on`, one turn (an epoll_wait and the callbacks it made
-     * ready) at a time, letting whatever else is runnable on this core go
-     * first: when the proxy shares busy cores with its upstreams (or the
-     * load), a worker that keeps its whole slice makes all its connections
-     * wait for the others' (bench/proxy_bench.md).  With a core to itself,
-     * sched_yield returns at once. */
-    int lr;
-    if (w.cf->yield) {
-        while ((lr = event_base_loop(w.base, EVLOOP_ONCE)) == 0 && !event_base_got_exit(w.base) &&
-               !event_base_got_break(w.base))
-            sched_yield();
-    } else {
-        lr = event_base_dispatch(w.base);
-    }
-    if (lr < 0) {
+    if (evloop_run(w.base, w.cf->yield) < 0) {
         log_error("worker %d: event loop failed", index);
         goto out;
     }
