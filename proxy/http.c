@@ -749,8 +749,9 @@ static bool plain_response(const char *h, const char *fields, const char *end, i
         if (HTTP_IEQ(p, nl, "transfer-encoding"))
             return false;
         if (HTTP_IEQ(p, nl, "content-length")) {
+            /* llhttp allows spaces only after the digits (a tab: its error) */
             int64_t dummy;
-            if (cl || parse_content_length(v, vl, &dummy) < 0)
+            if (cl || memchr(v, '\t', (size_t)(cr - v)) || parse_content_length(v, vl, &dummy) < 0)
                 return false; /* llhttp's refusal and reason, not ours */
             cl = true;
         }

@@ -560,6 +560,7 @@ START_TEST(test_response)
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
         "HTTP/1.2 200 OK\r\n\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\t\r\n\r\n",
         NULL,
     };
     for (int i = 0; llbad[i]; i++)
