@@ -131,7 +131,8 @@ int addr_resolve(const char *spec, int default_port, struct addr *out, int max, 
             continue;
         int dup = 0;
         for (int i = 0; i < n; i++)
-            if (out[i].len == ai->ai_addrlen && memcmp(&out[i].ss, ai->ai_addr, ai->ai_addrlen) == 0)
+            if (out[i].len == ai->ai_addrlen &&
+                memcmp(&out[i].ss, ai->ai_addr, ai->ai_addrlen) == 0)
                 dup = 1;
         if (dup)
             continue;
@@ -163,8 +164,7 @@ int addr_host(const struct addr *a, char *buf, size_t len)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->ss)->sin_addr, buf, (socklen_t)len);
         break;
     case AF_INET6:
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, buf,
-                  (socklen_t)len);
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, buf, (socklen_t)len);
         break;
     case AF_UNIX:
         snprintf(buf, len, "unix:");
@@ -266,7 +266,7 @@ fail:
     return -1;
 }
 
-int addr_connect(const struct addr *a)
+int addr_connect(const struct addr *a, bool *connected)
 {
     int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -276,11 +276,14 @@ int addr_connect(const struct addr *a)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     /* A unix socket whose backlog is full answers EAGAIN: that is a failure. */
-    if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
+    int rc = connect(fd, (const struct sockaddr *)&a->ss, a->len);
+    if (rc < 0 && errno != EINPROGRESS) {
         int e = errno;
         close(fd);
         errno = e;
         return -1;
     }
+    if (connected)
+        *connected = rc == 0;
     return fd;
 }

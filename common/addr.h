@@ -6,6 +6,7 @@
 #ifndef CHAIN_ADDR_H
 #define CHAIN_ADDR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -40,8 +41,10 @@ enum { ADDR_REUSEPORT = 1 }; /* addr_listen() flags */
  * fd, or -1 with a message (naming the address and errno) in err. */
 int addr_listen(const struct addr *a, int backlog, int flags, char *err, size_t errlen);
 
-/* Starts a non-blocking connect.  Returns the fd (connect may still be in
- * progress: wait for writability and check SO_ERROR), or -1 with errno. */
-int addr_connect(const struct addr *a);
+/* Starts a non-blocking connect (TCP_NODELAY on TCP).  Returns the fd, or
+ * -1 with errno.  *connected (may be NULL) tells whether it is connected
+ * already (a unix socket: at once or not at all); if not, it is in
+ * progress: wait for writability and check SO_ERROR. */
+int addr_connect(const struct addr *a, bool *connected);
 
 #endif

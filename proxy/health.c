@@ -76,7 +76,7 @@ static void probe_start(struct probe *p)
         return;
     if (up_peer_is_down(h->g, p->peer))
         return;
-    int fd = addr_connect(up_peer_addr(h->g, p->peer));
+    int fd = addr_connect(up_peer_addr(h->g, p->peer), NULL);
     if (fd < 0) {
         up_hc_result(h->g, p->peer, false, strerror(errno));
         return;

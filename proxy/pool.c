@@ -7,14 +7,12 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bevio.h"
-#include "log.h"
 
 struct pool_slot { /* the idle connections of one upstream */
     const struct cf_upstream *up;
@@ -118,30 +116,21 @@ struct pconn *pool_connect(struct event_base *base, const struct cf_upstream *up
         return NULL;
     pc->up = up;
     pc->peer = peer;
-    bool inet = a->ss.ss_family == AF_INET || a->ss.ss_family == AF_INET6;
-    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        goto fail;
-    if (inet) {
-        int one = 1;
-        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-            log_debug("TCP_NODELAY: %s", strerror(errno));
-    }
     /* connect() here rather than in bufferevent_socket_connect(): a unix
      * socket connects at once (or fails: EAGAIN is a full listen queue), and
      * then the request can go out now, with no wait for writability and no
      * SO_ERROR query, which matters for uwsgi_pass's connection per request */
-    int rc = connect(fd, (const struct sockaddr *)&a->ss, a->len);
-    if (rc < 0 && errno != EINPROGRESS)
+    int fd = addr_connect(a, &pc->ready);
+    if (fd < 0)
         goto fail;
     pc->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!pc->bev) {
         errno = ENOMEM;
         goto fail;
     }
-    fd = -1; /* the bufferevent's now */
-    if (rc == 0)
-        pc->ready = true;
+    fd = -1;       /* the bufferevent's now */
+    if (pc->ready) /* writing off, as for a pooled one: px_try writes at once */
+        bufferevent_disable(pc->bev, EV_WRITE);
     else if (bufferevent_socket_connect(pc->bev, NULL, 0) < 0) /* reports the handshake */
         goto fail;
     bevio_own_reads(pc->bev);
