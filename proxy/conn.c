@@ -305,14 +305,26 @@ void conn_close(struct conn *c)
         conn_free(c);
 }
 
+/* The client's writing is enabled only while output waits for the socket
+ * (else queuing output would arm the write event per response). */
+static bool writing(const struct conn *c)
+{
+    return bufferevent_get_enabled(c->bev) & EV_WRITE;
+}
+
 /* Output waits for the socket: libevent's writer takes it from here and
  * reports the drain to on_write(). */
 static void want_write(struct conn *c)
 {
-    if (c->write_on)
-        return;
-    c->write_on = true;
-    bufferevent_enable(c->bev, EV_WRITE);
+    if (!writing(c))
+        bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* The output is out: the next one is written directly again. */
+static void write_off(struct conn *c)
+{
+    if (writing(c))
+        bufferevent_disable(c->bev, EV_WRITE);
 }
 
 bool conn_release(struct conn *c)
@@ -326,7 +338,7 @@ bool conn_release(struct conn *c)
     /* the last callback of ours on the stack: whatever a handler queued and
      * nothing wrote yet (a body relayed in parts, 100 Continue) goes out on
      * the next loop turn, as it would with writing always enabled */
-    if (!c->write_on && evbuffer_get_length(conn_output(c)) > 0)
+    if (evbuffer_get_length(conn_output(c)) > 0)
         want_write(c);
     if (c->st == CONN_ST_IDLE && c->q) {
         /* an idle keep-alive connection keeps only its bufferevent: the
@@ -363,10 +375,8 @@ void conn_head_begin(struct conn *c, int status, const char *reason, size_t reas
     c->q->r.status = status;
     buf_reset(h);
     const char *srv = cur_loc(c)->server_tokens ? SERVER_VERSION : SERVER_NAME;
-    char code[3] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
-                    (char)('0' + status % 10)};
     buf_append(h, "HTTP/1.1 ", 9);
-    buf_append(h, code, 3);
+    buf_append_u64(h, (uint64_t)status);
     buf_append(h, " ", 1);
     buf_append(h, reason, reason_len);
     buf_append(h, "\r\nServer: ", 10);
@@ -682,13 +692,15 @@ bool conn_body_pump(struct conn *c)
         c->q->want_continue = false;
     if (c->q->body_done && c->st == CONN_ST_ACTIVE)
         set_read_timeout(c, 0);
+    bool done = c->q->body_done;
     if (moved && c->q->on_body) {
         conn_hold(c);
-        c->q->on_body(c->q->body_ud, c->q->body_done);
+        c->q->on_body(c->q->body_ud, done);
+        /* the release may take an IDLE connection's creq: not c->q after it */
         if (!conn_release(c))
             return false;
     }
-    if (c->q->body_done)
+    if (done)
         try_flush(c);
     return !c->dead;
 }
@@ -771,10 +783,7 @@ static void try_flush(struct conn *c)
         return; /* keep reading (dropping) the body first */
     conn_set_state(c, CONN_ST_FLUSH);
     if (bevio_write_now(c->bev)) {
-        if (c->write_on) { /* left on by an earlier stream: the event is gone already */
-            c->write_on = false;
-            bufferevent_disable(c->bev, EV_WRITE);
-        }
+        write_off(c); /* left on by an earlier stream: the event is gone already */
         finish_request(c);
     } else {
         want_write(c); /* on_write() finishes the request (or libevent reports the error) */
@@ -1039,12 +1048,8 @@ static void on_write(struct bufferevent *bev, void *ud)
     } else if (c->st == CONN_ST_ACTIVE && c->q->on_drain) {
         c->q->on_drain(c->q->drain_ud);
     }
-    if (!c->dead && c->write_on && evbuffer_get_length(conn_output(c)) == 0) {
-        /* drained (libevent has stopped the write event): the next output
-         * is written directly again */
-        c->write_on = false;
-        bufferevent_disable(c->bev, EV_WRITE);
-    }
+    if (!c->dead && evbuffer_get_length(conn_output(c)) == 0)
+        write_off(c); /* drained (libevent has stopped the write event) */
     conn_release(c);
 }
 

@@ -109,8 +109,6 @@ struct conn {
     struct creq *q;           /* the current request; NULL while IDLE (owned) */
     unsigned nreq;            /* requests begun on this connection */
     int rt_ms, wt_ms;         /* the bufferevent's read/write timeouts now (0: none) */
-    bool write_on;   /* the bufferevent's writing is enabled: only while output waits for the
-                        socket (else queuing output would arm the write event per response) */
     bool head_timer; /* HEAD: client_header_timeout is armed (st_head arms it when it waits) */
 
     const struct cf_server *defsrv; /* the listener's default server: head limits, timeouts */
