@@ -198,6 +198,7 @@ start_proxy() {  # $1 name, $2 dir, $3 port -> PROXY_PID
         nginx_like_conf "$dir" "$port"
         if [ "$name" = ours-yield ]; then  # the gateway's way of running its loop
             sed -i 's/^events { /events { yield on; /' "$dir/proxy.conf"
+            grep -q 'yield on' "$dir/proxy.conf" || { echo "ours-yield: could not set yield on" >&2; exit 1; }
         fi
         setsid "$PROXY" -p "$dir/" -c "$dir/proxy.conf" >"$dir/out.log" 2>&1 & ;;
     nginx)

@@ -4,8 +4,9 @@
 set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config libevent-dev libjansson-dev check
-      python3 python3-dev python3-flask python3-django node-llhttp
-      nginx uwsgi uwsgi-plugin-python3 gunicorn haproxy wrk curl procps iproute2)
+      python3 python3-dev python3-venv python3-flask python3-django node-llhttp
+      nginx uwsgi uwsgi-plugin-python3 gunicorn haproxy wrk curl procps iproute2
+      systemd)  # systemd-analyze verifies deploy/systemd (e2e 74)
 
 missing=()
 for p in "${PKGS[@]}"; do

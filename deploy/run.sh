@@ -156,7 +156,7 @@ start gateway "$RUN/gateway-$app.log" "${gateway_cmd[@]}"
 read -r gateway_pid <"$RUN/gateway.spawn.pid"
 for ((i = 0; i < 300; i++)); do
     [ -S "$sock" ] && break
-    kill -0 "$gateway_pid" 2>/dev/null || { tail_log "$RUN/gateway-$app.log"; die "the gateway exited at start-up"; }
+    kill -0 "$gateway_pid" 2>/dev/null || { tail_log "$RUN/gateway-$app.log"; bash deploy/stop.sh --quiet; die "the gateway exited at start-up"; }
     sleep 0.1
 done
 [ -S "$sock" ] || { tail_log "$RUN/gateway-$app.log"; bash deploy/stop.sh --quiet; die "the gateway did not open $sock within 30 s"; }
@@ -188,7 +188,7 @@ read -r probe <"$RUN/probe.out" || true
 case "$probe" in
 2*|3*) ;;
 *) tail_log "$RUN/proxy-error.log"; tail_log "$RUN/gateway-$app.log"; bash deploy/stop.sh --quiet
-   die "the first request through the chain got: $probe" ;;
+   die "the first request through the chain got: ${probe:-no answer (run/probe.out is empty)}" ;;
 esac
 
 echo
