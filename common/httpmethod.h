@@ -19,6 +19,19 @@
 #include <llhttp.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
+
+/* RFC 9110 token characters: ALPHA DIGIT and !#$%&'*+-.^_`|~ (a table: the
+ * scanners ask for every byte of every method and field name). */
+extern const bool http_tchar[256];
+
+/* Is the method token `m` (len bytes) `name`?  Methods are case-sensitive
+ * (RFC 9110 §9.1): "head" is an extension method, not HEAD. */
+static inline bool http_method_is(const char *m, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    return len == nl && memcmp(m, name, nl) == 0;
+}
 
 /* Is the token `m` (len bytes) in llhttp's method table?  Exact match:
  * methods are case-sensitive, as llhttp's table is. */

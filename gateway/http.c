@@ -14,20 +14,6 @@
 
 #define MAX_HEADERS 256
 
-/* RFC 9110 tchar */
-static const unsigned char tchar[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
-    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
-    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
-    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
-    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
-    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
-    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
-    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-};
-
 void gw_req_reset(struct gw_req *r)
 {
     struct gw_hdr *h = r->hdrs;
@@ -51,7 +37,7 @@ void gw_req_free(struct gw_req *r)
 static int check_header_line(const unsigned char *p, size_t n)
 {
     size_t i = 0;
-    while (i < n && tchar[p[i]])
+    while (i < n && http_tchar[p[i]])
         i++;
     if (i == 0 || i == n || p[i] != ':')
         return 400; /* empty name, no colon, or a space/invalid byte in the name */
@@ -65,7 +51,7 @@ static int check_header_line(const unsigned char *p, size_t n)
 static int check_request_line(const unsigned char *p, size_t n)
 {
     size_t i = 0;
-    while (i < n && tchar[p[i]])
+    while (i < n && http_tchar[p[i]])
         i++;
     if (i == 0 || i == n || p[i] != ' ')
         return 400;
@@ -219,12 +205,9 @@ static bool eq_ci(const char *a, size_t al, const char *b)
     return al == bl && strncasecmp(a, b, bl) == 0;
 }
 
-/* Is r's method `m`?  Methods are case-sensitive (RFC 9110 §9.1): "head"
- * is an extension method, not HEAD. */
 static bool method_is(const struct gw_req *r, const char *m)
 {
-    size_t ml = strlen(m);
-    return r->method_len == ml && memcmp(r->method, m, ml) == 0;
+    return http_method_is(r->method, r->method_len, m);
 }
 
 /* Does the comma-separated list `v` contain `token` (case-insensitive)? */
@@ -274,7 +257,7 @@ static int check_headers(struct gw_req *r)
             nte++;
             if (!eq_ci(h->value, h->value_len, "chunked"))
                 /* a coding we do not implement, or an empty/garbled one */
-                return tchar[(unsigned char)(h->value_len ? h->value[0] : ' ')] ? 501 : 400;
+                return http_tchar[(unsigned char)(h->value_len ? h->value[0] : ' ')] ? 501 : 400;
             if (nte > 1)
                 return 400;
             r->chunked = true;

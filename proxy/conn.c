@@ -24,6 +24,7 @@
 
 #include "accesslog.h"
 #include "bevio.h"
+#include "httpmethod.h"
 #include "log.h"
 #include "proxy_http.h"
 #include "route.h"
@@ -515,7 +516,7 @@ void conn_response_done(struct conn *c)
 
 static bool is_head_method(const struct conn *c)
 {
-    return c->q->r.method.len == 4 && memcmp(c->q->r.method.p, "HEAD", 4) == 0;
+    return http_method_is(c->q->r.method.p, c->q->r.method.len, "HEAD");
 }
 
 void conn_send_simple(struct conn *c, int status, const char *ctype, const char *body, size_t len,

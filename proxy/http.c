@@ -10,18 +10,9 @@
 
 /* --- character classes --------------------------------------------------- */
 
-/* RFC 9110 token characters: ALPHA DIGIT and !#$%&'*+-.^_`|~ (a table: the
- * scanners ask for every byte of every field name) */
-static const bool tchar[256] = {
-    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['!'] = true,  ['#'] = true,
-    ['$'] = true,         ['%'] = true,         ['&'] = true,         ['\''] = true, ['*'] = true,
-    ['+'] = true,         ['-'] = true,         ['.'] = true,         ['^'] = true,  ['_'] = true,
-    ['`'] = true,         ['|'] = true,         ['~'] = true,
-};
-
 static bool is_tchar(unsigned char c)
 {
-    return tchar[c];
+    return http_tchar[c];
 }
 
 /* field-vchar / obs-text / SP / HTAB (a table, as tchar) */
@@ -48,12 +39,9 @@ static bool str_ieq(const char *a, size_t alen, const char *b)
     return http_ieq(a, alen, b, strlen(b));
 }
 
-/* Methods are case-sensitive (RFC 9110 §9.1): "head" is an extension
- * method, not HEAD, and the upstream treats it so. */
 static bool method_is(const struct req_str *m, const char *name)
 {
-    size_t nl = strlen(name);
-    return m->len == nl && memcmp(m->p, name, nl) == 0;
+    return http_method_is(m->p, m->len, name);
 }
 
 static void trim(const char **p, size_t *len)

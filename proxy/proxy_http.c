@@ -23,6 +23,7 @@
 #include "bevio.h"
 #include "conn.h"
 #include "http.h"
+#include "httpmethod.h"
 #include "log.h"
 #include "pool.h"
 #include "proxy_uwsgi.h"
@@ -76,8 +77,7 @@ static void relay(struct proxy *px);
 
 static bool method_is(const struct req *r, const char *m)
 {
-    size_t l = strlen(m);
-    return r->method.len == l && memcmp(r->method.p, m, l) == 0;
+    return http_method_is(r->method.p, r->method.len, m);
 }
 
 static void append_list(struct buf *b, const char *s, size_t n)

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "conn.h"
+#include "httpmethod.h"
 #include "log.h"
 
 static const struct {
@@ -200,7 +201,7 @@ static void send_file(struct conn *c, int fd, const struct stat *stb, const char
             conn_head_add(c, "Content-Type", 12, "text/html", 9);
             conn_head_add(c, "Content-Range", 13, cr, (size_t)n);
             conn_head_end(c, (int64_t)sizeof(body) - 1, false);
-            if (!(r->method.len == 4 && memcmp(r->method.p, "HEAD", 4) == 0))
+            if (!http_method_is(r->method.p, r->method.len, "HEAD"))
                 conn_body_add(c, body, sizeof(body) - 1);
             conn_response_done(c);
             return;
@@ -221,7 +222,7 @@ static void send_file(struct conn *c, int fd, const struct stat *stb, const char
         conn_head_add(c, "Content-Range", 13, cr, (size_t)n);
     }
     conn_head_end(c, len, false);
-    bool head = r->method.len == 4 && memcmp(r->method.p, "HEAD", 4) == 0;
+    bool head = http_method_is(r->method.p, r->method.len, "HEAD");
     if (head || len == 0) {
         close(fd);
     } else if (evbuffer_add_file(conn_output(c), fd, start, len) < 0) {
@@ -240,8 +241,8 @@ void static_handle(struct conn *c)
 {
     struct req *r = &c->q->r;
     const struct cf_loc *loc = r->loc;
-    bool head = r->method.len == 4 && memcmp(r->method.p, "HEAD", 4) == 0;
-    bool get = r->method.len == 3 && memcmp(r->method.p, "GET", 3) == 0;
+    bool head = http_method_is(r->method.p, r->method.len, "HEAD");
+    bool get = http_method_is(r->method.p, r->method.len, "GET");
     if (!get && !head) {
         conn_fail(c, 405);
         return;
