@@ -1,4 +1,6 @@
-/* httpmethod: llhttp 8.1.0 over a request head with any method.
+/* httpmethod: what the proxy's and the gateway's HTTP parsers share — the
+ * token table, method and field-name compares, and llhttp 8.1.0 over a
+ * request head with any method.
  *
  * llhttp 8.1.0 parses only the methods of its table, but any token is a
  * method (RFC 9110 §9.1: QUERY, FOO-BAR).  For a method llhttp does not
@@ -32,6 +34,24 @@ static inline bool http_method_is(const char *m, size_t len, const char *name)
     size_t nl = strlen(name);
     return len == nl && memcmp(m, name, nl) == 0;
 }
+
+/* Is [a, a + alen) the lower-case ASCII `lower` (llen bytes), ignoring ASCII
+ * case?  For field names on every request: inline, and without
+ * strncasecmp's locale lookup.  HTTP_IEQ takes a string literal. */
+static inline bool http_ieq(const char *a, size_t alen, const char *lower, size_t llen)
+{
+    if (alen != llen)
+        return false;
+    for (size_t i = 0; i < llen; i++) {
+        unsigned char c = (unsigned char)a[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + ('a' - 'A'));
+        if (c != (unsigned char)lower[i])
+            return false;
+    }
+    return true;
+}
+#define HTTP_IEQ(a, alen, lit) http_ieq((a), (alen), "" lit, sizeof(lit) - 1)
 
 /* Is the token `m` (len bytes) in llhttp's method table?  Exact match:
  * methods are case-sensitive, as llhttp's table is. */

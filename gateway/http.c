@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "httpmethod.h"
 
@@ -199,10 +198,10 @@ static const llhttp_settings_t *settings(void)
     return &s;
 }
 
+/* b: lower case */
 static bool eq_ci(const char *a, size_t al, const char *b)
 {
-    size_t bl = strlen(b);
-    return al == bl && strncasecmp(a, b, bl) == 0;
+    return http_ieq(a, al, b, strlen(b));
 }
 
 static bool method_is(const struct gw_req *r, const char *m)

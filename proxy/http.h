@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "httpmethod.h"
 #include "req.h"
 
 #define HTTP_MAX_HEADERS 128 /* more fields than this: 431 */
@@ -92,24 +93,6 @@ void http_resp_free(struct http_resp *rp);
  * Returns 0, or -1 when it is invalid (the proxy answers 502); rp->why says
  * why. */
 int http_parse_response(struct http_resp *rp, const char *head, size_t len);
-
-/* Is [a, a + alen) the lower-case ASCII `lower` (llen bytes), ignoring ASCII
- * case?  For field names on every request: inline, and without
- * strncasecmp's locale lookup.  HTTP_IEQ takes a string literal. */
-static inline bool http_ieq(const char *a, size_t alen, const char *lower, size_t llen)
-{
-    if (alen != llen)
-        return false;
-    for (size_t i = 0; i < llen; i++) {
-        unsigned char c = (unsigned char)a[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + ('a' - 'A'));
-        if (c != (unsigned char)lower[i])
-            return false;
-    }
-    return true;
-}
-#define HTTP_IEQ(a, alen, lit) http_ieq((a), (alen), "" lit, sizeof(lit) - 1)
 
 /* Does the response to `method` with this status carry a body? */
 bool http_resp_has_body(const struct http_resp *rp, const struct req_str *method);
