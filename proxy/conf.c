@@ -1027,6 +1027,8 @@ static int d_header(struct B *b, const struct dir *d, struct node *n, struct sco
     if (!h)
         return oom(b->P);
     h->name = n->args[1];
+    if (d->field == F_UWSGI_PARAMS && strncmp(h->name, "HTTP_", 5) == 0)
+        lc->loc.uwsgi_http_params = true;
     h->always = always;
     h->if_not_empty = if_not_empty;
     h->value = compile(b, n, n->args[2]);
@@ -1951,7 +1953,8 @@ static void merge(struct lconf *c, const struct lconf *p)
         stmt;
     INH(F_PROXY_HEADERS,
         (l->proxy_headers = q->proxy_headers, l->nproxy_headers = q->nproxy_headers))
-    INH(F_UWSGI_PARAMS, (l->uwsgi_params = q->uwsgi_params, l->nuwsgi_params = q->nuwsgi_params))
+    INH(F_UWSGI_PARAMS, (l->uwsgi_params = q->uwsgi_params, l->nuwsgi_params = q->nuwsgi_params,
+                         l->uwsgi_http_params = q->uwsgi_http_params))
     INH(F_HTTP_VERSION, l->proxy_http_version = q->proxy_http_version)
     INH(F_CONNECT_TO, l->connect_timeout_ms = q->connect_timeout_ms)
     INH(F_PSEND_TO, l->proxy_send_timeout_ms = q->proxy_send_timeout_ms)

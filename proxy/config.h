@@ -154,6 +154,7 @@ struct cf_loc {
     int nproxy_headers;
     struct cf_header *uwsgi_params; /* uwsgi_param list */
     int nuwsgi_params;
+    bool uwsgi_http_params;         /* one of them sets an HTTP_ variable */
     int proxy_http_version;         /* 10 or 11; nginx's default is 10 */
     int connect_timeout_ms;         /* proxy_connect_timeout, default 60s */
     int proxy_send_timeout_ms;      /* proxy_send_timeout, default 60s */

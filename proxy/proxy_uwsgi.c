@@ -78,9 +78,7 @@ int uwsgi_build_request(const struct cf_loc *loc, const struct req *r, struct bu
     struct req_str conn = {connh ? connh->value : NULL, connh ? connh->value_len : 0};
     /* a header is left out when a uwsgi_param set its variable; few
      * configurations set any HTTP_ one, so look only when one is there */
-    bool http_params = false;
-    for (int i = 0; i < loc->nuwsgi_params && !http_params; i++)
-        http_params = strncmp(loc->uwsgi_params[i].name, "HTTP_", 5) == 0;
+    bool http_params = loc->uwsgi_http_params;
     char key[300];
     for (int i = 0; i < r->nheaders; i++) {
         const struct req_header *h = &r->headers[i];

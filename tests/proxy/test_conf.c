@@ -236,7 +236,7 @@ START_TEST(test_upstream)
            "    health_check interval=2s fails=3 passes=2 uri=/health timeout=1s;\n"
            "  }\n"
            "  upstream other { server 127.0.0.1:8003; }\n"
-           "  server { listen 127.0.0.1:8080;\n"
+           "  server { listen 127.0.0.1:8080; uwsgi_param HTTP_X_A b;\n"
            "    location / { proxy_pass http://app; }\n"
            "    location /u/ { uwsgi_pass uwsgi://other; uwsgi_param A $uri if_not_empty; }\n"
            "    location /s { status; }\n"
@@ -282,6 +282,10 @@ START_TEST(test_upstream)
     ck_assert_ptr_eq(s->locs[1].upstream, cf->upstreams[1]);
     ck_assert_int_eq(s->locs[1].nuwsgi_params, 1);
     ck_assert(s->locs[1].uwsgi_params[0].if_not_empty);
+    /* an HTTP_ param is noted with the list, and inherited with it */
+    ck_assert(!s->locs[1].uwsgi_http_params);
+    ck_assert_int_eq(s->locs[0].nuwsgi_params, 1);
+    ck_assert(s->locs[0].uwsgi_http_params);
     ck_assert_int_eq(s->locs[2].handler, CF_H_STATUS);
     cf_free(cf);
 }
