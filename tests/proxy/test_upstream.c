@@ -86,6 +86,22 @@ static int one(struct up_group *g, enum up_result res)
     return p;
 }
 
+/* Starts requests, ending each at once, until one lands on peer `want`,
+ * and leaves that one open in *t (bounded: 8 rounds of the group). */
+static void hold_on(struct up_group *g, int want, struct up_try *t)
+{
+    for (int k = 0; k < 8 * MAXP; k++) {
+        up_try_init(t, g);
+        int p = up_pick(g, NULL, t);
+        if (p == want)
+            return;
+        ck_assert_int_ge(p, 0);
+        up_done(g, p, UP_OK, NULL);
+        up_try_free(t);
+    }
+    ck_abort_msg("no request reached peer %d", want);
+}
+
 START_TEST(up_rr_sequence_and_names)
 {
     struct fx f;
@@ -142,15 +158,10 @@ START_TEST(up_failed_again_after_timeout)
         ck_assert_int_eq(one(g, UP_OK), 1);
     fake_ms += 10001;
     /* the probe fails: out for another fail_timeout */
-    for (;;) {
-        struct up_try t;
-        up_try_init(&t, g);
-        int p = up_pick(g, NULL, &t);
-        up_done(g, p, p == 0 ? UP_FAIL : UP_OK, NULL);
-        up_try_free(&t);
-        if (p == 0)
-            break;
-    }
+    struct up_try t;
+    hold_on(g, 0, &t);
+    up_done(g, 0, UP_FAIL, NULL);
+    up_try_free(&t);
     for (int k = 0; k < 3; k++)
         ck_assert_int_eq(one(g, UP_OK), 1);
     fx_done(&f);
@@ -298,8 +309,10 @@ START_TEST(up_slow_start)
     struct up_group *g = fx_init(&f);
     ck_assert_int_eq(one(g, UP_FAIL), 0);
     fake_ms += 10001;
-    while (one(g, UP_OK) != 0) /* the probe succeeds: ramp starts */
-        ;
+    struct up_try t; /* the probe succeeds: ramp starts */
+    hold_on(g, 0, &t);
+    up_done(g, 0, UP_OK, NULL);
+    up_try_free(&t);
     long c[2] = {0, 0};
     for (int k = 0; k < 1000; k++)
         c[one(g, UP_OK)]++;
@@ -513,22 +526,6 @@ END_TEST
 /* The policies' fast modes (lb_sets.h) stop walking once nothing changes:
  * a failure, its fail_timeout running out, and max_conns reached and left
  * must still change the picks at once. */
-/* Starts requests, ending each at once, until one lands on peer `want`,
- * and leaves that one open in *t (bounded: 8 rounds of the group). */
-static void hold_on(struct up_group *g, int want, struct up_try *t)
-{
-    for (int k = 0; k < 8 * MAXP; k++) {
-        up_try_init(t, g);
-        int p = up_pick(g, NULL, t);
-        if (p == want)
-            return;
-        ck_assert_int_ge(p, 0);
-        up_done(g, p, UP_OK, NULL);
-        up_try_free(t);
-    }
-    ck_abort_msg("no request reached peer %d", want);
-}
-
 static void steady_changes(const char *method, char *arg)
 {
     struct fx f;
