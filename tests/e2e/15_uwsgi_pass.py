@@ -53,6 +53,7 @@ class RawUwsgi:
                 s, _ = self.ls.accept()
             except OSError:
                 return
+            s.settimeout(10)  # a silent connection must not hold the accept loop
             try:
                 _, size, _ = struct.unpack("<BHB", self._recv(s, 4))
                 data = self._recv(s, size)

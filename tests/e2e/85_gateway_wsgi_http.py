@@ -232,8 +232,7 @@ class WsgiOverHttp(harness.SharedGatewayTestCase):
                 c = RawClient(self.port, timeout=30)
                 t0 = time.monotonic()
                 c.send("GET /slowgen?n=4&delay=0.5 HTTP/%s\r\nHost: x\r\n\r\n" % version)
-                while b"slow-0;" not in c.buf:
-                    c._fill()
+                c.read_until(b"slow-0;")
                 t_first = time.monotonic() - t0
                 r = c.read_response()
                 t_last = time.monotonic() - t0

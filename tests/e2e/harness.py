@@ -196,6 +196,14 @@ class RawClient:
             raise ConnectionError("connection closed")
         self.buf += chunk
 
+    def read_until(self, marker, timeout=30.0):
+        """Reads until `marker` (bytes) is in the buffer, within `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while marker not in self.buf:
+            if time.monotonic() > deadline:
+                raise TimeoutError("%r not seen within %s s" % (marker, timeout))
+            self._fill()
+
     def _line(self):
         while b"\r\n" not in self.buf:
             self._fill()

@@ -525,7 +525,9 @@ END_TEST
 
 /* The policies' fast modes (lb_sets.h) stop walking once nothing changes:
  * a failure, its fail_timeout running out, and max_conns reached and left
- * must still change the picks at once. */
+ * must still change the picks at once.  (That the fast modes do start is
+ * the lb_fast suite's to check; here a missing generation bump in
+ * upstream.c would let a full or failed peer be picked.) */
 static void steady_changes(const char *method, char *arg)
 {
     struct fx f;
