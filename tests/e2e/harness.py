@@ -311,7 +311,11 @@ class EchoHandler(BaseHTTPRequestHandler):
         body = b""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             while True:
-                size = int(self.rfile.readline().split(b";")[0], 16)
+                line = self.rfile.readline()
+                if not line:  # the sender gave up mid-body: no request
+                    self.close_connection = True
+                    return
+                size = int(line.split(b";")[0], 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
@@ -319,7 +323,11 @@ class EchoHandler(BaseHTTPRequestHandler):
                 body += self.rfile.read(size)
                 self.rfile.readline()
         elif self.headers.get("Content-Length"):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
+            n = int(self.headers["Content-Length"])
+            body = self.rfile.read(n)
+            if len(body) < n:  # the sender gave up mid-body: no request (as a real server)
+                self.close_connection = True
+                return
         srv = self.server
         with srv.lock:
             srv.hits.append({"method": self.command, "path": self.path,
