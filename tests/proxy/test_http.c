@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/method_vectors.h"
 #include "http.h"
 
 static const struct http_limits LIM = {1024, 4096};
@@ -321,47 +322,21 @@ START_TEST(test_extension_methods)
         ck_assert_msg(st == 0, "extension method %d refused with %d", i, st);
     }
 
-    static const struct bad bad[] = {
-        {"QU/ERY / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"FOO(BAR) / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"FOO\"BAR / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"FO\x01O / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"FOO\x7f / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"FOO\tBAR / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"QU\xc3\x89RY / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {" / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"QUERY  / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"QUERY / HTTP/1.1\r\n\r\n", 400},
-        /* asterisk-form is OPTIONS's, case-sensitive */
-        {"QUERY * HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"options * HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        /* authority-form is CONNECT's; CONNECT in any case is refused */
-        {"QUERY a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"connect a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+    /* what they differ in: CONNECT in any case (an upstream may take
+     * "connect" for CONNECT), identity after chunked, a target above the root */
+    static const struct method_vector bad[] = {
         {"connect / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
-        /* methods llhttp knows keep its checks */
-        {"PRI / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"ANNOUNCE / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        /* framing is as strict as for any method */
-        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-         400},
-        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 400},
-        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\n", 400},
-        {"QUERY / HTTP/1.1\r\nHost: a\r\nX: a\r\n Content-Length: 3\r\n\r\n", 400},
-        {"QUERY / HTTP/1.1\r\nHost: a\r\nX: a\rContent-Length: 3\r\n\r\n", 400},
-        {"QUERY / HTTP/1.1\r\nHost: a\r\nContent-Length : 3\r\n\r\n", 400},
         {"QUERY / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400},
-        {"QUERY / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
-        {"QUERY / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
         {"QUERY /../x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        {"QUERY / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
         {NULL, 0},
     };
-    for (int i = 0; bad[i].raw; i++) {
-        int st = status_of(bad[i].raw);
-        ck_assert_msg(st == bad[i].status, "bad method vector %d got %d, want %d", i, st,
-                      bad[i].status);
-    }
+    const struct method_vector *sets[] = {method_vectors_bad, bad};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; sets[k][i].raw; i++) {
+            int st = status_of(sets[k][i].raw);
+            ck_assert_msg(st == sets[k][i].status, "bad method vector %d.%d got %d, want %d", k, i,
+                          st, sets[k][i].status);
+        }
     /* a NUL in the method */
     static const char nul[] = "QU\0ERY / HTTP/1.1\r\nHost: a\r\n\r\n";
     struct http_reqp hp2;
