@@ -88,10 +88,11 @@ wait_port() {
     return 1
 }
 
-tree_rss_kib() {  # sum of VmRSS over pid and its descendants
-    $PY - "$1" <<'EOF'
+tree_stat() {  # $1 pid, $2 rss|cpu: VmRSS in KiB, or CPU time in ns (user +
+    # system, /proc/PID/schedstat), summed over pid and its descendants
+    $PY - "$1" "$2" <<'EOF'
 import os, sys
-root = int(sys.argv[1])
+root, what = int(sys.argv[1]), sys.argv[2]
 kids = {}
 for d in os.listdir("/proc"):
     if d.isdigit():
@@ -106,6 +107,9 @@ while todo:
     p = todo.pop()
     todo.extend(kids.get(p, []))
     try:
+        if what == "cpu":
+            total += int(open("/proc/%d/schedstat" % p).read().split()[0])
+            continue
         for line in open("/proc/%d/status" % p):
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
@@ -224,9 +228,11 @@ run_one() {  # $1 name, $2 round
     sleep 0.3
     # warm-up (fills the upstream keep-alive pool), then the measured run
     wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+    local cpu0 cpu1; cpu0=$(tree_stat "$PROXY_PID" cpu)
     timeout $((DUR + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency "http://127.0.0.1:$port/" \
         >"$dir/wrk.txt" 2>&1 || true
-    local rss_load; rss_load=$(tree_rss_kib "$PROXY_PID")
+    cpu1=$(tree_stat "$PROXY_PID" cpu)
+    local rss_load; rss_load=$(tree_stat "$PROXY_PID" rss)
     # RSS at $IDLE idle keep-alive connections
     local rss_idle=0 ready="" fifo="$dir/hold"
     mkfifo "$fifo"
@@ -240,11 +246,11 @@ run_one() {  # $1 name, $2 round
         sleep 0.1
     done
     sleep 1
-    rss_idle=$(tree_rss_kib "$PROXY_PID")
+    rss_idle=$(tree_stat "$PROXY_PID" rss)
     exec 7>&-
     wait "$idle_pid" 2>/dev/null || true
     stop_pid "$PROXY_PID"
-    echo "$name|$round|ok|$rss_load|$rss_idle|$ready|$dir/wrk.txt" >>"$WORK/results"
+    echo "$name|$round|ok|$rss_load|$rss_idle|$ready|$dir/wrk.txt|$((cpu1 - cpu0))" >>"$WORK/results"
     echo "  $name round $round: $(grep -E 'Requests/sec' "$dir/wrk.txt" | tr -s ' ') ; idle: $ready" >&2
 }
 
@@ -260,7 +266,13 @@ done
 : >"$WORK/results"
 echo "proxy bench: ${names[*]}; $WORKERS worker(s); wrk -t$THREADS -c$CONNS -d${DUR}s; $IDLE idle conns; $ROUNDS round(s)" >&2
 for r in $(seq "$ROUNDS"); do
-    for n in "${names[@]}"; do run_one "$n" "$r"; done
+    # odd rounds in the listed order, even rounds reversed: a drift in the
+    # machine's load over the run does not always favour the one that runs first
+    order=("${names[@]}")
+    if [ $((r % 2)) -eq 0 ]; then
+        order=(); for ((i = ${#names[@]} - 1; i >= 0; i--)); do order+=("${names[i]}"); done
+    fi
+    for n in "${order[@]}"; do run_one "$n" "$r"; done
 done
 
 $PY - "$WORK/results" "$WORKERS" "$CONNS" "$DUR" "$IDLE" >"$WORK/table.md" <<'EOF'
@@ -270,59 +282,76 @@ path, workers, conns, dur, idle = sys.argv[1:6]
 def ms(v, unit):
     return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-runs = {}
+runs = {}   # name -> {round: measures}
 for line in open(path):
     f = line.rstrip("\n").split("|")
     name = f[0]
+    runs.setdefault(name, {})
     if f[2] != "ok":
-        runs.setdefault(name, [])
         continue
     txt = open(f[6]).read()
     m = re.search(r"Requests/sec:\s+([\d.]+)", txt)
+    n = re.search(r"^\s+(\d+) requests in", txt, re.M)
     p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)", txt, re.M)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)", txt, re.M)
     errs = re.search(r"Non-2xx or 3xx responses: (\d+)", txt)
     sock = re.search(r"Socket errors: (.*)", txt)
     ready = re.search(r"ready (\d+)", f[5])
-    runs.setdefault(name, []).append({
+    reqs = int(n.group(1)) if n else 0
+    runs[name][f[1]] = {
         "rps": float(m.group(1)) if m else 0.0,
         "p50": ms(*p50.groups()) if p50 else float("nan"),
         "p99": ms(*p99.groups()) if p99 else float("nan"),
         "rss": int(f[3]) / 1024.0, "idle": int(f[4]) / 1024.0,
+        # CPU of the proxy's processes during the measured load, per request
+        "cpu": int(f[7]) / 1000.0 / reqs if reqs else float("nan"),
         "ready": int(ready.group(1)) if ready else 0,
-        "bad": (int(errs.group(1)) if errs else 0), "sockerr": sock.group(1) if sock else ""})
+        "bad": (int(errs.group(1)) if errs else 0), "sockerr": sock.group(1) if sock else ""}
 
-def med(rs, k):
-    return statistics.median(r[k] for r in rs)
-
+KEYS = ("rps", "p50", "p99", "cpu", "rss", "idle", "ready", "bad")
 rows = {}
 for name, rs in runs.items():
     if rs:
-        rows[name] = {k: med(rs, k) for k in ("rps", "p50", "p99", "rss", "idle", "ready", "bad")}
-        rows[name]["sockerr"] = "; ".join(sorted({r["sockerr"] for r in rs if r["sockerr"]}))
-ref = rows.get("nginx")
+        rows[name] = {k: statistics.median(r[k] for r in rs.values()) for k in KEYS}
+        rows[name]["sockerr"] = "; ".join(sorted({r["sockerr"] for r in rs.values() if r["sockerr"]}))
+ref = runs.get("nginx", {})
 label = {"ours": "ours (build/proxy/proxy)", "ours-yield": "ours, events { yield on; }", "nginx": "nginx 1.22", "haproxy": "HAProxy 2.6 (nbthread %s)" % workers}
 
-def ratio(name, k):
-    if not ref or not ref[k]:
-        return "-"
-    return "%.2f" % (rows[name][k] / ref[k])
+def paired(name, k):
+    """per-round ratios to nginx (the same round: the same load on the machine)"""
+    return [rs[k] / ref[r][k] for r, rs in runs[name].items() if r in ref and ref[r][k]]
 
+def ratio(name, k):
+    q = paired(name, k)
+    return "%.2f" % statistics.median(q) if q else "-"
+
+nrounds = max(len(rs) for rs in runs.values()) if runs else 0
 print("Proxy bench: %s worker(s), wrk %s connections for %s s, upstream nginx `return 200` (1 worker), loopback; "
-      "RSS = master + workers; idle = RSS holding %s idle keep-alive connections." % (workers, conns, dur, idle))
+      "RSS = master + workers; idle = RSS holding %s idle keep-alive connections; CPU = user + system time of the "
+      "proxy's processes during the load, per request.%s" % (workers, conns, dur, idle,
+      " Values are medians over %d rounds; ratios are medians of the per-round ratios to nginx." % nrounds if nrounds > 1 else ""))
 print()
-print("| proxy | req/s | p50 ms | p99 ms | RSS MiB | idle RSS MiB (conns held) | non-2xx | req/s vs nginx | p99 vs nginx | RSS vs nginx | idle RSS vs nginx |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| proxy | req/s | p50 ms | p99 ms | CPU us/req | RSS MiB | idle RSS MiB (conns held) | non-2xx | req/s vs nginx | p99 vs nginx | CPU vs nginx | RSS vs nginx | idle RSS vs nginx |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for name in ("ours", "ours-yield", "nginx", "haproxy"):
     if name not in runs:
         continue
     if name not in rows:
-        print("| %s | failed to start | | | | | | | | | |" % label[name])
+        print("| %s | failed to start | | | | | | | | | | | |" % label[name])
         continue
     r = rows[name]
-    print("| %s | %.0f | %.2f | %.2f | %.1f | %.1f (%d) | %d | %s | %s | %s | %s |" % (
-        label[name], r["rps"], r["p50"], r["p99"], r["rss"], r["idle"], r["ready"], r["bad"],
-        ratio(name, "rps"), ratio(name, "p99"), ratio(name, "rss"), ratio(name, "idle")))
+    print("| %s | %.0f | %.2f | %.2f | %.2f | %.1f | %.1f (%d) | %d | %s | %s | %s | %s | %s |" % (
+        label[name], r["rps"], r["p50"], r["p99"], r["cpu"], r["rss"], r["idle"], r["ready"], r["bad"],
+        ratio(name, "rps"), ratio(name, "p99"), ratio(name, "cpu"), ratio(name, "rss"), ratio(name, "idle")))
+if nrounds > 1:
+    print()
+    for name in runs:
+        if name == "nginx" or not runs[name]:
+            continue
+        q, l = paired(name, "rps"), paired(name, "p99")
+        print("%s vs nginx per round: req/s %s (ahead in %d of %d); p99 %s (at or below in %d of %d)" % (
+            label[name], " ".join("%.2f" % x for x in q), sum(x > 1 for x in q), len(q),
+            " ".join("%.2f" % x for x in l), sum(x <= 1 for x in l), len(l)))
 for name, r in rows.items():
     if r["sockerr"]:
         print("\n%s wrk socket errors: %s" % (name, r["sockerr"]))
