@@ -1,14 +1,33 @@
 /* timing: Server-Timing stages of one request (see timing.h). */
 #include "timing.h"
 
+#include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+
+static struct event_base *loop_base; /* the worker's loop, NULL before it */
+
+void timing_use_base(struct event_base *base)
+{
+    loop_base = base;
+}
+
+void timing_wall(struct timespec *ts)
+{
+    struct timeval tv;
+    /* outside a loop turn libevent reads the clock itself */
+    if (loop_base && event_base_gettimeofday_cached(loop_base, &tv) == 0) {
+        ts->tv_sec = tv.tv_sec;
+        ts->tv_nsec = (long)tv.tv_usec * 1000;
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, ts);
+}
 
 double timing_now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    timing_wall(&ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 

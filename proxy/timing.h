@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 enum timing_mark {
     TM_START,     /* first byte of the request */
@@ -22,13 +23,30 @@ enum timing_mark {
     TM_COUNT
 };
 
+struct event_base;
+
 struct timing {
-    double t[TM_COUNT]; /* seconds, monotonic; 0 = not reached */
+    double t[TM_COUNT]; /* seconds, timing_now(); 0 = not reached */
     long long app_us;   /* X-Chain-App-Us, -1 when absent */
 };
 
-/* Monotonic seconds. */
+/* The clock requests are timed with.  Once a worker has given its loop
+ * (timing_use_base) it is the loop's cached time, as nginx's: read once when
+ * epoll_wait returns, so timing a request costs no clock read and every stamp
+ * taken in one batch of events is the same (a stage within one turn lasts 0).
+ * What was seen in a batch (bytes that arrived) is stamped no earlier than it
+ * happened, what was done (a send) no later: the time from a send to a reply
+ * (`header`) is never under the peer's, the time from a request's arrival to
+ * its response (`total`) never over what the client saw.  It is libevent's
+ * precise monotonic clock (the worker asks for EVENT_BASE_FLAG_PRECISE_TIMER)
+ * mapped to real time, the mapping re-synchronised every 5 s: a step of the
+ * system clock can make one duration wrong; durations are clamped at 0, as
+ * nginx's $request_time.  Without a loop: CLOCK_REALTIME, read each time. */
+void timing_use_base(struct event_base *base);
+/* Seconds since the epoch, as above. */
 double timing_now(void);
+/* The same instant as a timespec (for $time_local, $msec, $request_time). */
+void timing_wall(struct timespec *ts);
 void timing_reset(struct timing *tm);
 static inline void timing_mark(struct timing *tm, enum timing_mark m)
 {

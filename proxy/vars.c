@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "timing.h"
+
 enum var {
     V_LIT, /* literal text, not a variable */
     V_HOST,
@@ -610,7 +612,7 @@ static int eval_var(const struct part *p, const struct req *r, struct buf *out, 
         break;
     case V_REQUEST_TIME: {
         struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
+        timing_wall(&now);
         long long ms = (long long)(now.tv_sec - r->start.tv_sec) * 1000 +
                        (now.tv_nsec - r->start.tv_nsec) / 1000000;
         if (ms < 0 || r->start.tv_sec == 0)
@@ -628,7 +630,7 @@ static int eval_var(const struct part *p, const struct req *r, struct buf *out, 
     case V_TIME_ISO8601:
     case V_MSEC: {
         struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
+        timing_wall(&now);
         if (p->v == V_MSEC)
             k = snprintf(tmp, sizeof(tmp), "%lld.%03ld", (long long)now.tv_sec,
                          now.tv_nsec / 1000000);
