@@ -722,8 +722,8 @@ void conn_body_attach(struct conn *c, struct evbuffer *sink, bool chunked,
 /* The clocks of a request's first byte ($request_time, Server-Timing). */
 static void stamp_start(struct creq *q)
 {
+    q->tm.t[TM_START] = timing_now();
     timing_wall(&q->r.start);
-    q->tm.t[TM_START] = (double)q->r.start.tv_sec + (double)q->r.start.tv_nsec / 1e9;
 }
 
 static void reset_request(struct conn *c)

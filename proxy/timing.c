@@ -6,29 +6,48 @@
 #include <string.h>
 
 static struct event_base *loop_base; /* the worker's loop, NULL before it */
+/* the monotonic time read in the current loop turn, and libevent's cached
+ * time that told which turn it was read in */
+static double turn_now;
+static struct timeval turn_seen;
 
 void timing_use_base(struct event_base *base)
 {
     loop_base = base;
+    turn_seen = (struct timeval){0, 0};
+}
+
+static double monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double timing_now(void)
+{
+    struct timeval tv;
+    /* libevent's cached time is set once per turn (outside a turn it is the
+     * time of day, new on every call): the first call in a turn reads the
+     * clock, the others get the same value */
+    if (!loop_base || event_base_gettimeofday_cached(loop_base, &tv) < 0)
+        return monotonic();
+    if (tv.tv_sec != turn_seen.tv_sec || tv.tv_usec != turn_seen.tv_usec) {
+        turn_seen = tv;
+        turn_now = monotonic();
+    }
+    return turn_now;
 }
 
 void timing_wall(struct timespec *ts)
 {
     struct timeval tv;
-    /* outside a loop turn libevent reads the clock itself */
     if (loop_base && event_base_gettimeofday_cached(loop_base, &tv) == 0) {
         ts->tv_sec = tv.tv_sec;
         ts->tv_nsec = (long)tv.tv_usec * 1000;
         return;
     }
     clock_gettime(CLOCK_REALTIME, ts);
-}
-
-double timing_now(void)
-{
-    struct timespec ts;
-    timing_wall(&ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void timing_reset(struct timing *tm)

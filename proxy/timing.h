@@ -30,22 +30,24 @@ struct timing {
     long long app_us;   /* X-Chain-App-Us, -1 when absent */
 };
 
-/* The clock requests are timed with.  Once a worker has given its loop
- * (timing_use_base) it is the loop's cached time, as nginx's: read once when
- * epoll_wait returns, so timing a request costs no clock read and every stamp
- * taken in one batch of events is the same (a stage within one turn lasts 0).
- * What was seen in a batch (bytes that arrived) is stamped no earlier than it
- * happened, what was done (a send) no later: the time from a send to a reply
- * (`header`) is never under the peer's, the time from a request's arrival to
- * its response (`total`) never over what the client saw.  It is libevent's
- * precise monotonic clock (the worker asks for EVENT_BASE_FLAG_PRECISE_TIMER)
- * mapped to real time, the mapping re-synchronised every 5 s: a step of the
- * system clock can make one duration wrong; durations are clamped at 0, as
- * nginx's $request_time.  Without a loop: CLOCK_REALTIME, read each time. */
+/* The clocks requests are timed with.  Once a worker has given its loop
+ * (timing_use_base), time is read at most once per loop turn, as nginx's
+ * cached time: timing a request costs no clock read of its own, and every
+ * stamp taken in one batch of events is the same (a stage within one turn
+ * lasts 0).  timing_now() is CLOCK_MONOTONIC, read by the turn's first call:
+ * what a turn saw (bytes that arrived) is stamped no earlier than it happened
+ * and what it did after stamping (a send) no later, so the time from a send
+ * to its reply (`header`) is never under the peer's and the time from a
+ * request's arrival to its response (`total`) never over what the client
+ * saw.  timing_wall() is libevent's cached time of day (its precise clock
+ * when the loop has EVENT_BASE_FLAG_PRECISE_TIMER, as the worker's has;
+ * libevent's default clock ticks every 1-4 ms, and the turn would then be
+ * told apart only that finely).  Without a loop both read their clock each
+ * time. */
 void timing_use_base(struct event_base *base);
-/* Seconds since the epoch, as above. */
+/* Monotonic seconds, as above. */
 double timing_now(void);
-/* The same instant as a timespec (for $time_local, $msec, $request_time). */
+/* The time of day, as above ($time_local, $msec, $request_time). */
 void timing_wall(struct timespec *ts);
 void timing_reset(struct timing *tm);
 static inline void timing_mark(struct timing *tm, enum timing_mark m)

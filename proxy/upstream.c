@@ -13,6 +13,7 @@
 
 #include "health.h"
 #include "log.h"
+#include "timing.h"
 #include "vars.h"
 
 struct up_peer {
@@ -89,11 +90,10 @@ static void set_fails(struct up_group *g, struct up_peer *p, int fails)
 static struct evdns_base *dns_base;
 static int dns_refs;
 
+/* monotonic, read once per loop turn (timing.h) */
 static int64_t real_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)(timing_now() * 1000.0);
 }
 
 static int64_t (*now_ms)(void) = real_now_ms;
