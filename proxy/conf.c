@@ -570,7 +570,8 @@ struct B { /* builder */
     int nsrvs;
     struct cf_upstream **ups;
     int nups;
-    bool seen_events, seen_http, seen_wp, seen_wc, seen_yield, seen_pid, seen_err, seen_resolver;
+    bool seen_events, seen_http, seen_wp, seen_wc, seen_yield, seen_multi_accept, seen_pid,
+        seen_err, seen_resolver;
     bool seen_daemon, seen_master, seen_user;
     int tmpl_host, dummy;
     struct tmpl *t_proxy_host, *t_close;
@@ -863,6 +864,17 @@ static int d_yield(struct B *b, const struct dir *d, struct node *n, struct scop
     if (d_ignore_flag(b, d, n, s) < 0)
         return -1;
     b->cf->yield = strcmp(n->args[1], "on") == 0;
+    return 0;
+}
+
+static int d_multi_accept(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    if (b->seen_multi_accept)
+        return dup_dir(b, n);
+    b->seen_multi_accept = true;
+    if (d_ignore_flag(b, d, n, s) < 0)
+        return -1;
+    b->cf->multi_accept = strcmp(n->args[1], "on") == 0;
     return 0;
 }
 
@@ -1786,7 +1798,7 @@ static const struct dir dirs[] = {
     {"events", C_MAIN, 0, 0, true, d_events, 0, -1},
     {"worker_rlimit_nofile", C_MAIN, 1, 1, false, d_rlimit_nofile, 0, -1},
     {"use", C_EVENTS, 1, 1, false, d_use, 0, -1},
-    {"multi_accept", C_EVENTS, 1, 1, false, d_ignore_flag, 0, -1},
+    {"multi_accept", C_EVENTS, 1, 1, false, d_multi_accept, 0, -1},
     {"accept_mutex", C_EVENTS, 1, 1, false, d_ignore_flag, 0, -1},
     {"worker_connections", C_EVENTS, 1, 1, false, d_worker_connections, 0, -1},
     {"yield", C_EVENTS, 1, 1, false, d_yield, 0, -1},

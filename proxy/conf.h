@@ -12,8 +12,7 @@
  * `tcp_nopush`, `tcp_nodelay` (we always send files with sendfile(2)),
  * `client_body_temp_path`, `proxy_temp_path`, `uwsgi_temp_path` (nothing is
  * buffered to disk), `proxy_request_buffering off` (bodies are streamed),
- * `multi_accept` and `accept_mutex` (workers accept in a loop on shared
- * sockets), `use epoll`, `daemon off`, `master_process on`, `error_log` in http { } (there is one
+ * `accept_mutex` (off, nginx's default since 1.11.3), `use epoll`, `daemon off`, `master_process on`, `error_log` in http { } (there is one
  * error log, set in the main or the http context), and `user` (workers keep the user the
  * master runs as: run the proxy as the user it should be).
  *

@@ -224,6 +224,7 @@ struct cf_main {
     int worker_processes;   /* "auto" = number of CPUs */
     int worker_connections; /* events { worker_connections }, default 512 */
     bool yield;             /* events { yield on|off }: sched_yield() after each loop turn (off) */
+    bool multi_accept;      /* events { multi_accept on|off }: take every pending connection (off) */
     int worker_rlimit_nofile; /* RLIMIT_NOFILE for workers (set by the master); 0 = unchanged */
     char *pid_file;         /* NULL: no pid file */
     char *error_log;        /* path or "stderr" */

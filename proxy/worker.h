@@ -15,7 +15,7 @@
 #include "config.h"
 
 struct event_base;
-struct evconnlistener;
+struct acceptor;
 struct conn;
 
 /* The state connections share (conn.c reads it; only worker.c changes the
@@ -24,12 +24,12 @@ struct worker {
     struct event_base *base;
     struct cf_main *cf;
     int index;
-    int nconns;         /* open client connections */
-    bool quitting;      /* SIGQUIT: no new connections, no keep-alive */
-    bool paused;        /* listeners disabled at worker_connections */
-    struct conn *conns; /* every open client connection */
-    struct evconnlistener **lev;
-    int nlev;
+    int nconns;           /* open client connections */
+    bool quitting;        /* SIGQUIT: no new connections, no keep-alive */
+    bool paused;          /* listeners disabled at worker_connections */
+    struct conn *conns;   /* every open client connection */
+    struct acceptor *acc; /* one per listen socket, accepted on by every worker */
+    int nacc;
     time_t date_t;   /* second of the cached Date value */
     char date[40];   /* "Sun, 22 Nov 2026 20:54:49 GMT" */
     uint64_t rng[2]; /* xorshift128+ state for $request_id */

@@ -5,10 +5,14 @@ client loop runs: no request fails and the new configuration answers; a bad
 configuration on HUP keeps the old workers serving and logs FILE:LINE; QUIT
 lets an in-flight request finish; TERM stops at once; USR1 reopens the access
 log after rotation; a killed worker is logged and replaced; `-s reload|quit`
-signal the master through the pid file.  Runs against nginx too
+signal the master through the pid file.  The workers share a listen socket
+with the configured backlog and take connections one per wake-up (nginx's
+multi_accept off) or all pending (multi_accept on).  Runs against nginx too
 (PROXY_IMPL=nginx), where the log wording is not checked."""
 import os
 import signal
+import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -195,6 +199,64 @@ class Signals(harness.ProxyTestCase):
         rc = harness.subprocess.run(argv + ["-s", "quit"], capture_output=True, timeout=30)
         self.assertNotEqual(rc.returncode, 0)
         self.assertIn(b"proxy.pid", rc.stderr)
+
+
+class Accepting(harness.ProxyCase):
+    """The listen socket every worker accepts on."""
+
+    HTTP = """
+    server {
+        listen 127.0.0.1:{port} backlog=77;
+        location / { return 200 "ok"; }
+    }
+"""
+
+    def backlog(self, port):
+        """The listen backlogs on `port`: Send-Q in `ss -ltn`, one per socket."""
+        out = subprocess.run(["ss", "-ltnH", "sport = :%d" % port], capture_output=True,
+                             text=True, timeout=10).stdout.split("\n")
+        return [int(l.split()[2]) for l in out if l.strip()]
+
+    def burst(self, n=128):
+        """n connections opened at once, then one request on each: all answered."""
+        socks = []
+        try:
+            for _ in range(n):
+                socks.append(socket.create_connection(("127.0.0.1", self.port), timeout=20))
+            for s in socks:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            for i, s in enumerate(socks):
+                data = b""
+                while b"\r\n\r\nok" not in data:
+                    chunk = s.recv(4096)
+                    self.assertTrue(chunk, "connection %d closed before its answer" % i)
+                    data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:40])
+        finally:
+            for s in socks:
+                s.close()
+
+    def test_backlog_reaches_listen(self):
+        # the socket the master opened keeps backlog=77 (a listener that
+        # called listen() again would leave libevent's 128 there)
+        self.start_proxy(self.HTTP, workers=2)
+        self.assertEqual(self.backlog(self.port), [77])
+        self.burst()
+
+    def test_backlog_with_reuseport(self):
+        self.start_proxy(self.HTTP.replace("backlog=77", "reuseport backlog=77"), workers=2)
+        self.assertEqual(self.backlog(self.port), [77, 77])
+        self.burst()
+
+    def test_one_worker_takes_a_burst(self):
+        # one connection per wake-up: a burst is still taken, a wake-up each
+        self.start_proxy(self.HTTP, workers=1)
+        self.burst(200)
+
+    def test_multi_accept_on(self):
+        self.start_proxy(self.HTTP, workers=2, events_extra="multi_accept on; ")
+        self.assertEqual(self.backlog(self.port), [77])
+        self.burst(200)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ class Impl:
         if which == "nginx":
             main_extra += "user root;\n"
         conf = harness.PROXY_CONF % {"workers": 1, "tmp": d, "main_extra": main_extra,
-                                     "wconn": 256, "http": http.replace("{port}", str(self.port))}
+                                     "events_extra": "", "wconn": 256,
+                                     "http": http.replace("{port}", str(self.port))}
         conf = conf.replace("error_log %s/error.log info;" % d, "error_log stderr info;")
         path = os.path.join(d, "conf", "proxy.conf")
         with open(path, "w") as f:

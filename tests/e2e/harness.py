@@ -772,7 +772,7 @@ PROXY_CONF = """worker_processes %(workers)d;
 error_log %(tmp)s/error.log info;
 pid %(tmp)s/proxy.pid;
 %(main_extra)s
-events { worker_connections %(wconn)d; }
+events { worker_connections %(wconn)d; %(events_extra)s}
 http {
     access_log %(tmp)s/access.log;
 %(http)s
@@ -790,7 +790,7 @@ class ProxyCase(TempDirTestCase):
     """Starts the proxy (ours, or nginx with PROXY_IMPL=nginx) with an
     nginx-syntax configuration whose http { } block is given."""
 
-    def start_proxy(self, http, workers=1, wconn=1024, main_extra="", port=None):
+    def start_proxy(self, http, workers=1, wconn=1024, main_extra="", port=None, events_extra=""):
         if PROXY_IMPL == "nginx":
             need_binary(NGINX_BIN)
             main_extra = "daemon off;\nuser root;\n" + main_extra
@@ -801,7 +801,8 @@ class ProxyCase(TempDirTestCase):
             http = "\n".join(l for l in http.split("\n") if "# nginx-only" not in l)
         self.port = port or free_port()
         conf = PROXY_CONF % {"workers": workers, "tmp": self.tmp, "main_extra": main_extra,
-                             "wconn": wconn, "http": http.replace("{port}", str(self.port))}
+                             "wconn": wconn, "events_extra": events_extra,
+                             "http": http.replace("{port}", str(self.port))}
         self.conf_path = self.write("conf/proxy.conf", conf)
         binary = NGINX_BIN if PROXY_IMPL == "nginx" else PROXY_BIN
         self.proxy = self.spawn([binary, "-p", self.tmp + "/", "-c", self.conf_path], name="proxy")

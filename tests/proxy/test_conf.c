@@ -88,6 +88,7 @@ START_TEST(test_defaults)
     ck_assert_int_eq(cf->worker_processes, 1);
     ck_assert_int_eq(cf->worker_connections, 512);
     ck_assert(!cf->yield);
+    ck_assert(!cf->multi_accept);
     char want[512];
     snprintf(want, sizeof(want), "%s/logs/proxy.pid", dir);
     ck_assert_str_eq(cf->pid_file, want);
@@ -162,6 +163,7 @@ START_TEST(test_inheritance)
     ck_assert_int_eq(cf->worker_processes, 3);
     ck_assert_int_eq(cf->worker_connections, 64);
     ck_assert(cf->yield);
+    ck_assert(cf->multi_accept);
     ck_assert_int_eq(cf->worker_rlimit_nofile, 4096);
     ck_assert_str_eq(cf->error_log, "stderr");
     ck_assert_int_eq(cf->error_log_level, LL_WARN);
@@ -430,6 +432,8 @@ START_TEST(test_errors)
          "D/conf/t.conf:2: invalid value \"maybe\" in \"yield\" directive, it must be \"on\" or "
          "\"off\""},
         {"events { yield on; yield off; }\n", "D/conf/t.conf:1: \"yield\" directive is duplicate"},
+        {"events { multi_accept on; multi_accept on; }\n",
+         "D/conf/t.conf:1: \"multi_accept\" directive is duplicate"},
         {EV "daemon on;\n",
          "D/conf/t.conf:2: \"daemon on\" is not supported (the proxy stays in the foreground)"},
     };
