@@ -160,7 +160,7 @@ void bevio_set_timeouts(struct bufferevent *bev, const struct timeval *rt, const
         evutil_timerclear(&bev->timeout_write);
 }
 
-bool bevio_write_now(struct bufferevent *bev)
+bool bevio_write_now(struct bufferevent *bev, bool no_files)
 {
     /* Queuing output makes libevent arm the write event (an epoll_ctl now and
      * one when it drains, plus a loop turn); most responses fit the socket
@@ -171,10 +171,19 @@ bool bevio_write_now(struct bufferevent *bev)
     evutil_socket_t fd = bufferevent_getfd(bev);
     if (fd < 0)
         return false;
-    /* libevent's writer, not ours: it also sends file segments (sendfile).
-     * A socket bufferevent freezes its output's start (only it drains it). */
+    /* A socket bufferevent freezes its output's start (only it drains it). */
     evbuffer_unfreeze(out, 1);
-    int n = evbuffer_write(out, fd);
+    struct evbuffer_iovec v[2];
+    int n;
+    if (no_files && evbuffer_peek(out, -1, NULL, v, 2) == 1) {
+        ssize_t k = send(fd, v[0].iov_base, v[0].iov_len, MSG_NOSIGNAL);
+        n = k < 0 ? -1 : 0;
+        if (k > 0)
+            evbuffer_drain(out, (size_t)k);
+    } else {
+        /* libevent's writer: several extents (writev), file segments (sendfile) */
+        n = evbuffer_write(out, fd);
+    }
     evbuffer_freeze(out, 1);
     if (n < 0)
         return false; /* libevent's own write reports the error */

@@ -52,7 +52,10 @@ void bevio_set_read_high(struct bufferevent *bev, size_t high);
 void bevio_set_timeouts(struct bufferevent *bev, const struct timeval *rt,
                         const struct timeval *wt);
 /* Writes bev's output to its socket now (saves the write event's round
- * trip); true when all of it went.  Errors are left to libevent's write. */
-bool bevio_write_now(struct bufferevent *bev);
+ * trip); true when all of it went.  Errors are left to libevent's write.
+ * `no_files`: the caller knows the output never held a file segment
+ * (evbuffer_add_file); then output in one extent goes out with send(), a
+ * shorter way through the kernel than writev()'s VFS path.  Borrows bev. */
+bool bevio_write_now(struct bufferevent *bev, bool no_files);
 
 #endif

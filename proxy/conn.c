@@ -783,7 +783,7 @@ static void try_flush(struct conn *c)
     if (!c->q->body_done && c->q->keepalive)
         return; /* keep reading (dropping) the body first */
     conn_set_state(c, CONN_ST_FLUSH);
-    if (bevio_write_now(c->bev)) {
+    if (bevio_write_now(c->bev, !c->file_out)) {
         write_off(c); /* left on by an earlier stream: the event is gone already */
         finish_request(c);
     } else {

@@ -115,6 +115,8 @@ struct conn {
     int busy;                       /* callbacks running on the stack: freeing waits */
     bool dead;                      /* closed; freed when busy drops to 0 */
     bool peer_eof; /* the client shut its side: answer what is buffered, then close */
+    bool file_out; /* a file segment went into the output once (static.c): bevio_write_now
+                      leaves every write to libevent's writer (sendfile) from then on */
 };
 
 /* Takes the accepted socket `fd` (non-blocking) from listener `ls`.  On

@@ -692,7 +692,7 @@ static void px_try(struct proxy *px)
         /* a pooled connection's writing is off (pool_put): the request goes
          * out at once, and the write event is armed only if some is left or
          * a body follows */
-        if (!(pc->reused || pc->ready) || !bevio_write_now(pc->bev) || !c->q->body_done)
+        if (!(pc->reused || pc->ready) || !bevio_write_now(pc->bev, true) || !c->q->body_done)
             bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
         else if (!(bufferevent_get_enabled(pc->bev) & EV_READ))
             bufferevent_enable(pc->bev, EV_READ);

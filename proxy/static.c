@@ -223,6 +223,7 @@ static void send_file(struct conn *c, int fd, const struct stat *stb, const char
     }
     conn_head_end(c, len, false);
     bool head = http_method_is(r->method.p, r->method.len, "HEAD");
+    c->file_out = true; /* the output may hold a file segment from here on */
     if (head || len == 0) {
         close(fd);
     } else if (evbuffer_add_file(conn_output(c), fd, start, len) < 0) {
