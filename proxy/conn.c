@@ -472,6 +472,9 @@ static void add_chunk_size(struct evbuffer *out, size_t n)
     evbuffer_add(out, t, k);
 }
 
+/* Body pieces up to this size are copied into the output, not moved. */
+#define BODY_COPY_MAX 512
+
 void conn_body_out(struct conn *c, struct evbuffer *from, int64_t n)
 {
     size_t len = evbuffer_get_length(from);
@@ -481,7 +484,17 @@ void conn_body_out(struct conn *c, struct evbuffer *from, int64_t n)
     struct evbuffer *out = conn_output(c);
     if (c->q->chunked_out)
         add_chunk_size(out, k);
-    evbuffer_remove_buffer(from, out, k);
+    struct evbuffer_iovec v;
+    if (k <= BODY_COPY_MAX && evbuffer_peek(from, (ev_ssize_t)k, NULL, &v, 1) == 1 &&
+        v.iov_len >= k) {
+        /* a small piece is copied (into the room the head's extent has
+         * left, mostly) rather than its chain moved: a short response then
+         * leaves in one extent, one send() (bevio_write_now) */
+        evbuffer_add(out, v.iov_base, k);
+        evbuffer_drain(from, k);
+    } else {
+        evbuffer_remove_buffer(from, out, k);
+    }
     if (c->q->chunked_out)
         evbuffer_add(out, "\r\n", 2);
     c->q->r.body_bytes_sent += k;
