@@ -466,7 +466,9 @@ static void on_head(struct proxy *px)
                                   : status == 429 ? CF_NEXT_HTTP_429
                                   : status == 403 ? CF_NEXT_HTTP_403
                                                   : CF_NEXT_HTTP_404)) {
-            end_try(px, UP_FAIL, status, false);
+            /* 403 and 404 move on without counting a failure (nginx's
+             * NGX_PEER_NEXT in ngx_http_upstream_next) */
+            end_try(px, status == 403 || status == 404 ? UP_OK : UP_FAIL, status, false);
             px->fail_status = 502;
             px_try(px);
             return;

@@ -62,7 +62,8 @@ int up_pick(struct up_group *g, const struct req *r, struct up_try *t);
 
 enum up_result {
     UP_OK,      /* a response was received (any status not counted as failure) */
-    UP_FAIL,    /* error, timeout, invalid header, or a proxy_next_upstream http_* status retried */
+    UP_FAIL,    /* error, timeout, invalid header, or a proxy_next_upstream http_* status
+                   retried (but http_403 and http_404 move on as UP_OK, as nginx's) */
     UP_DISCARD, /* the try was abandoned by us (client went away): neither */
 };
 

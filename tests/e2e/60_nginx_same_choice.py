@@ -242,6 +242,32 @@ class SameChoice(harness.TempDirTestCase):
         got = self.each(http, lambda p: self.seq(p, 12))
         self.assertEqual(set(got), {"a", "d"}, got)
 
+    def test_next_on_404_is_not_a_failure(self):
+        """proxy_next_upstream http_404 (and http_403) moves on without
+        counting a failure (nginx's NGX_PEER_NEXT): the peer answering 404
+        stays in rotation even with max_fails=1, where http_500 takes it out."""
+        for status, stays in ((404, True), (403, True), (500, False)):
+            sick = Backend(name="n", fail_status=status)
+            try:
+                http = ("    upstream u {\n        server 127.0.0.1:%d max_fails=1;\n"
+                        "        server 127.0.0.1:%d;\n        server 127.0.0.1:%d;\n    }\n"
+                        "    server { listen 127.0.0.1:{port}; location / { proxy_pass http://u;"
+                        " proxy_next_upstream error http_%d; } }\n"
+                        % (sick.port, self.backends[1].port, self.backends[2].port, status))
+
+                def run(port):
+                    before = len(sick.hits)
+                    picks = self.seq(port, 12)
+                    return picks, len(sick.hits) - before
+                picks, tried = self.each(http, run)
+                self.assertNotIn("n", picks)
+                if stays:
+                    self.assertGreaterEqual(tried, 4, (status, picks, tried))
+                else:
+                    self.assertEqual(tried, 1, (status, picks, tried))
+            finally:
+                sick.stop()
+
     def test_backup(self):
         dead = self.dead_port()
         http = ("    upstream u {\n        server 127.0.0.1:%d;\n        server 127.0.0.1:%d;\n"
