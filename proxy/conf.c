@@ -856,26 +856,27 @@ static int d_worker_connections(struct B *b, const struct dir *d, struct node *n
     return 0;
 }
 
-static int d_yield(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+/* An events { } on|off directive allowed once: sets *dst. */
+static int flag_once(struct B *b, const struct dir *d, struct node *n, struct scope *s, bool *seen,
+                     bool *dst)
 {
-    if (b->seen_yield)
+    if (*seen)
         return dup_dir(b, n);
-    b->seen_yield = true;
+    *seen = true;
     if (d_ignore_flag(b, d, n, s) < 0)
         return -1;
-    b->cf->yield = strcmp(n->args[1], "on") == 0;
+    *dst = strcmp(n->args[1], "on") == 0;
     return 0;
+}
+
+static int d_yield(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    return flag_once(b, d, n, s, &b->seen_yield, &b->cf->yield);
 }
 
 static int d_multi_accept(struct B *b, const struct dir *d, struct node *n, struct scope *s)
 {
-    if (b->seen_multi_accept)
-        return dup_dir(b, n);
-    b->seen_multi_accept = true;
-    if (d_ignore_flag(b, d, n, s) < 0)
-        return -1;
-    b->cf->multi_accept = strcmp(n->args[1], "on") == 0;
-    return 0;
+    return flag_once(b, d, n, s, &b->seen_multi_accept, &b->cf->multi_accept);
 }
 
 static int d_rlimit_nofile(struct B *b, const struct dir *d, struct node *n, struct scope *s)
