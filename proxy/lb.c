@@ -180,8 +180,17 @@ uint64_t lb_rand(uint64_t *s)
     return x * 0x2545f4914f6cdd1dull;
 }
 
+static uint64_t fixed_seed;
+
+void lb_fix_seed(uint64_t seed)
+{
+    fixed_seed = seed;
+}
+
 uint64_t lb_seed(void)
 {
+    if (fixed_seed)
+        return fixed_seed;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)getpid() << 16);

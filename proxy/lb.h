@@ -109,6 +109,9 @@ uint32_t lb_crc32_update(uint32_t crc, const void *p, size_t len);
 
 /* A small fast pseudo-random generator (xorshift64*) for random choices. */
 uint64_t lb_rand(uint64_t *state);
+/* A seed for a policy's generator: from the clock and the pid, or the one
+ * lb_fix_seed() set (tests: reproducible draws; 0 = back to the clock). */
 uint64_t lb_seed(void);
+void lb_fix_seed(uint64_t seed);
 
 #endif

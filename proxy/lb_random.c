@@ -63,11 +63,11 @@ fail:
 
 enum { RS_TRIES };
 
-static int draw_usable(struct rnd *st, const struct lb_ctx *ctx, int not )
+static int draw_usable(struct rnd *st, const struct lb_ctx *ctx, int skip)
 {
     for (;;) {
         int p = lb_alias_draw(&st->al, &st->seed);
-        if (p != not &&ctx->usable(ctx->ud, p))
+        if (p != skip && ctx->usable(ctx->ud, p))
             return p;
         if (++ctx->rstate[RS_TRIES] > 20)
             return -1;
