@@ -257,6 +257,8 @@ static void creq_put(struct creq *q)
         http_reqp_free(&q->hp);
     if (q->head.cap > CREQ_KEEP_BYTES)
         buf_free(&q->head);
+    if (q->px)
+        proxy_trim(q->px, CREQ_KEEP_BYTES);
     q->next_free = creq_cache;
     creq_cache = q;
     creq_ncache++;

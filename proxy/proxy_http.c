@@ -780,6 +780,16 @@ void proxy_abort(struct conn *c)
     }
 }
 
+void proxy_trim(struct proxy *px, size_t keep)
+{
+    if (px->req.cap > keep)
+        buf_free(&px->req);
+    if (px->tmp.cap > keep)
+        buf_free(&px->tmp);
+    if (px->rp.head.cap > keep)
+        http_resp_free(&px->rp);
+}
+
 void proxy_free(struct proxy *px)
 {
     if (px->pc)

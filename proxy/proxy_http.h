@@ -10,6 +10,7 @@
 #define PROXY_PROXY_HTTP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct conn;
 struct proxy;
@@ -21,5 +22,9 @@ void proxy_start(struct conn *c, bool uwsgi);
 void proxy_abort(struct conn *c);
 /* Frees the state kept in c->px (when the client connection is freed). */
 void proxy_free(struct proxy *px);
+/* Between requests: gives back the buffers of px (the upstream request head
+ * or uwsgi packet, the response head) that one large request grew past
+ * `keep` bytes; px stays usable. */
+void proxy_trim(struct proxy *px, size_t keep);
 
 #endif

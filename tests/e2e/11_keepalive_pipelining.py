@@ -104,5 +104,55 @@ class KeepAlive(ProxyCase):
         self.assertLess(time.monotonic() - t, 4)
 
 
+
+class LargeThenSmall(ProxyCase):
+    """A large request head and a large response head, then ordinary ones, on
+    one keep-alive connection and on fresh ones: the proxy gives back what a
+    large request grew (its request state is reused, trimmed) and every
+    later request still goes through whole."""
+
+    BIG = 40000  # a request field line (large_client_header_buffers 4 64k)
+    BIG_RESP = 20000  # a response field line (ours takes up to 32k)
+
+    def setUp(self):
+        super().setUp()
+        self.b = Backend("b", extra_headers=[("X-Big-Response", "r" * self.BIG_RESP)])
+        self.addCleanup(self.b.stop)
+        self.start_proxy("""
+    upstream backend { server 127.0.0.1:%d; keepalive 8; }
+    server {
+        listen 127.0.0.1:{port};
+        large_client_header_buffers 4 64k;
+        location / {
+            proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+            proxy_buffer_size 64k; proxy_buffers 4 64k;  # nginx-only: its response head buffer
+        }
+    }
+""" % self.b.port)
+
+    def check(self, r, big):
+        self.assertEqual(r.status, 200)
+        self.assertEqual(len(r.header("X-Big-Response") or ""), self.BIG_RESP)
+        got = dict((k.lower(), v) for k, v in r.json()["headers"])
+        self.assertEqual(got.get("x-big"), big)
+
+    def test_large_then_small(self):
+        big = "q" * self.BIG
+        c = self.raw()
+        for i in range(4):
+            if i % 2 == 0:
+                c.send("GET /big%d HTTP/1.1\r\nHost: a\r\nX-Big: %s\r\n\r\n" % (i, big))
+                self.check(c.read_response(), big)
+            else:
+                c.send("GET /small%d HTTP/1.1\r\nHost: a\r\n\r\n" % i)
+                self.check(c.read_response(), None)
+        c.close()
+        for i in range(3):  # fresh connections take the cached request states
+            c = self.raw()
+            c.send("GET /n%d HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" % i)
+            self.check(c.read_response(), None)
+            c.close()
+
+
 if __name__ == "__main__":
     harness.main()
