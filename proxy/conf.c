@@ -507,6 +507,7 @@ enum { /* the location settings' "set here" bits */
        F_NEXT_UP,
        F_NEXT_TRIES,
        F_NEXT_TO,
+       F_BUF_SIZE,
        F_ROOT,
        F_ALIAS,
        F_INDEX,
@@ -1056,6 +1057,35 @@ static int d_size(struct B *b, const struct dir *d, struct node *n, struct scope
     if (mark(b, n, s, d->field) < 0)
         return -1;
     *(int64_t *)((char *)&s->lc->loc + d->off) = v;
+    return 0;
+}
+
+/* proxy_buffer_size: the response head's limit (nginx: the buffer the head
+ * must fit in, "upstream sent too big header" otherwise). */
+static int d_buffer_size(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    int64_t v;
+    if (conf_parse_size(n->args[1], &v) < 0 || v < 64 || v > (1 << 24))
+        return bad_value(b, n, n->args[1]);
+    if (mark(b, n, s, d->field) < 0)
+        return -1;
+    s->lc->loc.buffer_size = (int)v;
+    return 0;
+}
+
+/* proxy_buffers NUMBER SIZE, proxy_busy_buffers_size SIZE: the body is
+ * streamed, never buffered: checked as nginx reads them, then without
+ * effect. */
+static int d_buffers(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    (void)d;
+    (void)s;
+    int num = 2;
+    int64_t v;
+    if (n->nargs == 3 && (parse_int(n->args[1], &num) < 0 || num < 2))
+        return bad_value(b, n, n->args[1]);
+    if (conf_parse_size(n->args[n->nargs - 1], &v) < 0 || v < 1)
+        return bad_value(b, n, n->args[n->nargs - 1]);
     return 0;
 }
 
@@ -1840,6 +1870,12 @@ static const struct dir dirs[] = {
     {"proxy_read_timeout", C_HSL, 1, 1, false, d_msec, LOFF(read_timeout_ms), F_READ_TO},
     {"uwsgi_read_timeout", C_HSL, 1, 1, false, d_msec, LOFF(read_timeout_ms), F_READ_TO},
     {"proxy_buffering", C_HSL, 1, 1, false, d_flag, LOFF(buffering), F_BUFFERING},
+    {"proxy_buffer_size", C_HSL, 1, 1, false, d_buffer_size, 0, F_BUF_SIZE},
+    {"uwsgi_buffer_size", C_HSL, 1, 1, false, d_buffer_size, 0, F_BUF_SIZE},
+    {"proxy_buffers", C_HSL, 2, 2, false, d_buffers, 0, -1},
+    {"uwsgi_buffers", C_HSL, 2, 2, false, d_buffers, 0, -1},
+    {"proxy_busy_buffers_size", C_HSL, 1, 1, false, d_buffers, 0, -1},
+    {"uwsgi_busy_buffers_size", C_HSL, 1, 1, false, d_buffers, 0, -1},
     {"uwsgi_buffering", C_HSL, 1, 1, false, d_flag, LOFF(buffering), F_BUFFERING},
     {"proxy_next_upstream", C_HSL, 1, -1, false, d_next_upstream, 0, F_NEXT_UP},
     {"uwsgi_next_upstream", C_HSL, 1, -1, false, d_next_upstream, 0, F_NEXT_UP},
@@ -1925,6 +1961,7 @@ static void set_http_defaults(struct B *b, struct lconf *h)
     DEF(F_PSEND_TO, l->proxy_send_timeout_ms = 60000)
     DEF(F_READ_TO, l->read_timeout_ms = 60000)
     DEF(F_BUFFERING, l->buffering = true)
+    DEF(F_BUF_SIZE, l->buffer_size = 64 * 1024)
     DEF(F_NEXT_UP, l->next_upstream = CF_NEXT_ERROR | CF_NEXT_TIMEOUT)
     DEF(F_TOKENS, l->server_tokens = true)
     DEF(F_MAX_BODY, l->client_max_body_size = 1024 * 1024)
@@ -1973,6 +2010,7 @@ static void merge(struct lconf *c, const struct lconf *p)
     INH(F_PSEND_TO, l->proxy_send_timeout_ms = q->proxy_send_timeout_ms)
     INH(F_READ_TO, l->read_timeout_ms = q->read_timeout_ms)
     INH(F_BUFFERING, l->buffering = q->buffering)
+    INH(F_BUF_SIZE, l->buffer_size = q->buffer_size)
     INH(F_NEXT_UP, l->next_upstream = q->next_upstream)
     INH(F_NEXT_TRIES, l->next_upstream_tries = q->next_upstream_tries)
     INH(F_NEXT_TO, l->next_upstream_timeout_ms = q->next_upstream_timeout_ms)

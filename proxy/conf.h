@@ -12,9 +12,17 @@
  * `tcp_nopush`, `tcp_nodelay` (we always send files with sendfile(2)),
  * `client_body_temp_path`, `proxy_temp_path`, `uwsgi_temp_path` (nothing is
  * buffered to disk), `proxy_request_buffering off` (bodies are streamed),
- * `accept_mutex` (off, nginx's default since 1.11.3), `use epoll`, `daemon off`, `master_process on`, `error_log` in http { } (there is one
- * error log, set in the main or the http context), and `user` (workers keep the user the
- * master runs as: run the proxy as the user it should be).
+ * `proxy_buffers` and `proxy_busy_buffers_size` and their uwsgi_ twins
+ * (the values are checked; response bodies are streamed with backpressure,
+ * not buffered), `accept_mutex` (off, nginx's default since 1.11.3), `use
+ * epoll`, `daemon off`, `master_process on`, `error_log` in http { } (there
+ * is one error log, set in the main or the http context), and `user`
+ * (workers keep the user the master runs as: run the proxy as the user it
+ * should be).
+ *
+ * `proxy_buffer_size` / `uwsgi_buffer_size` is what the upstream's response
+ * head must fit in, as in nginx (502 otherwise); the default here is 64k,
+ * nginx's is one page (4k).
  *
  * Not nginx's: `events { yield on|off; }` (default off): a worker runs its
  * event loop one turn at a time and calls sched_yield() between turns, so

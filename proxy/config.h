@@ -163,6 +163,8 @@ struct cf_loc {
     int next_upstream;              /* CF_NEXT_* flags, default error|timeout */
     int next_upstream_tries;        /* 0 = unlimited */
     int next_upstream_timeout_ms;   /* 0 = unlimited */
+    int buffer_size; /* proxy_buffer_size / uwsgi_buffer_size: the response head must fit in it
+                        (default 64k; nginx's is one page, 4k) */
 
     /* return */
     int return_code;

@@ -35,7 +35,6 @@
 #define PX_HIGH       (256 * 1024) /* upstream input: stop reading above */
 #define PX_LOW        (64 * 1024)  /* upstream output: ask for more body below */
 #define PX_REPLAY_MAX (64 * 1024)  /* request bodies up to this size can be retried */
-#define PX_HEAD_MAX   (64 * 1024)  /* response head limit (nginx: proxy_buffer_size) */
 
 enum px_phase {
     PX_IDLE,       /* no try in progress */
@@ -524,9 +523,10 @@ static void on_up_read(struct bufferevent *bev, void *ud)
             break;
         /* past the limit, so that http_find_head() can tell "too long"
          * from "not complete yet" (as conn.c's st_head) */
-        size_t want = len < PX_HEAD_MAX + 64 ? len : PX_HEAD_MAX + 64;
+        size_t max = (size_t)px->loc->buffer_size; /* proxy_buffer_size */
+        size_t want = len < max + 64 ? len : max + 64;
         const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
-        struct http_limits lim = {PX_HEAD_MAX / 2, PX_HEAD_MAX};
+        struct http_limits lim = {max, max};
         size_t skip = 0, hl = 0;
         int rc = http_find_head(p, want, &lim, &skip, &hl);
         if (rc == 0) {

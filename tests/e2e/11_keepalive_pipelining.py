@@ -112,7 +112,7 @@ class LargeThenSmall(ProxyCase):
     later request still goes through whole."""
 
     BIG = 40000  # a request field line (large_client_header_buffers 4 64k)
-    BIG_RESP = 20000  # a response field line (ours takes up to 32k)
+    BIG_RESP = 20000  # a response field line (above the 16 KiB a cached state keeps)
 
     def setUp(self):
         super().setUp()

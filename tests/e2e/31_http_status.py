@@ -225,6 +225,37 @@ class HttpStatus(unittest.TestCase):
         self.assertTrue(self.proxy.alive())
 
 
+
+class ResponseHeadLimit(harness.ProxyCase):
+    """proxy_buffer_size: a response head that does not fit is a 502 (nginx:
+    "upstream sent too big header"), one that fits passes, and the limit is
+    per location."""
+
+    def setUp(self):
+        super().setUp()
+        self.b = harness.Backend("b", extra_headers=[("X-Filler", "p" * 1500)])
+        self.addCleanup(self.b.stop)
+        self.start_proxy("""
+    upstream backend { server 127.0.0.1:%d; }
+    server {
+        listen 127.0.0.1:{port};
+        proxy_buffer_size 4k;
+        location / { proxy_pass http://backend; }
+        location /tiny/ { proxy_pass http://backend; proxy_buffer_size 1k; }
+    }
+""" % self.b.port)
+
+    def test_limit(self):
+        r = harness.request(self.port, "GET", "/fits")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(len(r.header("X-Filler") or ""), 1500)
+        r = harness.request(self.port, "GET", "/tiny/x")
+        self.assertEqual(r.status, 502)
+        self.assertIsNone(r.header("X-Filler"))
+        r = harness.request(self.port, "GET", "/fits/again")
+        self.assertEqual(r.status, 200)
+
+
 if __name__ == "__main__":
     harness.need_proxy()  # exits 77 (skip) when the proxy under test is missing
     harness.main()

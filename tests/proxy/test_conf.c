@@ -107,6 +107,7 @@ START_TEST(test_defaults)
     ck_assert_int_eq(s->large_header_buffer_size, 8192);
     const struct cf_loc *l = s->def_loc;
     ck_assert_int_eq(l->handler, CF_H_STATIC);
+    ck_assert_int_eq(l->buffer_size, 64 * 1024);
     snprintf(want, sizeof(want), "%s/html", dir);
     ck_assert_str_eq(l->root, want);
     ck_assert_int_eq(l->nindex, 1);
@@ -142,6 +143,7 @@ START_TEST(test_inheritance)
         "}\n"
         "http {\n"
         "  proxy_read_timeout 5s;\n"
+        "  proxy_buffer_size 16k; proxy_buffers 8 16k; proxy_busy_buffers_size 32k;\n"
         "  client_max_body_size 2m;\n"
         "  add_header X-A a;\n"
         "  log_format j escape=json '{\"u\":\"$uri\",' '\"s\":$status}';\n"
@@ -156,6 +158,7 @@ START_TEST(test_inheritance)
         "    location = /exact { return 204; access_log off; }\n"
         "    location ^~ /static/ { root /srv; add_header X-C c always; index a.html b.html; }\n"
         "    location /api/ { proxy_pass http://127.0.0.1:9000/v1/; proxy_read_timeout \"1h 30m\";"
+        "      uwsgi_buffer_size 4k;"
         "      location /api/deep/ { client_max_body_size 0; } }\n"
         "    proxy_connect_timeout 250ms;\n" /* after the locations: still inherited */
         "  }\n"
@@ -180,6 +183,7 @@ START_TEST(test_inheritance)
     ck_assert_ptr_null(root->pass_uri);
     ck_assert_str_eq(root->proxy_host, "127.0.0.1:9000");
     ck_assert_int_eq(root->read_timeout_ms, 5000);
+    ck_assert_int_eq(root->buffer_size, 16 * 1024);
     ck_assert_int_eq(root->connect_timeout_ms, 250);
     ck_assert_int_eq(root->keepalive_timeout_ms, 60000);
     ck_assert_int_eq(root->client_max_body_size, 2 * 1024 * 1024);
@@ -219,6 +223,8 @@ START_TEST(test_inheritance)
     ck_assert_int_eq(api->upstream->npeers, 1);
     ck_assert_int_eq(deep->handler, CF_H_STATIC); /* proxy_pass is not inherited */
     ck_assert_int_eq(deep->read_timeout_ms, 5400000);
+    ck_assert_int_eq(api->buffer_size, 4096); /* the uwsgi_ spelling sets the same value */
+    ck_assert_int_eq(deep->buffer_size, 4096);
     ck_assert_int_eq(deep->client_max_body_size, 0);
     ck_assert_int_eq(cf->nupstreams, 1);
     cf_free(cf);
@@ -426,6 +432,12 @@ START_TEST(test_errors)
          "D/conf/t.conf:2: duplicate \"log_format\" name \"combined\""},
         {EV "http { proxy_next_upstream error bogus; }\n",
          "D/conf/t.conf:2: invalid value \"bogus\" in \"proxy_next_upstream\" directive"},
+        {EV "http { proxy_buffer_size 4q; }\n",
+         "D/conf/t.conf:2: invalid value \"4q\" in \"proxy_buffer_size\" directive"},
+        {EV "http { proxy_buffers 1 4k; }\n",
+         "D/conf/t.conf:2: invalid value \"1\" in \"proxy_buffers\" directive"},
+        {EV "http { proxy_buffers 8; }\n",
+         "D/conf/t.conf:2: invalid number of arguments in \"proxy_buffers\" directive"},
         {"events { use kqueue; }\n",
          "D/conf/t.conf:1: invalid event type \"kqueue\" (only \"epoll\")"},
         {"events {\n yield maybe; }\n",
