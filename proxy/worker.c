@@ -38,6 +38,21 @@ static void listeners_enable(struct worker *w, bool on)
     }
 }
 
+/* After accept() ran out of descriptors, accepting is tried again this much
+ * later (or when a connection closes). */
+#define ACCEPT_RETRY_MS 500
+
+static void on_resume(evutil_socket_t fd, short what, void *ud)
+{
+    struct worker *w = ud;
+    (void)fd;
+    (void)what;
+    if (w->paused && !w->quitting && w->nconns < w->cf->worker_connections) {
+        listeners_enable(w, true);
+        w->paused = false;
+    }
+}
+
 /* How many connections one wake-up takes with `multi_accept on` (at most:
  * the loop must go on with the connections it has). */
 #define MULTI_ACCEPT_MAX 256
@@ -87,9 +102,14 @@ static void on_listen(evutil_socket_t fd, short what, void *ud)
             }
             log_error("accept() failed: %s", strerror(e));
             if (e == EMFILE || e == ENFILE) {
-                /* out of descriptors: pause accepting until a connection closes */
+                /* out of descriptors: pause accepting until a connection
+                 * closes, or (the fds may be upstream connections or files)
+                 * for ACCEPT_RETRY_MS, as nginx does for accept_mutex_delay */
                 listeners_enable(w, false);
                 w->paused = true;
+                struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+                if (w->resume)
+                    evtimer_add(w->resume, &tv);
             }
             return;
         }
@@ -248,7 +268,8 @@ int worker_run(struct cf_main *cf, int index)
     for (int s = 0; s < cf->nservers; s++)
         total += cf->servers[s].nlistens;
     w.acc = calloc((size_t)(total ? total : 1), sizeof(*w.acc));
-    if (!w.acc) {
+    w.resume = evtimer_new(w.base, on_resume, &w);
+    if (!w.acc || !w.resume) {
         log_error("out of memory");
         goto out;
     }
@@ -295,6 +316,8 @@ out:
         conn_close(w.conns);
     acceptors_free(&w);
     free(w.acc);
+    if (w.resume)
+        event_free(w.resume);
     pool_free_all();
     conn_cache_free();
     for (int i = 0; i < 4; i++)

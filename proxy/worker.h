@@ -26,7 +26,8 @@ struct worker {
     int index;
     int nconns;           /* open client connections */
     bool quitting;        /* SIGQUIT: no new connections, no keep-alive */
-    bool paused;          /* listeners disabled at worker_connections */
+    bool paused;          /* listeners disabled: at worker_connections, or out of fds */
+    struct event *resume; /* out of fds: re-enables the listeners after a while */
     struct conn *conns;   /* every open client connection */
     struct acceptor *acc; /* one per listen socket, accepted on by every worker */
     int nacc;

@@ -253,6 +253,59 @@ class Accepting(harness.ProxyCase):
         self.start_proxy(self.HTTP, workers=1)
         self.burst(200)
 
+    @staticmethod
+    def cpu_ticks(pid):
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    def test_out_of_descriptors(self):
+        """worker_rlimit_nofile below the connections: accept() fails with
+        EMFILE; the worker stops accepting (no busy loop), logs it, and takes
+        the waiting connections once some close (or, as nginx, after a
+        while); every request is answered in the end."""
+        self.start_proxy("""
+    server {
+        listen 127.0.0.1:{port};
+        location / { return 200 "ok"; }
+    }
+""", workers=1, main_extra="worker_rlimit_nofile 64;")
+        socks = [socket.create_connection(("127.0.0.1", self.port), timeout=10) for _ in range(100)]
+        try:
+            for s in socks:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            answered, waiting = [], []
+            deadline = time.monotonic() + 3
+            for s in socks:  # a worker holds about 50 of them: the rest wait
+                s.settimeout(max(0.05, deadline - time.monotonic()))
+                try:
+                    data = s.recv(4096)
+                except socket.timeout:
+                    data = None
+                (answered if data else waiting).append(s)
+                if data:
+                    self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:40])
+            self.assertGreater(len(answered), 10)
+            self.assertGreater(len(waiting), 10, "the limit did not bite")
+            harness.wait_for(lambda: "Too many open files" in self.error_log(), 10,
+                             what="the accept() failure in the error log")
+            # paused, not spinning on the readable listen socket
+            worker = self.worker_pids()[0]
+            t0 = self.cpu_ticks(worker)
+            time.sleep(1.0)
+            self.assertLess(self.cpu_ticks(worker) - t0, 30, "the worker spins while out of fds")
+            for s in answered:  # descriptors come free: the rest gets in
+                s.close()
+            for s in waiting:
+                s.settimeout(10)
+                data = s.recv(4096)
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:40])
+        finally:
+            for s in socks:
+                s.close()
+        r = harness.request(self.port, "GET", "/")
+        self.assertEqual(r.status, 200)
+
     def test_multi_accept_on(self):
         self.start_proxy(self.HTTP, workers=2, events_extra="multi_accept on; ")
         self.assertEqual(self.backlog(self.port), [77])
