@@ -736,6 +736,32 @@ static int d_only_off(struct B *b, const struct dir *d, struct node *n, struct s
     return 0;
 }
 
+/* proxy_redirect: we never rewrite Location or Refresh, which is what
+ * `proxy_redirect off` asks for; nginx's default (rewriting the proxy_pass
+ * URL into the client's) and explicit rewrites are not supported. */
+static int d_redirect(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    (void)d;
+    (void)s;
+    if (n->nargs == 2 && (strcmp(n->args[1], "off") == 0 || strcmp(n->args[1], "false") == 0))
+        return 0;
+    return perr(b->P, n->file, n->line,
+                "only \"proxy_redirect off\" is supported (Location headers are passed as the "
+                "upstream sent them)");
+}
+
+/* types_hash_* / server_names_hash_* SIZE: the sizes of nginx's lookup
+ * tables; checked, without effect (ours size themselves). */
+static int d_hash_size(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    (void)d;
+    (void)s;
+    int64_t v;
+    if (conf_parse_size(n->args[1], &v) < 0 || v < 1)
+        return bad_value(b, n, n->args[1]);
+    return 0;
+}
+
 /* client_body_temp_path / proxy_temp_path / uwsgi_temp_path PATH [L1 [L2
  * [L3]]]: accepted without effect, nothing is buffered to disk. */
 static int d_temp_path(struct B *b, const struct dir *d, struct node *n, struct scope *s)
@@ -1847,6 +1873,11 @@ static const struct dir dirs[] = {
     {"proxy_temp_path", C_HSL, 1, 4, false, d_temp_path, 0, -1},
     {"uwsgi_temp_path", C_HSL, 1, 4, false, d_temp_path, 0, -1},
     {"tcp_nodelay", C_HSL, 1, 1, false, d_ignore_flag, 0, -1},
+    {"proxy_redirect", C_HSL, 1, 2, false, d_redirect, 0, -1},
+    {"types_hash_max_size", C_HSL, 1, 1, false, d_hash_size, 0, -1},
+    {"types_hash_bucket_size", C_HSL, 1, 1, false, d_hash_size, 0, -1},
+    {"server_names_hash_max_size", C_HTTP, 1, 1, false, d_hash_size, 0, -1},
+    {"server_names_hash_bucket_size", C_HTTP, 1, 1, false, d_hash_size, 0, -1},
     {"types", C_HSL, 0, 0, true, d_types, 0, F_TYPES},
     {"default_type", C_HSL, 1, 1, false, d_default_type, 0, F_DEFAULT_TYPE},
     {"listen", C_SRV, 1, -1, false, d_listen, 0, -1},

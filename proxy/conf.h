@@ -14,7 +14,9 @@
  * buffered to disk), `proxy_request_buffering off` (bodies are streamed),
  * `proxy_buffers` and `proxy_busy_buffers_size` and their uwsgi_ twins
  * (the values are checked; response bodies are streamed with backpressure,
- * not buffered), `accept_mutex` (off, nginx's default since 1.11.3), `use
+ * not buffered), `types_hash_*` and `server_names_hash_*` (nginx's table
+ * sizes), `proxy_redirect off` (Location is never rewritten; nginx's
+ * default rewriting and explicit rules are refused), `accept_mutex` (off, nginx's default since 1.11.3), `use
  * epoll`, `daemon off`, `master_process on`, `error_log` in http { } (there
  * is one error log, set in the main or the http context), and `user`
  * (workers keep the user the master runs as: run the proxy as the user it

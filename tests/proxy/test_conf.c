@@ -144,6 +144,7 @@ START_TEST(test_inheritance)
         "http {\n"
         "  proxy_read_timeout 5s;\n"
         "  proxy_buffer_size 16k; proxy_buffers 8 16k; proxy_busy_buffers_size 32k;\n"
+        "  types_hash_max_size 2048; server_names_hash_bucket_size 64; proxy_redirect off;\n"
         "  client_max_body_size 2m;\n"
         "  add_header X-A a;\n"
         "  log_format j escape=json '{\"u\":\"$uri\",' '\"s\":$status}';\n"
@@ -436,6 +437,11 @@ START_TEST(test_errors)
          "D/conf/t.conf:2: invalid value \"4q\" in \"proxy_buffer_size\" directive"},
         {EV "http { proxy_buffers 1 4k; }\n",
          "D/conf/t.conf:2: invalid value \"1\" in \"proxy_buffers\" directive"},
+        {EV "http { proxy_redirect default; }\n",
+         "D/conf/t.conf:2: only \"proxy_redirect off\" is supported (Location headers are passed "
+         "as the upstream sent them)"},
+        {EV "http { types_hash_max_size big; }\n",
+         "D/conf/t.conf:2: invalid value \"big\" in \"types_hash_max_size\" directive"},
         {EV "http { proxy_buffers 8; }\n",
          "D/conf/t.conf:2: invalid number of arguments in \"proxy_buffers\" directive"},
         {"events { use kqueue; }\n",
