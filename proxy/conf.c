@@ -1656,6 +1656,8 @@ static int d_listen(struct B *b, const struct dir *d, struct node *n, struct sco
             if (parse_int(p + 8, &v) < 0 || v < 1)
                 return perr(b->P, n->file, n->line, "invalid backlog \"%s\"", p + 8);
             l.backlog = v;
+        } else if (strcmp(p, "deferred") == 0) {
+            l.deferred = true;
         } else if (strcmp(p, "bind") == 0) {
             /* we always bind each address separately */
         } else {

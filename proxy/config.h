@@ -200,6 +200,7 @@ struct cf_listen {
     struct addr addr;
     bool reuseport;
     bool default_server;
+    bool deferred; /* TCP_DEFER_ACCEPT: accepted once data arrived (as nginx, 1 s) */
     int backlog;  /* default 511 as nginx */
     int fd;       /* opened by the master (listener.c), -1 before */
     struct cf_where where;

@@ -1,14 +1,19 @@
 /* listener: the master's listen sockets (see listener.h). */
 #include "listener.h"
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "log.h"
 
 struct lsock {
     struct addr addr;
@@ -40,6 +45,21 @@ static void drop(int i)
     close_sock(&socks[i], 0);
     free(socks[i].fds);
     socks[i] = socks[--nsocks];
+}
+
+/* `listen ... deferred`: the kernel hands a connection over once its first
+ * data arrived, as nginx sets it (TCP_DEFER_ACCEPT, 1 s), and takes it off
+ * again on a reload without it.  A failure is logged and ignored, as nginx
+ * does. */
+static void set_deferred(const struct lsock *k, const struct cf_listen *ls)
+{
+    if (addr_is_unix(&k->addr))
+        return;
+    int v = ls->deferred ? 1 : 0;
+    for (int i = 0; i < k->nfds; i++)
+        if (setsockopt(k->fds[i], IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, sizeof(v)) < 0)
+            log_warn("setsockopt(TCP_DEFER_ACCEPT, %d) for %s:%d failed, ignored: %s", v,
+                     ls->where.file, ls->where.line, strerror(errno));
 }
 
 int listener_open_all(struct cf_main *cf, int nworkers, char *err, size_t errlen)
@@ -97,6 +117,7 @@ int listener_open_all(struct cf_main *cf, int nworkers, char *err, size_t errlen
                 }
             }
             ls->fd = k->fds[0];
+            set_deferred(k, ls);
         }
     }
     free(old_nfds);

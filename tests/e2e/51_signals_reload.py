@@ -217,6 +217,12 @@ class Accepting(harness.ProxyCase):
                              text=True, timeout=10).stdout.split("\n")
         return [int(l.split()[2]) for l in out if l.strip()]
 
+    def syn_recv(self):
+        """Connections to the port the kernel holds back (SYN-RECV)."""
+        out = subprocess.run(["ss", "-tnH", "state", "syn-recv", "sport = :%d" % self.port],
+                             capture_output=True, text=True, timeout=10).stdout
+        return len([l for l in out.split("\n") if l.strip()])
+
     def burst(self, n=128):
         """n connections opened at once, then one request on each: all answered."""
         socks = []
@@ -241,6 +247,11 @@ class Accepting(harness.ProxyCase):
         # called listen() again would leave libevent's 128 there)
         self.start_proxy(self.HTTP, workers=2)
         self.assertEqual(self.backlog(self.port), [77])
+        # not deferred: a silent connection is handed over at once
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        time.sleep(0.3)
+        self.assertEqual(self.syn_recv(), 0)
+        s.close()
         self.burst()
 
     def test_backlog_with_reuseport(self):
@@ -305,6 +316,25 @@ class Accepting(harness.ProxyCase):
                 s.close()
         r = harness.request(self.port, "GET", "/")
         self.assertEqual(r.status, 200)
+
+    def test_deferred(self):
+        """listen ... deferred (TCP_DEFER_ACCEPT): a connection that has sent
+        nothing is not handed to the proxy yet (the kernel keeps it in
+        SYN-RECV); once its request arrives it is answered."""
+        self.start_proxy(self.HTTP.replace("backlog=77", "deferred"), workers=1)
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        try:
+            harness.wait_for(lambda: self.syn_recv() == 1, 5,
+                             what="the silent connection in SYN-RECV")
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while b"\r\n\r\nok" not in data:
+                chunk = s.recv(4096)
+                self.assertTrue(chunk, "closed before the answer")
+                data += chunk
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:40])
+        finally:
+            s.close()
 
     def test_multi_accept_on(self):
         self.start_proxy(self.HTTP, workers=2, events_extra="multi_accept on; ")

@@ -99,6 +99,7 @@ START_TEST(test_defaults)
     const struct cf_server *s = &cf->servers[0];
     ck_assert_int_eq(s->nlistens, 1);
     ck_assert_int_eq(s->listens[0].backlog, 511);
+    ck_assert(!s->listens[0].deferred);
     ck_assert_int_eq(s->listens[0].fd, -1);
     ck_assert_int_eq(s->nnames, 1);
     ck_assert_str_eq(s->names[0], "");
@@ -152,7 +153,7 @@ START_TEST(test_inheritance)
         "  types { text/css css; application/json json; }\n"
         "  default_type application/octet-stream;\n"
         "  server {\n"
-        "    listen 8081 default_server reuseport backlog=100;\n"
+        "    listen 8081 default_server reuseport backlog=100 deferred;\n"
         "    server_name Example.COM *.example.com www.example.*;\n"
         "    keepalive_timeout 1m;\n"
         "    location / { proxy_pass http://127.0.0.1:9000; proxy_set_header X-B $host; }\n"
@@ -175,6 +176,7 @@ START_TEST(test_inheritance)
     ck_assert(s->listens[0].default_server);
     ck_assert(s->listens[0].reuseport);
     ck_assert_int_eq(s->listens[0].backlog, 100);
+    ck_assert(s->listens[0].deferred);
     ck_assert_int_eq(s->nnames, 3);
     ck_assert_str_eq(s->names[0], "example.com");
     ck_assert_int_eq(s->nlocs, 5);
