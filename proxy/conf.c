@@ -423,7 +423,8 @@ int conf_parse_size(const char *s, int64_t *out)
     return 0;
 }
 
-int conf_parse_msec(const char *s, int64_t *out)
+/* nginx's time syntax ("1h 30m", "500ms", "30d") in milliseconds, at most max. */
+static int parse_time_ms(const char *s, int64_t max, int64_t *out)
 {
     int64_t total = 0;
     bool any = false;
@@ -474,7 +475,7 @@ int conf_parse_msec(const char *s, int64_t *out)
             p++;
         }
         total += v * mul;
-        if (total > INT32_MAX)
+        if (total > max)
             return -1;
         any = true;
     }
@@ -482,6 +483,11 @@ int conf_parse_msec(const char *s, int64_t *out)
         return -1;
     *out = total;
     return 0;
+}
+
+int conf_parse_msec(const char *s, int64_t *out)
+{
+    return parse_time_ms(s, INT32_MAX, out);
 }
 
 /* --- the builder's state ------------------------------------------------------ */
@@ -522,6 +528,7 @@ enum { /* the location settings' "set here" bits */
        F_ACCESS_LOG,
        F_TYPES,
        F_DEFAULT_TYPE,
+       F_EXPIRES,
        F_HDR_TO,
        F_LHB,
        F_RETURN,
@@ -733,6 +740,39 @@ static int d_only_off(struct B *b, const struct dir *d, struct node *n, struct s
     if (strcmp(n->args[1], "off") != 0)
         return perr(b->P, n->file, n->line,
                     "\"%s on\" is not supported (request bodies are always streamed)", NAME(n));
+    return 0;
+}
+
+/* expires off | epoch | max | [+|-]TIME, as nginx's (the `modified` and
+ * `@time-of-day` forms are refused). */
+static int d_expires(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    const char *v = n->args[1];
+    if (n->nargs == 3 || strcmp(v, "modified") == 0)
+        return perr(b->P, n->file, n->line, "\"expires modified\" is not supported");
+    if (v[0] == '@')
+        return perr(b->P, n->file, n->line, "\"expires @time\" is not supported");
+    int mode = CF_EXP_TIME;
+    int64_t secs = 0;
+    if (strcmp(v, "off") == 0) {
+        mode = CF_EXP_OFF;
+    } else if (strcmp(v, "epoch") == 0) {
+        mode = CF_EXP_EPOCH;
+    } else if (strcmp(v, "max") == 0) {
+        mode = CF_EXP_MAX;
+    } else {
+        bool neg = v[0] == '-';
+        int64_t ms;
+        /* up to 100 years, in whole seconds */
+        if (parse_time_ms(v + (neg || v[0] == '+'), 100LL * 365 * 86400000, &ms) < 0 ||
+            ms % 1000 != 0)
+            return bad_value(b, n, v);
+        secs = neg ? -ms / 1000 : ms / 1000;
+    }
+    if (mark(b, n, s, d->field) < 0)
+        return -1;
+    s->lc->loc.expires = mode;
+    s->lc->loc.expires_s = secs;
     return 0;
 }
 
@@ -1876,6 +1916,7 @@ static const struct dir dirs[] = {
     {"uwsgi_temp_path", C_HSL, 1, 4, false, d_temp_path, 0, -1},
     {"tcp_nodelay", C_HSL, 1, 1, false, d_ignore_flag, 0, -1},
     {"proxy_redirect", C_HSL, 1, 2, false, d_redirect, 0, -1},
+    {"expires", C_HSL, 1, 2, false, d_expires, 0, F_EXPIRES},
     {"types_hash_max_size", C_HSL, 1, 1, false, d_hash_size, 0, -1},
     {"types_hash_bucket_size", C_HSL, 1, 1, false, d_hash_size, 0, -1},
     {"server_names_hash_max_size", C_HTTP, 1, 1, false, d_hash_size, 0, -1},
@@ -2061,6 +2102,7 @@ static void merge(struct lconf *c, const struct lconf *p)
                        c->access_off = p->access_off))
     INH(F_TYPES, l->types = q->types)
     INH(F_DEFAULT_TYPE, l->default_type = q->default_type)
+    INH(F_EXPIRES, (l->expires = q->expires, l->expires_s = q->expires_s))
     INH(F_HDR_TO, c->hdr_to = p->hdr_to)
     INH(F_LHB, (c->lhb_n = p->lhb_n, c->lhb_size = p->lhb_size))
 #undef INH

@@ -180,6 +180,8 @@ struct cf_loc {
     struct cf_header *add_headers;
     int nadd_headers;
     bool server_tokens; /* Server: proxy/VERSION vs proxy */
+    int expires;        /* CF_EXP_*: expires off (default) | epoch | max | [-]TIME */
+    int64_t expires_s;  /* CF_EXP_TIME: seconds from the response's time, may be < 0 */
     bool server_timing; /* server_timing on */
 
     /* client side limits and timeouts */
@@ -195,6 +197,8 @@ struct cf_loc {
     const struct cf_types *types; /* types { }; NULL when none is configured anywhere */
     char *default_type;           /* default_type, default "text/plain" */
 };
+
+enum cf_expires { CF_EXP_OFF, CF_EXP_EPOCH, CF_EXP_MAX, CF_EXP_TIME };
 
 struct cf_listen {
     struct addr addr;

@@ -417,6 +417,41 @@ static bool add_header_applies(int status)
     }
 }
 
+bool conn_sets_expires(const struct cf_loc *loc, int status)
+{
+    return loc->expires != CF_EXP_OFF && add_header_applies(status);
+}
+
+/* expires: Expires and Cache-Control, as nginx's headers filter writes them. */
+static void add_expires(struct conn *c, const struct cf_loc *loc)
+{
+    const char *exp = NULL, *cc = NULL;
+    char date[40], age[32];
+    if (loc->expires == CF_EXP_EPOCH) {
+        exp = "Thu, 01 Jan 1970 00:00:01 GMT";
+        cc = "no-cache";
+    } else if (loc->expires == CF_EXP_MAX) {
+        exp = "Thu, 31 Dec 2037 23:55:55 GMT";
+        cc = "max-age=315360000";
+    } else {
+        struct timespec now;
+        timing_wall(&now);
+        time_t t = now.tv_sec + (time_t)loc->expires_s;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        exp = date;
+        if (loc->expires_s < 0) {
+            cc = "no-cache";
+        } else {
+            snprintf(age, sizeof(age), "max-age=%lld", (long long)loc->expires_s);
+            cc = age;
+        }
+    }
+    conn_head_add(c, "Expires", 7, exp, strlen(exp));
+    conn_head_add(c, "Cache-Control", 13, cc, strlen(cc));
+}
+
 void conn_head_end(struct conn *c, int64_t content_length, bool has_body)
 {
     struct buf *out = &c->q->head;
@@ -440,6 +475,8 @@ void conn_head_end(struct conn *c, int64_t content_length, bool has_body)
         buf_append(out, "Connection: keep-alive\r\n", 24);
     else
         buf_append(out, "Connection: close\r\n", 19);
+    if (conn_sets_expires(loc, c->q->status))
+        add_expires(c, loc);
     if (loc->nadd_headers) {
         struct buf v = BUF_INIT;
         for (int i = 0; i < loc->nadd_headers; i++) {

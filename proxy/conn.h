@@ -147,9 +147,12 @@ struct evbuffer *conn_output(struct conn *c);
 void conn_head_begin(struct conn *c, int status, const char *reason, size_t reason_len);
 /* One header line (borrows name and value). */
 void conn_head_add(struct conn *c, const char *name, size_t nl, const char *value, size_t vl);
+/* Does `expires` in loc write Expires and Cache-Control for this status
+ * (replacing the upstream's)? */
+bool conn_sets_expires(const struct cf_loc *loc, int status);
 /* Ends the head: framing (Content-Length when content_length >= 0, else
  * chunked for HTTP/1.1 clients when has_body, else the connection closes
- * after the body), Connection, add_header, Server-Timing.  After it the body
+ * after the body), Connection, expires, add_header, Server-Timing.  After it the body
  * goes through conn_body_out(). */
 void conn_head_end(struct conn *c, int64_t content_length, bool has_body);
 /* Moves n bytes of response body from `from` (or all when n < 0) to the

@@ -475,6 +475,7 @@ static void on_head(struct proxy *px)
     }
     c->q->tm.app_us = -1;
     conn_head_begin(c, status, NULL, 0);
+    bool expires = conn_sets_expires(px->loc, status);
     for (int i = 0; i < rp->nhdrs; i++) {
         const struct req_header *h = &rp->hdrs[i];
         const char *n = h->name;
@@ -483,6 +484,8 @@ static void on_head(struct proxy *px)
             timing_parse_app(&c->q->tm, h->value, h->value_len);
             continue;
         }
+        if (expires && (HTTP_IEQ(n, l, "expires") || HTTP_IEQ(n, l, "cache-control")))
+            continue; /* expires replaces them, as nginx's */
         if (http_hop_by_hop(n, l, &rp->connection) || HTTP_IEQ(n, l, "content-length") ||
             HTTP_IEQ(n, l, "date") || HTTP_IEQ(n, l, "server") || HTTP_IEQ(n, l, "x-pad") ||
             (l >= 8 && HTTP_IEQ(n, 8, "x-accel-")))

@@ -2,7 +2,9 @@
 If-Modified-Since (304), Range (206, 416), a directory without its slash
 (301), missing files (404), methods (405), HEAD, and a big file through
 sendfile.  PROXY_IMPL=nginx runs the same checks on nginx."""
+import email.utils
 import os
+import time
 
 import harness
 from harness import ProxyCase
@@ -79,6 +81,64 @@ class Static(ProxyCase):
         self.assertEqual(r.header("Content-Length"), str(len(self.big)))
         r = c.read_response()
         self.assertEqual(r.body, b"body{}\n")
+
+
+class Expires(ProxyCase):
+    """expires on static files, `return` and proxied responses: Expires and
+    Cache-Control as nginx writes them (an upstream's replaced), only for
+    the statuses nginx applies it to."""
+
+    def setUp(self):
+        super().setUp()
+        self.write("www/a.css", "a{}\n")
+        self.b = harness.Backend("b", extra_headers=[("Cache-Control", "private"),
+                                                     ("Expires", "Mon, 01 Jan 2001 00:00:00 GMT")])
+        self.addCleanup(self.b.stop)
+        self.start_proxy("""
+    server {
+        listen 127.0.0.1:{port};
+        root %s/www;
+        expires 30d;
+        location /epoch/ { expires epoch; return 200 "e"; }
+        location /max/ { expires max; return 200 "m"; }
+        location /past/ { expires -1; return 200 "p"; }
+        location /off/ { expires off; return 200 "o"; }
+        location /up/ { expires 1h; proxy_pass http://127.0.0.1:%d; }
+        location /upoff/ { proxy_pass http://127.0.0.1:%d; expires off; }
+    }
+""" % (self.tmp, self.b.port, self.b.port))
+
+    def check_time(self, r, secs):
+        got = email.utils.parsedate_to_datetime(r.header("Expires")).timestamp()
+        self.assertLess(abs(got - (time.time() + secs)), 5, r.header("Expires"))
+
+    def test_expires(self):
+        r = self.get("/a.css")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Cache-Control"), "max-age=2592000")
+        self.check_time(r, 30 * 86400)
+        r = self.get("/nope.css")  # 404: not for this status
+        self.assertEqual(r.status, 404)
+        self.assertIsNone(r.header("Expires"))
+        self.assertIsNone(r.header("Cache-Control"))
+        r = self.get("/epoch/")
+        self.assertEqual((r.header("Expires"), r.header("Cache-Control")),
+                         ("Thu, 01 Jan 1970 00:00:01 GMT", "no-cache"))
+        r = self.get("/max/")
+        self.assertEqual((r.header("Expires"), r.header("Cache-Control")),
+                         ("Thu, 31 Dec 2037 23:55:55 GMT", "max-age=315360000"))
+        r = self.get("/past/")
+        self.assertEqual(r.header("Cache-Control"), "no-cache")
+        self.check_time(r, -1)
+        r = self.get("/off/")
+        self.assertIsNone(r.header("Expires"))
+        r = self.get("/up/x")  # the upstream's two headers are replaced
+        self.assertEqual(r.status, 200)
+        self.assertEqual([v for k, v in r.headers if k.lower() == "cache-control"], ["max-age=3600"])
+        self.check_time(r, 3600)
+        r = self.get("/upoff/x")  # passed as sent
+        self.assertEqual(r.header("Cache-Control"), "private")
+        self.assertEqual(r.header("Expires"), "Mon, 01 Jan 2001 00:00:00 GMT")
 
 
 if __name__ == "__main__":

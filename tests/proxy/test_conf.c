@@ -109,6 +109,7 @@ START_TEST(test_defaults)
     const struct cf_loc *l = s->def_loc;
     ck_assert_int_eq(l->handler, CF_H_STATIC);
     ck_assert_int_eq(l->buffer_size, 64 * 1024);
+    ck_assert_int_eq(l->expires, CF_EXP_OFF);
     snprintf(want, sizeof(want), "%s/html", dir);
     ck_assert_str_eq(l->root, want);
     ck_assert_int_eq(l->nindex, 1);
@@ -146,6 +147,7 @@ START_TEST(test_inheritance)
         "  proxy_read_timeout 5s;\n"
         "  proxy_buffer_size 16k; proxy_buffers 8 16k; proxy_busy_buffers_size 32k;\n"
         "  types_hash_max_size 2048; server_names_hash_bucket_size 64; proxy_redirect off;\n"
+        "  expires 30d;\n"
         "  client_max_body_size 2m;\n"
         "  add_header X-A a;\n"
         "  log_format j escape=json '{\"u\":\"$uri\",' '\"s\":$status}';\n"
@@ -160,7 +162,7 @@ START_TEST(test_inheritance)
         "    location = /exact { return 204; access_log off; }\n"
         "    location ^~ /static/ { root /srv; add_header X-C c always; index a.html b.html; }\n"
         "    location /api/ { proxy_pass http://127.0.0.1:9000/v1/; proxy_read_timeout \"1h 30m\";"
-        "      uwsgi_buffer_size 4k;"
+        "      uwsgi_buffer_size 4k; expires -1h;"
         "      location /api/deep/ { client_max_body_size 0; } }\n"
         "    proxy_connect_timeout 250ms;\n" /* after the locations: still inherited */
         "  }\n"
@@ -187,6 +189,8 @@ START_TEST(test_inheritance)
     ck_assert_str_eq(root->proxy_host, "127.0.0.1:9000");
     ck_assert_int_eq(root->read_timeout_ms, 5000);
     ck_assert_int_eq(root->buffer_size, 16 * 1024);
+    ck_assert_int_eq(root->expires, CF_EXP_TIME);
+    ck_assert_int_eq(root->expires_s, 30 * 86400);
     ck_assert_int_eq(root->connect_timeout_ms, 250);
     ck_assert_int_eq(root->keepalive_timeout_ms, 60000);
     ck_assert_int_eq(root->client_max_body_size, 2 * 1024 * 1024);
@@ -228,6 +232,8 @@ START_TEST(test_inheritance)
     ck_assert_int_eq(deep->read_timeout_ms, 5400000);
     ck_assert_int_eq(api->buffer_size, 4096); /* the uwsgi_ spelling sets the same value */
     ck_assert_int_eq(deep->buffer_size, 4096);
+    ck_assert_int_eq(deep->expires, CF_EXP_TIME);
+    ck_assert_int_eq(deep->expires_s, -3600);
     ck_assert_int_eq(deep->client_max_body_size, 0);
     ck_assert_int_eq(cf->nupstreams, 1);
     cf_free(cf);
@@ -442,6 +448,11 @@ START_TEST(test_errors)
         {EV "http { proxy_redirect default; }\n",
          "D/conf/t.conf:2: only \"proxy_redirect off\" is supported (Location headers are passed "
          "as the upstream sent them)"},
+        {EV "http { expires soon; }\n",
+         "D/conf/t.conf:2: invalid value \"soon\" in \"expires\" directive"},
+        {EV "http { expires modified 1h; }\n",
+         "D/conf/t.conf:2: \"expires modified\" is not supported"},
+        {EV "http { expires @15h; }\n", "D/conf/t.conf:2: \"expires @time\" is not supported"},
         {EV "http { types_hash_max_size big; }\n",
          "D/conf/t.conf:2: invalid value \"big\" in \"types_hash_max_size\" directive"},
         {EV "http { proxy_buffers 8; }\n",
