@@ -118,6 +118,11 @@ int listener_open_all(struct cf_main *cf, int nworkers, char *err, size_t errlen
             }
             ls->fd = k->fds[0];
             set_deferred(k, ls);
+            if (!k->fresh) /* kept from the last configuration: its backlog= now */
+                for (int i = 0; i < k->nfds; i++)
+                    if (listen(k->fds[i], ls->backlog) < 0)
+                        log_warn("listen() for %s:%d failed, ignored: %s", ls->where.file,
+                                 ls->where.line, strerror(errno));
         }
     }
     free(old_nfds);

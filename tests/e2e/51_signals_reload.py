@@ -254,6 +254,18 @@ class Accepting(harness.ProxyCase):
         s.close()
         self.burst()
 
+    def test_backlog_changed_on_reload(self):
+        # a socket kept across HUP takes the new backlog= (nginx calls listen() again)
+        self.start_proxy(self.HTTP, workers=1)
+        self.assertEqual(self.backlog(self.port), [77])
+        with open(self.conf_path) as f:
+            text = f.read()
+        with open(self.conf_path, "w") as f:
+            f.write(text.replace("backlog=77", "backlog=99"))
+        os.kill(self.proxy.pid, signal.SIGHUP)
+        harness.wait_for(lambda: self.backlog(self.port) == [99], 20, what="backlog 99 after HUP")
+        self.burst(16)
+
     def test_backlog_with_reuseport(self):
         self.start_proxy(self.HTTP.replace("backlog=77", "reuseport backlog=77"), workers=2)
         self.assertEqual(self.backlog(self.port), [77, 77])
