@@ -776,6 +776,17 @@ static int d_expires(struct B *b, const struct dir *d, struct node *n, struct sc
     return 0;
 }
 
+/* gzip: responses are sent as the upstream or the file has them. */
+static int d_gzip(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    if (d_ignore_flag(b, d, n, s) < 0)
+        return -1;
+    if (strcmp(n->args[1], "off") != 0)
+        return perr(b->P, n->file, n->line,
+                    "\"gzip on\" is not supported (responses are sent uncompressed)");
+    return 0;
+}
+
 /* proxy_redirect: we never rewrite Location or Refresh, which is what
  * `proxy_redirect off` asks for; nginx's default (rewriting the proxy_pass
  * URL into the client's) and explicit rewrites are not supported. */
@@ -1917,6 +1928,7 @@ static const struct dir dirs[] = {
     {"tcp_nodelay", C_HSL, 1, 1, false, d_ignore_flag, 0, -1},
     {"proxy_redirect", C_HSL, 1, 2, false, d_redirect, 0, -1},
     {"expires", C_HSL, 1, 2, false, d_expires, 0, F_EXPIRES},
+    {"gzip", C_HSL, 1, 1, false, d_gzip, 0, -1},
     {"types_hash_max_size", C_HSL, 1, 1, false, d_hash_size, 0, -1},
     {"types_hash_bucket_size", C_HSL, 1, 1, false, d_hash_size, 0, -1},
     {"server_names_hash_max_size", C_HTTP, 1, 1, false, d_hash_size, 0, -1},

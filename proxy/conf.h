@@ -22,6 +22,11 @@
  * (workers keep the user the master runs as: run the proxy as the user it
  * should be).
  *
+ * Refused with a message where we do not do what they ask: `gzip on`
+ * (responses go uncompressed; `gzip off` is accepted),
+ * `proxy_request_buffering on`, `proxy_redirect` other than off, `expires
+ * modified` and `expires @time`.
+ *
  * `proxy_buffer_size` / `uwsgi_buffer_size` is what the upstream's response
  * head must fit in, as in nginx (502 otherwise); the default here is 64k,
  * nginx's is one page (4k).

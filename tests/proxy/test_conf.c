@@ -147,7 +147,7 @@ START_TEST(test_inheritance)
         "  proxy_read_timeout 5s;\n"
         "  proxy_buffer_size 16k; proxy_buffers 8 16k; proxy_busy_buffers_size 32k;\n"
         "  types_hash_max_size 2048; server_names_hash_bucket_size 64; proxy_redirect off;\n"
-        "  expires 30d;\n"
+        "  expires 30d; gzip off;\n"
         "  client_max_body_size 2m;\n"
         "  add_header X-A a;\n"
         "  log_format j escape=json '{\"u\":\"$uri\",' '\"s\":$status}';\n"
@@ -448,6 +448,8 @@ START_TEST(test_errors)
         {EV "http { proxy_redirect default; }\n",
          "D/conf/t.conf:2: only \"proxy_redirect off\" is supported (Location headers are passed "
          "as the upstream sent them)"},
+        {EV "http { gzip on; }\n",
+         "D/conf/t.conf:2: \"gzip on\" is not supported (responses are sent uncompressed)"},
         {EV "http { expires soon; }\n",
          "D/conf/t.conf:2: invalid value \"soon\" in \"expires\" directive"},
         {EV "http { expires modified 1h; }\n",
