@@ -413,7 +413,7 @@ START_TEST(test_errors)
          "D/conf/t.conf:3: a duplicate default server for 127.0.0.1:80"},
         {EV "http { server { listen 127.0.0.1:80 ssl; } }\n",
          "D/conf/t.conf:2: invalid parameter \"ssl\" (not supported)"},
-        {EV "http { gzip on; }\n", "D/conf/t.conf:2: unknown directive \"gzip\""},
+        {EV "http { gzip_types text/css; }\n", "D/conf/t.conf:2: unknown directive \"gzip_types\""},
         {EV "http { include nope.conf; }\n",
          "D/conf/t.conf:2: open() \"D/conf/nope.conf\" failed (2: No such file or directory)"},
         {EV "http { server_name x; }\n",
