@@ -365,14 +365,6 @@ size_t gw_http_pct_decode(const char *in, size_t n, char *out)
     return o;
 }
 
-const struct gw_hdr *gw_req_header(const struct gw_req *r, const char *name)
-{
-    for (int i = 0; i < r->nhdrs; i++)
-        if (eq_ci(r->hdrs[i].name, r->hdrs[i].name_len, name))
-            return &r->hdrs[i];
-    return NULL;
-}
-
 const char *gw_http_reason(int status)
 {
     switch (status) {

@@ -39,10 +39,6 @@ void gw_req_free(struct gw_req *r);
  * in itself).  Invalid escapes are copied as they are.  Returns the length. */
 size_t gw_http_pct_decode(const char *in, size_t n, char *out);
 
-/* Finds the first header named `name` (lower case; the fields match in any
- * case); NULL if none. */
-const struct gw_hdr *gw_req_header(const struct gw_req *r, const char *name);
-
 /* The reason phrase for a status we generate ("Bad Request"). */
 const char *gw_http_reason(int status);
 
