@@ -4,6 +4,7 @@
 #ifndef TESTS_COMMON_METHOD_VECTORS_H
 #define TESTS_COMMON_METHOD_VECTORS_H
 
+#include <check.h>
 #include <stddef.h>
 
 struct method_vector {
@@ -42,5 +43,19 @@ static const struct method_vector method_vectors_bad[] = {
     {"QUERY / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
     {NULL, 0},
 };
+
+/* Checks method_vectors_bad, then the suite's own `extra` (NULL-ended), with
+ * the suite's status_of(raw head) -> the status its parser answers. */
+static inline void method_vectors_check(const struct method_vector *extra,
+                                        int (*status_of)(const char *))
+{
+    const struct method_vector *sets[] = {method_vectors_bad, extra};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; sets[k][i].raw; i++) {
+            int st = status_of(sets[k][i].raw);
+            ck_assert_msg(st == sets[k][i].status, "bad method vector %d.%d got %d, want %d", k, i,
+                          st, sets[k][i].status);
+        }
+}
 
 #endif
