@@ -801,18 +801,6 @@ static int d_redirect(struct B *b, const struct dir *d, struct node *n, struct s
                 "upstream sent them)");
 }
 
-/* types_hash_* / server_names_hash_* SIZE: the sizes of nginx's lookup
- * tables; checked, without effect (ours size themselves). */
-static int d_hash_size(struct B *b, const struct dir *d, struct node *n, struct scope *s)
-{
-    (void)d;
-    (void)s;
-    int64_t v;
-    if (conf_parse_size(n->args[1], &v) < 0 || v < 1)
-        return bad_value(b, n, n->args[1]);
-    return 0;
-}
-
 /* client_body_temp_path / proxy_temp_path / uwsgi_temp_path PATH [L1 [L2
  * [L3]]]: accepted without effect, nothing is buffered to disk. */
 static int d_temp_path(struct B *b, const struct dir *d, struct node *n, struct scope *s)
@@ -1150,10 +1138,11 @@ static int d_buffer_size(struct B *b, const struct dir *d, struct node *n, struc
     return 0;
 }
 
-/* proxy_buffers NUMBER SIZE, proxy_busy_buffers_size SIZE: the body is
- * streamed, never buffered: checked as nginx reads them, then without
- * effect. */
-static int d_buffers(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+/* [NUMBER] SIZE settings checked as nginx reads them, then without effect:
+ * proxy_buffers NUMBER SIZE and proxy_busy_buffers_size SIZE (the body is
+ * streamed, never buffered), types_hash_* / server_names_hash_* SIZE (the
+ * sizes of nginx's lookup tables; ours size themselves). */
+static int d_unused_sizes(struct B *b, const struct dir *d, struct node *n, struct scope *s)
 {
     (void)d;
     (void)s;
@@ -1929,10 +1918,10 @@ static const struct dir dirs[] = {
     {"proxy_redirect", C_HSL, 1, 2, false, d_redirect, 0, -1},
     {"expires", C_HSL, 1, 2, false, d_expires, 0, F_EXPIRES},
     {"gzip", C_HSL, 1, 1, false, d_gzip, 0, -1},
-    {"types_hash_max_size", C_HSL, 1, 1, false, d_hash_size, 0, -1},
-    {"types_hash_bucket_size", C_HSL, 1, 1, false, d_hash_size, 0, -1},
-    {"server_names_hash_max_size", C_HTTP, 1, 1, false, d_hash_size, 0, -1},
-    {"server_names_hash_bucket_size", C_HTTP, 1, 1, false, d_hash_size, 0, -1},
+    {"types_hash_max_size", C_HSL, 1, 1, false, d_unused_sizes, 0, -1},
+    {"types_hash_bucket_size", C_HSL, 1, 1, false, d_unused_sizes, 0, -1},
+    {"server_names_hash_max_size", C_HTTP, 1, 1, false, d_unused_sizes, 0, -1},
+    {"server_names_hash_bucket_size", C_HTTP, 1, 1, false, d_unused_sizes, 0, -1},
     {"types", C_HSL, 0, 0, true, d_types, 0, F_TYPES},
     {"default_type", C_HSL, 1, 1, false, d_default_type, 0, F_DEFAULT_TYPE},
     {"listen", C_SRV, 1, -1, false, d_listen, 0, -1},
@@ -1958,10 +1947,10 @@ static const struct dir dirs[] = {
     {"proxy_buffering", C_HSL, 1, 1, false, d_flag, LOFF(buffering), F_BUFFERING},
     {"proxy_buffer_size", C_HSL, 1, 1, false, d_buffer_size, 0, F_BUF_SIZE},
     {"uwsgi_buffer_size", C_HSL, 1, 1, false, d_buffer_size, 0, F_BUF_SIZE},
-    {"proxy_buffers", C_HSL, 2, 2, false, d_buffers, 0, -1},
-    {"uwsgi_buffers", C_HSL, 2, 2, false, d_buffers, 0, -1},
-    {"proxy_busy_buffers_size", C_HSL, 1, 1, false, d_buffers, 0, -1},
-    {"uwsgi_busy_buffers_size", C_HSL, 1, 1, false, d_buffers, 0, -1},
+    {"proxy_buffers", C_HSL, 2, 2, false, d_unused_sizes, 0, -1},
+    {"uwsgi_buffers", C_HSL, 2, 2, false, d_unused_sizes, 0, -1},
+    {"proxy_busy_buffers_size", C_HSL, 1, 1, false, d_unused_sizes, 0, -1},
+    {"uwsgi_busy_buffers_size", C_HSL, 1, 1, false, d_unused_sizes, 0, -1},
     {"uwsgi_buffering", C_HSL, 1, 1, false, d_flag, LOFF(buffering), F_BUFFERING},
     {"proxy_next_upstream", C_HSL, 1, -1, false, d_next_upstream, 0, F_NEXT_UP},
     {"uwsgi_next_upstream", C_HSL, 1, -1, false, d_next_upstream, 0, F_NEXT_UP},
