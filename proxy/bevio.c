@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define BEVIO_READ_MAX (16 * 1024) /* one read at most */
 
@@ -19,6 +20,21 @@ static void read_failed(struct bufferevent *bev, short what)
     bufferevent_disable(bev, EV_READ);
     if (bev->errorcb)
         bev->errorcb(bev, (short)(BEV_EVENT_READING | what), bev->cbarg);
+}
+
+/* Edge-triggered?  (bevio_own() with writes sets both events so.) */
+static bool edge(const struct bufferevent *bev)
+{
+    return event_get_events(&bev->ev_read) & EV_ET;
+}
+
+/* One attempt in this loop turn for an event just re-armed: an
+ * edge-triggered one gets no report for what is already there. */
+static void kick(struct event *ev, short what)
+{
+    if (!(event_get_events(ev) & EV_ET))
+        return;
+    event_active(ev, what, 1);
 }
 
 /* Registered on the input while reading is stopped at the high watermark
@@ -33,8 +49,12 @@ static void on_input_change(struct evbuffer *in, const struct evbuffer_cb_info *
     if (high > 0 && evbuffer_get_length(in) >= high)
         return;
     evbuffer_remove_cb(in, on_input_change, bev); /* safe from inside (libevent saves next) */
-    if ((bufferevent_get_enabled(bev) & EV_READ) && !event_pending(&bev->ev_read, EV_READ, NULL))
+    if (!(bufferevent_get_enabled(bev) & EV_READ))
+        return;
+    /* an enable while stopped may have armed it already: kick it anyway */
+    if (!event_pending(&bev->ev_read, EV_READ, NULL))
         event_add(&bev->ev_read, evutil_timerisset(&bev->timeout_read) ? &bev->timeout_read : NULL);
+    kick(&bev->ev_read, EV_READ);
 }
 
 /* The input reached the high watermark: no reading until it drains. */
@@ -44,6 +64,60 @@ static void stop_full(struct bufferevent *bev)
     event_del(&bev->ev_read);
     evbuffer_remove_cb(in, on_input_change, bev); /* at most one */
     evbuffer_add_cb(in, on_input_change, bev);
+}
+
+/* Assigns bev's event `ev` anew (callback cb, flags), armed again with its
+ * timeout if it was; returns whether it was. */
+static bool reassign(struct bufferevent *bev, struct event *ev, short flags, event_callback_fn cb,
+                     const struct timeval *tv)
+{
+    bool armed = event_pending(ev, flags & (EV_READ | EV_WRITE), NULL);
+    event_del(ev);
+    event_assign(ev, bufferevent_get_base(bev), bufferevent_getfd(bev), flags, cb, bev);
+    if (armed)
+        event_add(ev, evutil_timerisset(tv) ? tv : NULL);
+    return armed;
+}
+
+/* Reading on after a full read.  Edge-triggered, nothing reports the rest:
+ * the read event is kicked, in this loop turn while the turn's budget of
+ * BEVIO_TURN_READS lasts (the other connections' events of the turn go
+ * first, the kick queues behind them), else in the next turn, after its
+ * epoll_wait() and timers, so that one fast transfer cannot hold the loop.
+ * The budget is the worker's (one loop, one thread): turns are told apart
+ * by the loop's cached time. */
+#define BEVIO_TURN_READS 16
+
+static void on_read_later(evutil_socket_t fd, short ev, void *ud)
+{
+    struct bufferevent *bev = ud;
+    (void)fd;
+    (void)ev;
+    if (event_pending(&bev->ev_read, EV_READ, NULL))
+        event_active(&bev->ev_read, EV_READ, 1);
+    bufferevent_decref(bev);
+}
+
+static void read_on(struct bufferevent *bev)
+{
+    static struct timeval turn;
+    static int reads;
+    struct event_base *base = bufferevent_get_base(bev);
+    struct timeval now;
+    if (event_base_gettimeofday_cached(base, &now) == 0 && evutil_timercmp(&now, &turn, !=)) {
+        turn = now;
+        reads = 0;
+    }
+    if (reads++ < BEVIO_TURN_READS) {
+        event_active(&bev->ev_read, EV_READ, 1);
+        return;
+    }
+    static const struct timeval next_turn = {0, 0};
+    bufferevent_incref(bev); /* until on_read_later */
+    if (event_base_once(base, -1, EV_TIMEOUT, on_read_later, bev, &next_turn) < 0) {
+        bufferevent_decref(bev);
+        event_active(&bev->ev_read, EV_READ, 1); /* out of memory: now, then */
+    }
 }
 
 static void on_readable(evutil_socket_t fd, short ev, void *ud)
@@ -61,7 +135,7 @@ static void on_readable(evutil_socket_t fd, short ev, void *ud)
     if (high > 0) {
         if (len >= high) {
             stop_full(bev);
-            goto out;
+            goto out; /* resumed with a kick (on_input_change) */
         }
         if (high - len < want)
             want = high - len;
@@ -73,10 +147,13 @@ static void on_readable(evutil_socket_t fd, short ev, void *ud)
         read_failed(bev, BEV_EVENT_ERROR);
         goto out;
     }
-    ssize_t n = recv(fd, v.iov_base, want < v.iov_len ? want : v.iov_len, 0);
+    size_t ask = want < v.iov_len ? want : v.iov_len;
+    ssize_t n = recv(fd, v.iov_base, ask, 0);
     if (n < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             read_failed(bev, BEV_EVENT_ERROR);
+        else if (errno == EINTR)
+            kick(&bev->ev_read, EV_READ);
         goto out;
     }
     if (n == 0) {
@@ -85,10 +162,17 @@ static void on_readable(evutil_socket_t fd, short ev, void *ud)
     }
     v.iov_len = (size_t)n;
     evbuffer_commit_space(in, &v, 1);
+    /* a short read emptied the socket: what comes next is reported, but
+     * for a FIN that came with this report (EV_CLOSED), read on for it */
+    bool more = (size_t)n == ask;
+    bool fin = !more && (ev & EV_CLOSED);
     if (high > 0 && evbuffer_get_length(in) >= high)
         stop_full(bev); /* as libevent's watermark does */
     if (bev->readcb && evbuffer_get_length(in) >= bev->wm_read.low)
         bev->readcb(bev, bev->cbarg);
+    /* (stopped, by the callback or the watermark: the re-arm kicks) */
+    if ((more || fin) && edge(bev) && event_pending(&bev->ev_read, EV_READ, NULL))
+        read_on(bev); /* fin: recv() returns 0 then */
 out:
     bufferevent_decref(bev);
 }
@@ -100,19 +184,102 @@ void bevio_set_read_high(struct bufferevent *bev, size_t high)
     bev->wm_read.high = high;
 }
 
-void bevio_own_reads(struct bufferevent *bev)
+/* libevent's writer without its 16 KiB a call: until the output is empty
+ * or the socket full, so that an armed edge-triggered event always waits
+ * for the wake-up of a full socket. */
+static void on_writable(evutil_socket_t fd, short ev, void *ud)
 {
-    evutil_socket_t fd = bufferevent_getfd(bev);
-    if (fd < 0)
+    struct bufferevent *bev = ud;
+    bufferevent_incref(bev);
+    short what = BEV_EVENT_WRITING;
+    if ((ev & EV_TIMEOUT) && !(ev & EV_WRITE)) {
+        what |= BEV_EVENT_TIMEOUT;
+        goto fail;
+    }
+    struct evbuffer *out = bufferevent_get_output(bev);
+    size_t wrote = 0;
+    /* a socket bufferevent freezes its output's start (only it drains it) */
+    evbuffer_unfreeze(out, 1);
+    while (evbuffer_get_length(out) > 0) {
+        int n = evbuffer_write(out, fd);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break; /* full: the wake-up comes when it drains */
+        if (n <= 0) {
+            int e = errno; /* for the event callback, as libevent leaves it */
+            evbuffer_freeze(out, 1);
+            errno = e;
+            what |= n < 0 ? BEV_EVENT_ERROR : BEV_EVENT_EOF;
+            goto fail;
+        }
+        wrote += (size_t)n;
+    }
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) == 0)
+        event_del(&bev->ev_write);
+    else if (!event_pending(&bev->ev_write, EV_WRITE, NULL))
+        /* run by a kick of an unarmed event (libevent's output callback
+         * takes an active event for an armed one): the rest waits armed */
+        event_add(&bev->ev_write,
+                  evutil_timerisset(&bev->timeout_write) ? &bev->timeout_write : NULL);
+    if (wrote > 0 && bev->writecb && evbuffer_get_length(out) <= bev->wm_write.low)
+        bev->writecb(bev, bev->cbarg);
+    goto out;
+fail:;
+    int e = errno;
+    bufferevent_disable(bev, EV_WRITE);
+    errno = e;
+    if (bev->errorcb)
+        bev->errorcb(bev, what, bev->cbarg);
+out:
+    bufferevent_decref(bev);
+}
+
+/* On the output of an edge-triggered bufferevent: output queued while
+ * writing is enabled and none waited arms the write event (libevent's own
+ * output callback adds it): kick it, as nothing may report a socket that
+ * has room. */
+static void on_output_change(struct evbuffer *out, const struct evbuffer_cb_info *info, void *ud)
+{
+    struct bufferevent *bev = ud;
+    (void)out;
+    if (info->n_added > 0 && info->orig_size == 0 && (bufferevent_get_enabled(bev) & EV_WRITE))
+        kick(&bev->ev_write, EV_WRITE);
+}
+
+void bevio_own(struct bufferevent *bev, bool writes)
+{
+    if (bufferevent_getfd(bev) < 0)
         return;
     /* a socket bufferevent freezes its input's end: only its reader adds */
     evbuffer_unfreeze(bufferevent_get_input(bev), 0);
-    bool pending = event_pending(&bev->ev_read, EV_READ, NULL);
-    event_del(&bev->ev_read);
-    event_assign(&bev->ev_read, bufferevent_get_base(bev), fd, EV_READ | EV_PERSIST, on_readable,
-                 bev);
-    if (pending)
-        event_add(&bev->ev_read, evutil_timerisset(&bev->timeout_read) ? &bev->timeout_read : NULL);
+    /* edge-triggered, the read event also asks for the peer's FIN
+     * (EPOLLRDHUP): one report may bring the last bytes and the FIN, and a
+     * short read then leaves the end unread with no report to come */
+    short et = writes ? EV_ET | EV_CLOSED : 0;
+    if (reassign(bev, &bev->ev_read, (short)(EV_READ | EV_PERSIST | EV_FINALIZE | et), on_readable,
+                 &bev->timeout_read))
+        kick(&bev->ev_read, EV_READ);
+    if (!writes)
+        return;
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (reassign(bev, &bev->ev_write, EV_WRITE | EV_PERSIST | EV_FINALIZE | EV_ET, on_writable,
+                 &bev->timeout_write))
+        kick(&bev->ev_write, EV_WRITE);
+    evbuffer_remove_cb(out, on_output_change, bev); /* at most one */
+    evbuffer_add_cb(out, on_output_change, bev);
+}
+
+void bevio_enable(struct bufferevent *bev, short what)
+{
+    short was = bufferevent_get_enabled(bev);
+    bufferevent_enable(bev, what);
+    if ((what & EV_READ) && !(was & EV_READ) && event_pending(&bev->ev_read, EV_READ, NULL))
+        kick(&bev->ev_read, EV_READ);
+    if ((what & EV_WRITE) && evbuffer_get_length(bufferevent_get_output(bev)) > 0 &&
+        event_pending(&bev->ev_write, EV_WRITE, NULL))
+        kick(&bev->ev_write, EV_WRITE);
 }
 
 /* May event `ev` of bev (its timeout now `cur`) go on as it is when the

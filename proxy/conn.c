@@ -203,7 +203,7 @@ static void conn_set_state(struct conn *c, enum conn_state st)
             log_debug("shutdown: %s", strerror(errno));
         evbuffer_drain(bufferevent_get_input(c->bev),
                        evbuffer_get_length(bufferevent_get_input(c->bev)));
-        bufferevent_enable(c->bev, EV_READ);
+        bevio_enable(c->bev, EV_READ);
         break;
     }
     }
@@ -320,7 +320,7 @@ static bool writing(const struct conn *c)
 static void want_write(struct conn *c)
 {
     if (!writing(c))
-        bufferevent_enable(c->bev, EV_WRITE);
+        bevio_enable(c->bev, EV_WRITE);
 }
 
 /* The output is out: the next one is written directly again. */
@@ -1209,12 +1209,12 @@ void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const str
         conn_close(c);
         return;
     }
-    bevio_own_reads(c->bev);
+    bevio_own(c->bev, true);
     /* writing is on in a new bufferevent: off until output waits (want_write) */
     bufferevent_disable(c->bev, EV_WRITE);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bevio_set_read_high(c->bev, CONN_READ_WM);
-    bufferevent_enable(c->bev, EV_READ);
+    bevio_enable(c->bev, EV_READ);
     /* a new connection waits for its first request under client_header_timeout */
     conn_set_state(c, CONN_ST_HEAD);
     head_wait(c);

@@ -133,7 +133,7 @@ struct pconn *pool_connect(struct event_base *base, const struct cf_upstream *up
         bufferevent_disable(pc->bev, EV_WRITE);
     else if (bufferevent_socket_connect(pc->bev, NULL, 0) < 0) /* reports the handshake */
         goto fail;
-    bevio_own_reads(pc->bev);
+    bevio_own(pc->bev, false);
     return pc;
 fail:;
     int e = errno ? errno : ECONNREFUSED;
