@@ -28,8 +28,8 @@ static bool edge(const struct bufferevent *bev)
     return event_get_events(&bev->ev_read) & EV_ET;
 }
 
-/* One attempt in this loop turn for an event just re-armed: an
- * edge-triggered one gets no report for what is already there. */
+/* One attempt in this loop turn for an edge-triggered event just re-armed
+ * (the epoll_ctl that re-arms it would have it reported a turn later). */
 static void kick(struct event *ev, short what)
 {
     if (!(event_get_events(ev) & EV_ET))
@@ -236,18 +236,6 @@ out:
     bufferevent_decref(bev);
 }
 
-/* On the output of an edge-triggered bufferevent: output queued while
- * writing is enabled and none waited arms the write event (libevent's own
- * output callback adds it): kick it, as nothing may report a socket that
- * has room. */
-static void on_output_change(struct evbuffer *out, const struct evbuffer_cb_info *info, void *ud)
-{
-    struct bufferevent *bev = ud;
-    (void)out;
-    if (info->n_added > 0 && info->orig_size == 0 && (bufferevent_get_enabled(bev) & EV_WRITE))
-        kick(&bev->ev_write, EV_WRITE);
-}
-
 void bevio_own(struct bufferevent *bev, bool writes)
 {
     if (bufferevent_getfd(bev) < 0)
@@ -263,20 +251,17 @@ void bevio_own(struct bufferevent *bev, bool writes)
         kick(&bev->ev_read, EV_READ);
     if (!writes)
         return;
-    struct evbuffer *out = bufferevent_get_output(bev);
     if (reassign(bev, &bev->ev_write, EV_WRITE | EV_PERSIST | EV_FINALIZE | EV_ET, on_writable,
                  &bev->timeout_write))
         kick(&bev->ev_write, EV_WRITE);
-    evbuffer_remove_cb(out, on_output_change, bev); /* at most one */
-    evbuffer_add_cb(out, on_output_change, bev);
 }
 
 void bevio_enable(struct bufferevent *bev, short what)
 {
-    short was = bufferevent_get_enabled(bev);
     bufferevent_enable(bev, what);
-    if ((what & EV_READ) && !(was & EV_READ) && event_pending(&bev->ev_read, EV_READ, NULL))
-        kick(&bev->ev_read, EV_READ);
+    /* (a read re-armed is polled by the epoll_ctl the changelist makes of
+     * it: kicking it would cost a recv() of nothing, and a reserved input
+     * chain, on every new connection) */
     if ((what & EV_WRITE) && evbuffer_get_length(bufferevent_get_output(bev)) > 0 &&
         event_pending(&bev->ev_write, EV_WRITE, NULL))
         kick(&bev->ev_write, EV_WRITE);

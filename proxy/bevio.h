@@ -22,15 +22,14 @@
  *   reports each socket once per arrival, in arrival order, and polls
  *   nothing twice.  ET reports nothing for bytes already there, so bevio
  *   keeps these rules: the reader reads on after a read that filled its
- *   whole 16 KiB (below), the writer writes until the output is empty or
- *   the socket full (a full socket's wake-up is reported), and an event
- *   re-armed (bevio_enable(), a read resumed below the high watermark,
- *   output queued while writing is enabled and nothing waited) is "kicked"
- *   (event_active(): one attempt in this loop turn) rather than left to
- *   the report of the EPOLL_CTL_MOD that libevent's changelist makes of a
- *   re-arm, which polls the socket again but a loop turn later.  So an
- *   armed write event has always met a full socket since its last report (the
- *   socket's wake-up comes then).  A read that fills its whole 16 KiB (or
+ *   whole 16 KiB (below), and the writer writes until the output is empty
+ *   or the socket full and leaves its event armed whenever output is left
+ *   (a full socket's wake-up is reported).  An event re-armed (enabled
+ *   again, a read resumed below the high watermark, output queued while
+ *   writing is enabled) is polled again by the EPOLL_CTL_ADD or _MOD that
+ *   libevent's changelist makes of it, a loop turn later; bevio_enable()
+ *   for writing and a resumed read "kick" it instead (event_active(): one
+ *   attempt in this turn).  A read that fills its whole 16 KiB (or
  *   comes with the peer's FIN, asked for with EV_CLOSED: EPOLLRDHUP) reads
  *   on, kicked behind the turn's other events, and past a budget of reads
  *   per turn in the next turn, so that a bulk transfer takes turns with the
@@ -73,14 +72,10 @@ struct timeval;
 /* Takes over the reads and, with `writes`, the writes of a socket
  * bufferevent that has its fd (not one libevent is connecting: its writer
  * completes the connect); with both its events are edge-triggered.  Call it
- * again after bufferevent_setfd(), which resets both events.  An
- * edge-triggered bufferevent's reading and writing are enabled with
- * bevio_enable() only (bufferevent_enable() could re-arm an event with no
- * report to come).  Borrows bev. */
+ * again after bufferevent_setfd(), which resets both events.  Borrows bev. */
 void bevio_own(struct bufferevent *bev, bool writes);
-/* bufferevent_enable(bev, what) plus the kick that re-arming an
- * edge-triggered event needs: an attempt to read (if reading was off) and
- * to write (if output waits) in this loop turn.  Borrows bev. */
+/* bufferevent_enable(bev, what), and with EV_WRITE, when output waits,
+ * the kick: the writer's attempt in this loop turn.  Borrows bev. */
 void bevio_enable(struct bufferevent *bev, short what);
 /* Sets the input's high watermark (0: none) of a bufferevent whose reads are
  * bevio's; the low one stays libevent's.  Never together with

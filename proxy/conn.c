@@ -203,7 +203,7 @@ static void conn_set_state(struct conn *c, enum conn_state st)
             log_debug("shutdown: %s", strerror(errno));
         evbuffer_drain(bufferevent_get_input(c->bev),
                        evbuffer_get_length(bufferevent_get_input(c->bev)));
-        bevio_enable(c->bev, EV_READ);
+        bufferevent_enable(c->bev, EV_READ);
         break;
     }
     }
@@ -1214,7 +1214,7 @@ void conn_accept(struct worker *w, const struct cf_listen *ls, int fd, const str
     bufferevent_disable(c->bev, EV_WRITE);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bevio_set_read_high(c->bev, CONN_READ_WM);
-    bevio_enable(c->bev, EV_READ);
+    bufferevent_enable(c->bev, EV_READ);
     /* a new connection waits for its first request under client_header_timeout */
     conn_set_state(c, CONN_ST_HEAD);
     head_wait(c);
