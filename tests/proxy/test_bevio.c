@@ -27,17 +27,23 @@ static struct event_base *base;
 static struct bufferevent *bev;
 static int peer;
 
-static void setup(void)
+/* bev on one end of a socket pair, in loop b; peer is the other end. */
+static void pair_on(struct event_base *b)
 {
     int sv[2];
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     ck_assert_int_eq(evutil_make_socket_nonblocking(sv[0]), 0);
     ck_assert_int_eq(evutil_make_socket_nonblocking(sv[1]), 0);
-    base = event_base_new();
-    ck_assert_ptr_nonnull(base);
+    ck_assert_ptr_nonnull(b);
+    base = b;
     bev = bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE);
     ck_assert_ptr_nonnull(bev);
     peer = sv[1];
+}
+
+static void setup(void)
+{
+    pair_on(event_base_new());
 }
 
 static void teardown(void)
@@ -208,14 +214,7 @@ static void edge_event(struct bufferevent *b, short what, void *ud)
 
 static void edge_setup(void)
 {
-    int sv[2];
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    ck_assert_int_eq(evutil_make_socket_nonblocking(sv[0]), 0);
-    ck_assert_int_eq(evutil_make_socket_nonblocking(sv[1]), 0);
-    base = worker_like_base();
-    bev = bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE);
-    ck_assert_ptr_nonnull(bev);
-    peer = sv[1];
+    pair_on(worker_like_base());
     memset(&E, 0, sizeof(E));
     E.got = evbuffer_new();
     ck_assert_ptr_nonnull(E.got);
