@@ -83,28 +83,20 @@ static bool reassign(struct bufferevent *bev, struct event *ev, short flags, eve
  * the read event is kicked, in this loop turn while the turn's budget of
  * BEVIO_TURN_READS lasts (the other connections' events of the turn go
  * first, the kick queues behind them), else in the next turn, after its
- * epoll_wait() and timers, so that one fast transfer cannot hold the loop.
- * The budget is the worker's (one loop, one thread): turns are told apart
- * by the loop's cached time. */
+ * epoll_wait() and timers, so that one fast transfer cannot hold the loop:
+ * the event's timeout becomes 0 (no allocation and no reference to the
+ * bufferevent: it goes with it), and on_readable() reads at that timeout
+ * and puts the read timeout back.  The budget is the worker's (one loop,
+ * one thread): turns are told apart by the loop's cached time. */
 #define BEVIO_TURN_READS 16
-
-static void on_read_later(evutil_socket_t fd, short ev, void *ud)
-{
-    struct bufferevent *bev = ud;
-    (void)fd;
-    (void)ev;
-    if (event_pending(&bev->ev_read, EV_READ, NULL))
-        event_active(&bev->ev_read, EV_READ, 1);
-    bufferevent_decref(bev);
-}
 
 static void read_on(struct bufferevent *bev)
 {
     static struct timeval turn;
     static int reads;
-    struct event_base *base = bufferevent_get_base(bev);
     struct timeval now;
-    if (event_base_gettimeofday_cached(base, &now) == 0 && evutil_timercmp(&now, &turn, !=)) {
+    if (event_base_gettimeofday_cached(bufferevent_get_base(bev), &now) == 0 &&
+        evutil_timercmp(&now, &turn, !=)) {
         turn = now;
         reads = 0;
     }
@@ -113,11 +105,7 @@ static void read_on(struct bufferevent *bev)
         return;
     }
     static const struct timeval next_turn = {0, 0};
-    bufferevent_incref(bev); /* until on_read_later */
-    if (event_base_once(base, -1, EV_TIMEOUT, on_read_later, bev, &next_turn) < 0) {
-        bufferevent_decref(bev);
-        event_active(&bev->ev_read, EV_READ, 1); /* out of memory: now, then */
-    }
+    event_add(&bev->ev_read, &next_turn);
 }
 
 static void on_readable(evutil_socket_t fd, short ev, void *ud)
@@ -125,9 +113,16 @@ static void on_readable(evutil_socket_t fd, short ev, void *ud)
     struct bufferevent *bev = ud;
     /* the callbacks may free bev: the reference keeps it until we are out */
     bufferevent_incref(bev);
-    if (ev & EV_TIMEOUT) {
-        read_failed(bev, BEV_EVENT_TIMEOUT);
-        goto out;
+    bool timed_out = ev & EV_TIMEOUT;
+    if (timed_out) {
+        if (!edge(bev)) {
+            read_failed(bev, BEV_EVENT_TIMEOUT);
+            goto out;
+        }
+        /* edge-triggered, a read put off to this turn (read_on()) comes as
+         * a timeout, and bytes the real one finds waiting are read: it is a
+         * timeout only if there are none.  The read timeout is back. */
+        event_add(&bev->ev_read, evutil_timerisset(&bev->timeout_read) ? &bev->timeout_read : NULL);
     }
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t want = BEVIO_READ_MAX, len = evbuffer_get_length(in);
@@ -154,6 +149,8 @@ static void on_readable(evutil_socket_t fd, short ev, void *ud)
             read_failed(bev, BEV_EVENT_ERROR);
         else if (errno == EINTR)
             kick(&bev->ev_read, EV_READ);
+        else if (timed_out)
+            read_failed(bev, BEV_EVENT_TIMEOUT);
         goto out;
     }
     if (n == 0) {

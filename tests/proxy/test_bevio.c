@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -169,12 +170,12 @@ END_TEST
 
 /* Edge-triggered: the bufferevent is the proxy's client side. */
 static struct edge {
-    struct evbuffer *got; /* what the bufferevent read */
-    size_t drain_at;      /* read callback: drain the input at this size (0: all) */
-    bool toggle;          /* read callback: disable reading, re-enabled later in the turn */
-    bool eof, error;      /* event callback saw */
-    size_t peer_got;      /* bytes the peer read */
-    size_t peer_want;     /* the peer's loop stops there */
+    struct evbuffer *got;     /* what the bufferevent read */
+    size_t drain_at;          /* read callback: drain the input at this size (0: all) */
+    bool toggle;              /* read callback: disable reading, re-enabled later in the turn */
+    bool eof, error, timeout; /* event callback saw */
+    size_t peer_got;          /* bytes the peer read */
+    size_t peer_want;         /* the peer's loop stops there */
     struct event *reenable;
 } E;
 
@@ -210,6 +211,8 @@ static void edge_event(struct bufferevent *b, short what, void *ud)
         E.eof = true;
     if (what & BEV_EVENT_ERROR)
         E.error = true;
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING))
+        E.timeout = true;
 }
 
 static void edge_setup(void)
@@ -327,6 +330,38 @@ START_TEST(test_edge_bulk_read)
 }
 END_TEST
 
+/* The same over TCP on loopback, whose socket buffers hold megabytes: one
+ * report brings more full reads than a turn's budget, and the rest is read
+ * in the next turns. */
+START_TEST(test_edge_bulk_read_tcp)
+{
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(ls, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(ls, 1), 0);
+    ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    int cfd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(connect(cfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    int sfd = accept(ls, NULL, NULL);
+    ck_assert_int_ge(sfd, 0);
+    close(ls);
+    ck_assert_int_eq(evutil_make_socket_nonblocking(cfd), 0);
+    ck_assert_int_eq(evutil_make_socket_nonblocking(sfd), 0);
+    /* the fixture's pair gives way to the TCP one */
+    bufferevent_free(bev);
+    close(peer);
+    bev = bufferevent_socket_new(base, sfd, BEV_OPT_CLOSE_ON_FREE);
+    ck_assert_ptr_nonnull(bev);
+    peer = cfd;
+    bevio_own(bev, true);
+    bufferevent_disable(bev, EV_WRITE);
+    bufferevent_setcb(bev, edge_read, NULL, edge_event, NULL);
+    read_through(8u << 20);
+}
+END_TEST
+
 START_TEST(test_edge_read_high_watermark)
 {
     /* reads stop at the mark and resume, kicked, once the callback drains */
@@ -340,6 +375,25 @@ START_TEST(test_edge_toggle_in_one_turn)
 {
     E.toggle = true;
     read_through(96 * 1024);
+}
+END_TEST
+
+static bool timed_out(void)
+{
+    return E.timeout;
+}
+
+START_TEST(test_edge_read_timeout)
+{
+    /* nothing comes: the read timeout is reported (bytes waiting at a
+     * timeout would be read instead: a read put off comes as a timeout) */
+    struct timeval tv = {0, 100000};
+    bufferevent_set_timeouts(bev, &tv, NULL);
+    bevio_enable(bev, EV_READ);
+    run_until(timed_out);
+    ck_assert(E.timeout);
+    ck_assert(!(bufferevent_get_enabled(bev) & EV_READ)); /* as libevent's reader */
+    ck_assert_uint_eq(evbuffer_get_length(E.got), 0);
 }
 END_TEST
 
@@ -505,9 +559,11 @@ Suite *bevio_suite(void)
     tcase_set_timeout(te, 60);
     tcase_add_test(te, test_edge_reads_past_one_read);
     tcase_add_test(te, test_edge_bulk_read);
+    tcase_add_test(te, test_edge_bulk_read_tcp);
     tcase_add_test(te, test_edge_read_high_watermark);
     tcase_add_test(te, test_edge_toggle_in_one_turn);
     tcase_add_test(te, test_edge_fin_with_last_bytes);
+    tcase_add_test(te, test_edge_read_timeout);
     tcase_add_test(te, test_edge_write_full_socket);
     tcase_add_test(te, test_edge_write_many_chains);
     tcase_add_test(te, test_edge_stream_from_write_callback);
