@@ -1690,16 +1690,17 @@ static int d_listen(struct B *b, const struct dir *d, struct node *n, struct sco
         if (strcmp(p, "default_server") == 0 || strcmp(p, "default") == 0) {
             l.default_server = true;
         } else if (strcmp(p, "reuseport") == 0) {
-            l.reuseport = true;
+            l.reuseport = l.opts = true;
         } else if (strncmp(p, "backlog=", 8) == 0) {
             int v;
             if (parse_int(p + 8, &v) < 0 || v < 1)
                 return perr(b->P, n->file, n->line, "invalid backlog \"%s\"", p + 8);
             l.backlog = v;
+            l.opts = true;
         } else if (strcmp(p, "deferred") == 0) {
-            l.deferred = true;
+            l.deferred = l.opts = true;
         } else if (strcmp(p, "bind") == 0) {
-            /* we always bind each address separately */
+            l.opts = true; /* we always bind each address separately */
         } else {
             return perr(b->P, n->file, n->line, "invalid parameter \"%s\" (not supported)", p);
         }
@@ -2254,20 +2255,43 @@ static int layout(struct B *b)
             srv->locs[k] = sc->locs[k]->loc;
         }
     }
-    /* a default_server may be named once per address */
+    /* socket options and default_server may be given once per address, as
+     * nginx checks them (in this order, at the later listen) */
     for (int i = 0; i < cf->nservers; i++)
         for (int j = 0; j < cf->servers[i].nlistens; j++) {
             struct cf_listen *a = &cf->servers[i].listens[j];
-            if (!a->default_server)
+            if (!a->opts && !a->default_server)
                 continue;
             for (int k = 0; k < i; k++)
                 for (int m = 0; m < cf->servers[k].nlistens; m++) {
                     struct cf_listen *o = &cf->servers[k].listens[m];
-                    if (o->default_server && addr_equal(&o->addr, &a->addr)) {
+                    if (!addr_equal(&o->addr, &a->addr))
+                        continue;
+                    const char *what = a->opts && o->opts ? "duplicate listen options"
+                                       : a->default_server && o->default_server
+                                           ? "a duplicate default server"
+                                           : NULL;
+                    if (what) {
                         char s[ADDR_STRLEN];
                         addr_format(&a->addr, s, sizeof(s));
-                        return perr(b->P, a->where.file, a->where.line,
-                                    "a duplicate default server for %s", s);
+                        return perr(b->P, a->where.file, a->where.line, "%s for %s", what, s);
+                    }
+                }
+        }
+    /* the options an address was given hold for each of its listens (the
+     * listening socket is opened for the first) */
+    for (int i = 0; i < cf->nservers; i++)
+        for (int j = 0; j < cf->servers[i].nlistens; j++) {
+            const struct cf_listen *a = &cf->servers[i].listens[j];
+            if (!a->opts)
+                continue;
+            for (int k = 0; k < cf->nservers; k++)
+                for (int m = 0; m < cf->servers[k].nlistens; m++) {
+                    struct cf_listen *o = &cf->servers[k].listens[m];
+                    if (o != a && addr_equal(&o->addr, &a->addr)) {
+                        o->reuseport = a->reuseport;
+                        o->backlog = a->backlog;
+                        o->deferred = a->deferred;
                     }
                 }
         }

@@ -206,6 +206,8 @@ struct cf_listen {
     bool default_server;
     bool deferred; /* TCP_DEFER_ACCEPT: accepted once data arrived (as nginx, 1 s) */
     int backlog;  /* default 511 as nginx */
+    bool opts;    /* gave socket options (backlog=, reuseport, deferred, bind): one
+                     listen per address may, and they apply to all of its listens */
     int fd;       /* opened by the master (listener.c), -1 before */
     struct cf_where where;
 };

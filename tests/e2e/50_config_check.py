@@ -114,6 +114,9 @@ BAD = [
     ("    access_log {tmp}/x.log nosuchformat;", "unknown log format \"nosuchformat\"", True),
     ("    server { location / {} location / {} }", "duplicate location \"/\"", True),
     ("    add_header X $no_such_var;", "unknown \"no_such_var\" variable", True),
+    ("    server { listen 127.0.0.1:{port} backlog=100; }\n"
+     "    server { listen 127.0.0.1:{port} reuseport; }",
+     "duplicate listen options for 127.0.0.1:", True),
 ]
 
 

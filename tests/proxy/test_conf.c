@@ -240,6 +240,30 @@ START_TEST(test_inheritance)
 }
 END_TEST
 
+/* One server's listen gives an address its socket options; the other
+ * servers on it share them (one socket), as nginx. */
+START_TEST(test_listen_options_shared)
+{
+    struct cf_main *cf =
+        load_ok(EV "http {\n"
+                   "server { listen 127.0.0.1:8081; }\n"
+                   "server { listen 127.0.0.1:8081 reuseport backlog=7 deferred; }\n"
+                   "server { listen 127.0.0.1:8081; listen 127.0.0.1:8082; }\n"
+                   "}\n");
+    for (int i = 0; i < 3; i++) {
+        const struct cf_listen *l = &cf->servers[i].listens[0];
+        ck_assert(l->reuseport);
+        ck_assert_int_eq(l->backlog, 7);
+        ck_assert(l->deferred);
+    }
+    const struct cf_listen *other = &cf->servers[2].listens[1];
+    ck_assert(!other->reuseport);
+    ck_assert_int_eq(other->backlog, 511);
+    ck_assert(!other->deferred);
+    cf_free(cf);
+}
+END_TEST
+
 START_TEST(test_upstream)
 {
     struct cf_main *cf = load_ok(
@@ -411,6 +435,12 @@ START_TEST(test_errors)
         {EV "http { server { listen 127.0.0.1:80 default_server; }\n"
             "server { listen 127.0.0.1:80 default_server; } }\n",
          "D/conf/t.conf:3: a duplicate default server for 127.0.0.1:80"},
+        {EV "http { server { listen 127.0.0.1:80 backlog=100; }\n"
+            "server { listen 127.0.0.1:80 reuseport; } }\n",
+         "D/conf/t.conf:3: duplicate listen options for 127.0.0.1:80"},
+        {EV "http { server { listen 127.0.0.1:80 default_server; }\n"
+            "server { listen 127.0.0.1:80 default_server backlog=5; } }\n",
+         "D/conf/t.conf:3: a duplicate default server for 127.0.0.1:80"},
         {EV "http { server { listen 127.0.0.1:80 ssl; } }\n",
          "D/conf/t.conf:2: invalid parameter \"ssl\" (not supported)"},
         {EV "http { gzip_types text/css; }\n", "D/conf/t.conf:2: unknown directive \"gzip_types\""},
@@ -489,6 +519,7 @@ Suite *conf_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_inheritance);
+    tcase_add_test(tc, test_listen_options_shared);
     tcase_add_test(tc, test_upstream);
     tcase_add_test(tc, test_syntax);
     tcase_add_test(tc, test_sizes_times);
