@@ -330,12 +330,13 @@ bool bevio_write_now(struct bufferevent *bev, bool no_files)
         if (k > 0)
             evbuffer_drain(out, (size_t)k);
     } else {
-        /* libevent's writer: several extents (writev), file segments (sendfile) */
+        /* libevent's evbuffer_write(): several extents (writev), file
+         * segments (sendfile) */
         n = evbuffer_write(out, fd);
     }
     evbuffer_freeze(out, 1);
     if (n < 0)
-        return false; /* libevent's own write reports the error */
+        return false; /* the write event's writer reports the error */
     if (evbuffer_get_length(out) > 0)
         return false;
     event_del(&bev->ev_write);

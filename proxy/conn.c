@@ -315,8 +315,8 @@ static bool writing(const struct conn *c)
     return bufferevent_get_enabled(c->bev) & EV_WRITE;
 }
 
-/* Output waits for the socket: libevent's writer takes it from here and
- * reports the drain to on_write(). */
+/* Output waits for the socket: the write event's writer (bevio) takes it
+ * from here and reports the drain to on_write(). */
 static void want_write(struct conn *c)
 {
     if (!writing(c))

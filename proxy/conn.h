@@ -116,7 +116,7 @@ struct conn {
     bool dead;                      /* closed; freed when busy drops to 0 */
     bool peer_eof; /* the client shut its side: answer what is buffered, then close */
     bool file_out; /* a file segment went into the output once (static.c): bevio_write_now
-                      leaves every write to libevent's writer (sendfile) from then on */
+                      writes with evbuffer_write() (sendfile) from then on */
 };
 
 /* Takes the accepted socket `fd` (non-blocking) from listener `ls`.  On
