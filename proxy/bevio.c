@@ -9,7 +9,6 @@
 #include <event2/event.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
 #define BEVIO_READ_MAX (16 * 1024) /* one read at most */
 
@@ -188,43 +187,35 @@ static void on_writable(evutil_socket_t fd, short ev, void *ud)
 {
     struct bufferevent *bev = ud;
     bufferevent_incref(bev);
+    struct evbuffer *out = bufferevent_get_output(bev);
     short what = BEV_EVENT_WRITING;
     if ((ev & EV_TIMEOUT) && !(ev & EV_WRITE)) {
         what |= BEV_EVENT_TIMEOUT;
         goto fail;
     }
-    struct evbuffer *out = bufferevent_get_output(bev);
     size_t wrote = 0;
     /* a socket bufferevent freezes its output's start (only it drains it) */
     evbuffer_unfreeze(out, 1);
     while (evbuffer_get_length(out) > 0) {
         int n = evbuffer_write(out, fd);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break; /* full: the wake-up comes when it drains */
-        if (n <= 0) {
-            int e = errno; /* for the event callback, as libevent leaves it */
-            evbuffer_freeze(out, 1);
-            errno = e;
+        if (n > 0) {
+            wrote += (size_t)n;
+        } else if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
             what |= n < 0 ? BEV_EVENT_ERROR : BEV_EVENT_EOF;
             goto fail;
+        } else if (errno != EINTR) {
+            break; /* full: the wake-up comes when it drains */
         }
-        wrote += (size_t)n;
     }
     evbuffer_freeze(out, 1);
     if (evbuffer_get_length(out) == 0)
         event_del(&bev->ev_write);
-    else if (!event_pending(&bev->ev_write, EV_WRITE, NULL))
-        /* run by a kick of an unarmed event (libevent's output callback
-         * takes an active event for an armed one): the rest waits armed */
-        event_add(&bev->ev_write,
-                  evutil_timerisset(&bev->timeout_write) ? &bev->timeout_write : NULL);
     if (wrote > 0 && bev->writecb && evbuffer_get_length(out) <= bev->wm_write.low)
         bev->writecb(bev, bev->cbarg);
     goto out;
 fail:;
-    int e = errno;
+    int e = errno; /* for the event callback, as libevent leaves it */
+    evbuffer_freeze(out, 1);
     bufferevent_disable(bev, EV_WRITE);
     errno = e;
     if (bev->errorcb)
