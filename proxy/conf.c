@@ -732,15 +732,22 @@ static int d_ignore_flag(struct B *b, const struct dir *d, struct node *n, struc
     return 0;
 }
 
-/* Directives whose only supported value is what we always do. */
-static int d_only_off(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+/* An on|off directive whose only supported value, off, is what we always
+ * do; `on` is refused with `why`. */
+static int only_off(struct B *b, const struct dir *d, struct node *n, struct scope *s,
+                    const char *why)
 {
     if (d_ignore_flag(b, d, n, s) < 0)
         return -1;
     if (strcmp(n->args[1], "off") != 0)
-        return perr(b->P, n->file, n->line,
-                    "\"%s on\" is not supported (request bodies are always streamed)", NAME(n));
+        return perr(b->P, n->file, n->line, "\"%s on\" is not supported (%s)", NAME(n), why);
     return 0;
+}
+
+/* proxy_request_buffering / uwsgi_request_buffering */
+static int d_only_off(struct B *b, const struct dir *d, struct node *n, struct scope *s)
+{
+    return only_off(b, d, n, s, "request bodies are always streamed");
 }
 
 /* expires off | epoch | max | [+|-]TIME, as nginx's (the `modified` and
@@ -779,12 +786,7 @@ static int d_expires(struct B *b, const struct dir *d, struct node *n, struct sc
 /* gzip: responses are sent as the upstream or the file has them. */
 static int d_gzip(struct B *b, const struct dir *d, struct node *n, struct scope *s)
 {
-    if (d_ignore_flag(b, d, n, s) < 0)
-        return -1;
-    if (strcmp(n->args[1], "off") != 0)
-        return perr(b->P, n->file, n->line,
-                    "\"gzip on\" is not supported (responses are sent uncompressed)");
-    return 0;
+    return only_off(b, d, n, s, "responses are sent uncompressed");
 }
 
 /* proxy_redirect: we never rewrite Location or Refresh, which is what
@@ -2199,6 +2201,14 @@ static int finish_loc(struct B *b, struct lconf *lc, struct cf_server *srv)
     return 0;
 }
 
+/* The socket options of listen `from` for listen `to` (the same address). */
+static void share_listen_opts(const struct cf_listen *from, struct cf_listen *to)
+{
+    to->reuseport = from->reuseport;
+    to->backlog = from->backlog;
+    to->deferred = from->deferred;
+}
+
 static int layout(struct B *b)
 {
     struct conf_all *A = b->P->A;
@@ -2256,12 +2266,13 @@ static int layout(struct B *b)
         }
     }
     /* socket options and default_server may be given once per address, as
-     * nginx checks them (in this order, at the later listen) */
+     * nginx checks them (in this order, at the later listen); the options
+     * hold for each listen of the address (its socket is opened for the
+     * first).  Every pair of listens on one address meets here once (one
+     * server cannot name an address twice). */
     for (int i = 0; i < cf->nservers; i++)
         for (int j = 0; j < cf->servers[i].nlistens; j++) {
             struct cf_listen *a = &cf->servers[i].listens[j];
-            if (!a->opts && !a->default_server)
-                continue;
             for (int k = 0; k < i; k++)
                 for (int m = 0; m < cf->servers[k].nlistens; m++) {
                     struct cf_listen *o = &cf->servers[k].listens[m];
@@ -2276,23 +2287,8 @@ static int layout(struct B *b)
                         addr_format(&a->addr, s, sizeof(s));
                         return perr(b->P, a->where.file, a->where.line, "%s for %s", what, s);
                     }
-                }
-        }
-    /* the options an address was given hold for each of its listens (the
-     * listening socket is opened for the first) */
-    for (int i = 0; i < cf->nservers; i++)
-        for (int j = 0; j < cf->servers[i].nlistens; j++) {
-            const struct cf_listen *a = &cf->servers[i].listens[j];
-            if (!a->opts)
-                continue;
-            for (int k = 0; k < cf->nservers; k++)
-                for (int m = 0; m < cf->servers[k].nlistens; m++) {
-                    struct cf_listen *o = &cf->servers[k].listens[m];
-                    if (o != a && addr_equal(&o->addr, &a->addr)) {
-                        o->reuseport = a->reuseport;
-                        o->backlog = a->backlog;
-                        o->deferred = a->deferred;
-                    }
+                    if (a->opts || o->opts)
+                        share_listen_opts(a->opts ? a : o, a->opts ? o : a);
                 }
         }
     /* balancing policies check their own arguments */
