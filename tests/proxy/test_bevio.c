@@ -215,6 +215,14 @@ static void edge_event(struct bufferevent *b, short what, void *ud)
         E.timeout = true;
 }
 
+/* bev as the proxy's client side: edge-triggered, writing off. */
+static void edge_own(void)
+{
+    bevio_own(bev, true);
+    bufferevent_disable(bev, EV_WRITE);
+    bufferevent_setcb(bev, edge_read, NULL, edge_event, NULL);
+}
+
 static void edge_setup(void)
 {
     pair_on(worker_like_base());
@@ -223,9 +231,7 @@ static void edge_setup(void)
     ck_assert_ptr_nonnull(E.got);
     E.reenable = evtimer_new(base, reenable, NULL);
     ck_assert_ptr_nonnull(E.reenable);
-    bevio_own(bev, true);
-    bufferevent_disable(bev, EV_WRITE);
-    bufferevent_setcb(bev, edge_read, NULL, edge_event, NULL);
+    edge_own();
 }
 
 static void edge_teardown(void)
@@ -355,9 +361,7 @@ START_TEST(test_edge_bulk_read_tcp)
     bev = bufferevent_socket_new(base, sfd, BEV_OPT_CLOSE_ON_FREE);
     ck_assert_ptr_nonnull(bev);
     peer = cfd;
-    bevio_own(bev, true);
-    bufferevent_disable(bev, EV_WRITE);
-    bufferevent_setcb(bev, edge_read, NULL, edge_event, NULL);
+    edge_own();
     read_through(8u << 20);
 }
 END_TEST
