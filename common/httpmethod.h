@@ -13,8 +13,8 @@
  * methods over HTTP are refused).  Hence, for an extension method, the
  * parser's `method` field is GET: callers take the method from the head.
  *
- * Used by the proxy's and the gateway's request parsers (proxy/http.c,
- * gateway/http.c), which check the method token themselves first. */
+ * Used by the proxy's and the gateway's request parsers (proxy/core/http.c,
+ * gateway/gw_http.c), which check the method token themselves first. */
 #ifndef CHAIN_HTTPMETHOD_H
 #define CHAIN_HTTPMETHOD_H
 

@@ -1,0 +1,98 @@
+/* conn: one client connection's bytes: the read buffer, the request body
+ * decoder (Content-Length or chunked, streamed through the read buffer so a
+ * body of any size takes at most the buffer's memory), and blocking sends.
+ *
+ * While the app runs, the worker is inside one request: body reads and
+ * response writes wait on this one socket with poll() (bounded by
+ * io_timeout_ms) instead of going back to the event loop.  The worker
+ * (worker.c) owns each conn; wsgi.c and input.c borrow the current one. */
+#ifndef GW_CONN_H
+#define GW_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "addr.h"
+#include "gw_opts.h"
+#include "gw_req.h"
+
+/* Unread request body the worker reads and drops after a response so the
+ * connection can carry the next request; more than this and it closes. */
+#define GW_DRAIN_LIMIT (1 << 20)
+
+enum gw_body_mode {
+    GW_BODY_NONE,    /* no body (or fully read) */
+    GW_BODY_LENGTH,  /* body_left bytes */
+    GW_BODY_CHUNKED, /* chunked coding, decoded here */
+};
+
+struct event;
+
+struct gw_conn {
+    int fd;
+    enum gw_proto proto;
+    struct event *ev;            /* read/idle event (owned, see worker.c) */
+    struct addr peer;            /* client address */
+    const struct addr *local;    /* the listening address (borrowed from the worker) */
+    struct gw_conn *prev, *next; /* the worker's list of open connections */
+
+    char *rbuf;  /* read buffer (owned) */
+    size_t roff; /* first unconsumed byte */
+    size_t rlen; /* bytes in rbuf */
+    size_t rcap; /* allocated */
+    size_t rmax; /* largest rcap allowed */
+    int io_timeout_ms;
+
+    struct gw_req req; /* the current request */
+    size_t head_len;   /* bytes of the current head (consumed when the body starts) */
+
+    enum gw_body_mode body_mode;
+    uint64_t body_left; /* LENGTH: bytes left; CHUNKED: bytes left in this chunk */
+    int chunk_state;    /* CHUNKED: where the decoder is (conn.c) */
+    bool body_error;    /* framing error or I/O failure while reading the body */
+    bool continue_sent; /* "100 Continue" was sent (or not needed) */
+    uint64_t body_read; /* decoded body bytes handed out */
+
+    bool closing;  /* close after the current response */
+    bool busy;     /* inside a request (dispatch in progress) */
+    unsigned nreq; /* requests served on this connection */
+};
+
+/* Initialises c around an accepted fd (takes it).  0, or -1 (nothing
+ * allocated; the fd is not closed). */
+int gw_conn_init(struct gw_conn *c, int fd, enum gw_proto proto, size_t rmax, int io_timeout_ms);
+/* Closes the fd and frees the buffers (not the event). */
+void gw_conn_close(struct gw_conn *c);
+
+/* Reads what the socket has into rbuf (non-blocking; `timeout_ms` > 0 waits
+ * that long for data first).  Returns bytes read (> 0), 0 at EOF, -1 on error
+ * or timeout (errno EAGAIN when nothing came), -2 when the buffer is full. */
+ssize_t gw_conn_fill(struct gw_conn *c, int timeout_ms);
+
+/* Starts reading the request body after the head (consumes head_len bytes).
+ * `length` for GW_BODY_LENGTH. */
+void gw_conn_body_begin(struct gw_conn *c, enum gw_body_mode mode, uint64_t length);
+/* Makes body bytes available: *p and *n (borrowed, valid until the next conn
+ * call) with *n > 0, or *n == 0 at the end of the body.  Sends "100 Continue"
+ * first when the client asked for it.  Returns 0, or -1 on a framing error,
+ * I/O error or timeout (body_error is then set). */
+int gw_conn_body_avail(struct gw_conn *c, const char **p, size_t *n);
+/* Marks n bytes returned by gw_conn_body_avail() as read. */
+void gw_conn_body_consume(struct gw_conn *c, size_t n);
+/* Reads and discards the rest of the body, up to `limit` bytes (without
+ * sending "100 Continue": a client still waiting for it sends nothing).
+ * 0 when the body is done, -1 otherwise (the connection must then close). */
+int gw_conn_body_drain(struct gw_conn *c, uint64_t limit);
+
+/* Writes all of iov[0..n) (the array is modified), waiting with poll() when
+ * the socket is full.  0, or -1 when the peer is gone or too slow. */
+int gw_conn_writev(struct gw_conn *c, struct iovec *iov, int n);
+int gw_conn_write(struct gw_conn *c, const void *p, size_t n);
+/* Sends `count` bytes of file `fd` from offset `off` with sendfile(2).
+ * Returns the bytes sent (short at EOF), or -1. */
+ssize_t gw_conn_sendfile(struct gw_conn *c, int fd, off_t off, size_t count);
+
+#endif

@@ -1,0 +1,69 @@
+/* conf: reads nginx-syntax configuration files into the typed tree of
+ * config.h.
+ *
+ * The grammar is nginx's (directives, `{ }` blocks, ' and " quoting with
+ * backslash escapes, # comments, `include` with globs relative to the main
+ * file's folder).  Every directive is checked for its context, argument count
+ * and value; anything wrong, and any directive nginx has but we do not
+ * implement, is an error "FILE:LINE: message" in nginx's wording.  Settings
+ * are merged http -> server -> location at load time (config.h).
+ *
+ * Accepted with nginx's meaning but without effect here: `sendfile`,
+ * `tcp_nopush`, `tcp_nodelay` (we always send files with sendfile(2)),
+ * `client_body_temp_path`, `proxy_temp_path`, `uwsgi_temp_path` (nothing is
+ * buffered to disk), `proxy_request_buffering off` (bodies are streamed),
+ * `proxy_buffers` and `proxy_busy_buffers_size` and their uwsgi_ twins
+ * (the values are checked; response bodies are streamed with backpressure,
+ * not buffered), `types_hash_*` and `server_names_hash_*` (nginx's table
+ * sizes), `proxy_redirect off` (Location is never rewritten; nginx's
+ * default rewriting and explicit rules are refused), `accept_mutex` (off, nginx's default since 1.11.3), `use
+ * epoll`, `daemon off`, `master_process on`, `error_log` in http { } (there
+ * is one error log, set in the main or the http context), and `user`
+ * (workers keep the user the master runs as: run the proxy as the user it
+ * should be).
+ *
+ * Refused with a message where we do not do what they ask: `gzip on`
+ * (responses go uncompressed; `gzip off` is accepted),
+ * `proxy_request_buffering on`, `proxy_redirect` other than off, `expires
+ * modified` and `expires @time`.
+ *
+ * `proxy_buffer_size` / `uwsgi_buffer_size` is what the upstream's response
+ * head must fit in, as in nginx (502 otherwise); the default here is 64k,
+ * nginx's is one page (4k).
+ *
+ * Not nginx's: `events { yield on|off; }` (default off): a worker runs its
+ * event loop one turn at a time and calls sched_yield() between turns, so
+ * that upstreams and other busy processes sharing its cores get them
+ * promptly (proxy/core/worker.c).  The gateway's workers do it by default
+ * (--yield), where it cuts p99 by 4x; in front of one fast upstream the
+ * proxy's p99 was 1.10x nginx's with it and 1.01x without
+ * (bench/proxy_bench.md), so the proxy leaves it off unless asked. */
+#ifndef PROXY_CONF_H
+#define PROXY_CONF_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+/* Loads `file` (relative paths are relative to `prefix`).  `prefix` is the
+ * -p folder (relative paths in the config are relative to it); `globals` is
+ * -g text (main-context directives, read before the file; may be NULL).
+ * Returns 0 and the tree in *out (owned by the caller: cf_free), or -1 with
+ * "FILE:LINE: message" in err. */
+int conf_load(const char *file, const char *prefix, const char *globals, struct cf_main **out,
+              char *err, size_t errlen);
+/* Releases everything conf_load() made (route/accesslog/upstream runtime
+ * state must be released by their modules first).  NULL is fine. */
+void cf_free(struct cf_main *cf);
+
+/* The MIME type for `path` by its extension, from the location's `types`
+ * (nginx's default map when none is configured), else its `default_type`.
+ * Never NULL; borrowed from the config. */
+const char *conf_mime_type(const struct cf_loc *loc, const char *path);
+
+/* Parses nginx sizes ("512", "8k", "1m", "1g") and times ("500ms", "30s",
+ * "1h 30m"; no unit = seconds) into bytes / milliseconds.  0 or -1. */
+int conf_parse_size(const char *s, int64_t *out);
+int conf_parse_msec(const char *s, int64_t *out);
+
+#endif
