@@ -218,7 +218,7 @@ class GoodStartup(harness.GatewayTestCase):
 
     @uwsgi_differs("uWSGI closes the connection on a head over --buffer-size (no 431)")
     def test_buffer_size_refuses_bigger_head(self):
-        """gateway/README.md: a request head bigger than --buffer-size gets
+        """docs/gateway.md: a request head bigger than --buffer-size gets
         431; one just under it is served."""
         self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP,
                             "--buffer-size", "32768"])
@@ -255,7 +255,7 @@ class GoodStartup(harness.GatewayTestCase):
 
     @uwsgi_differs("uWSGI's default --buffer-size is 4 KiB and --listen 100")
     def test_default_head_limit_and_backlog(self):
-        """Room for 64 KiB of request head by default (gateway/README.md:
+        """Room for 64 KiB of request head by default (docs/gateway.md:
         --buffer-size 65536, a bigger head gets 431) and a listen backlog
         of at least 1024 (capped by net.core.somaxconn)."""
         self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP])
@@ -332,7 +332,7 @@ class GoodStartup(harness.GatewayTestCase):
 
     @uwsgi_differs("uWSGI writes its own log line format")
     def test_access_log_bytes_and_duration(self):
-        """gateway/README.md's line: ADDR - [date] "METHOD URI VERSION"
+        """docs/gateway.md's line: ADDR - [date] "METHOD URI VERSION"
         status, body bytes, duration in microseconds, worker id."""
         g = self.start_gateway(["--http-socket", "127.0.0.1:%d" % self.port, "--wsgi-file", PID_APP])
         fast = harness.request(self.port, path="/?marker=fast-bytes-zxq")
