@@ -6,11 +6,13 @@
  * timer's turns), and a wall-clock limit fails it on a busy machine.  Here a
  * stall is a failure, found by state, never by time:
  * - the loop has nothing left to wait for (no event is added or active);
- * - or, turn after turn, nothing moved (the test's progress() counter stays)
+ * - turn after turn, nothing moved (the test's progress() counter stays)
  *   while a socket is ready for what one of the loop's added events waits
- *   for: a report the loop should have had and did not (a missed edge).
- * When no socket is ready, the loop blocks until something is reported or a
- * timer of the code under test fires (a read timeout, a put-off read). */
+ *   for: a report the loop should have had and did not (a missed edge);
+ * - no socket is ready for its added events and no timer is pending (an
+ *   event dropped while its socket still had work: output left queued).
+ * When no socket is ready and a timer is, the loop blocks until something
+ * is reported or the timer fires (a read timeout, a put-off read). */
 #ifndef TESTS_LOOP_UNTIL_H
 #define TESTS_LOOP_UNTIL_H
 

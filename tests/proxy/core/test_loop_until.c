@@ -5,6 +5,8 @@
  *   level-triggered (every turn reports the bytes left).
  * - Edge-triggered, the same reader gets one report: the bytes left make
  *   the socket ready with nothing reported, and that is a stall.
+ * - A reader that drops its event with bytes left, beside an event whose
+ *   socket is idle: nothing is ready, no timer is pending, a stall.
  * - With no event left and the condition unmet, nothing can happen. */
 #include <check.h>
 #include <event2/event.h>
@@ -84,6 +86,31 @@ START_TEST(test_missed_edge_is_a_stall)
 }
 END_TEST
 
+static void one_byte_and_drop(evutil_socket_t fd, short ev, void *ud)
+{
+    one_byte(fd, ev, NULL);
+    event_del(ud);
+}
+
+START_TEST(test_dropped_event_is_a_stall)
+{
+    struct event *rd =
+        event_new(base, sv[0], EV_READ | EV_PERSIST, one_byte_and_drop, event_self_cbarg());
+    struct event *idle = event_new(base, sv[1], EV_READ | EV_PERSIST, one_byte, NULL);
+    ck_assert_ptr_nonnull(rd);
+    ck_assert_ptr_nonnull(idle);
+    ck_assert_int_eq(event_add(rd, NULL), 0);
+    ck_assert_int_eq(event_add(idle, NULL), 0);
+    ck_assert_int_eq(send(sv[1], "0123456789", 10, 0), 10);
+    const char *why = loop_until(base, got_ten, progress);
+    event_free(rd);
+    event_free(idle);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_msg(strstr(why, "no socket is ready") != NULL, "%s", why);
+    ck_assert_uint_eq(got, 1);
+}
+END_TEST
+
 START_TEST(test_nothing_to_wait_for)
 {
     const char *why = loop_until(base, got_ten, progress);
@@ -99,6 +126,7 @@ Suite *loop_until_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_level_triggered_finishes);
     tcase_add_test(tc, test_missed_edge_is_a_stall);
+    tcase_add_test(tc, test_dropped_event_is_a_stall);
     tcase_add_test(tc, test_nothing_to_wait_for);
     suite_add_tcase(s, tc);
     return s;
