@@ -14,6 +14,7 @@
  *   low watermark, strict and lazy timeouts, a sock freed from its own
  *   callback, and a transport of our own through struct sock_io. */
 #include <check.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -180,8 +181,10 @@ static struct edge {
     size_t drain_at;          /* read callback: drain the input at this size (0: all) */
     bool toggle;              /* read callback: disable reading, re-enabled later in the turn */
     bool eof, error, timeout; /* event callback saw */
-    size_t peer_got;          /* bytes the peer read */
-    size_t peer_want;         /* the peer's loop stops there */
+    bool connected, write_timeout;
+    int error_errno;  /* errno at the error */
+    size_t peer_got;  /* bytes the peer read */
+    size_t peer_want; /* the peer's loop stops there */
     struct event *reenable;
 } E;
 
@@ -215,10 +218,16 @@ static void edge_event(struct sock *b, short what, void *ud)
     (void)ud;
     if (what & SOCK_EOF)
         E.eof = true;
-    if (what & SOCK_ERROR)
+    if (what & SOCK_ERROR) {
+        E.error_errno = errno;
         E.error = true;
+    }
     if ((what & SOCK_TIMEOUT) && (what & SOCK_READING))
         E.timeout = true;
+    if ((what & SOCK_TIMEOUT) && (what & SOCK_WRITING))
+        E.write_timeout = true;
+    if (what & SOCK_CONNECTED)
+        E.connected = true;
 }
 
 /* sk as the proxy's client side: writing off. */
@@ -228,15 +237,26 @@ static void edge_own(void)
     sock_setcb(sk, edge_read, NULL, edge_event, NULL);
 }
 
-static void edge_setup(void)
+static void fixture(int flags)
 {
-    pair_on(worker_like_base(), SOCK_EDGE);
+    pair_on(worker_like_base(), flags);
     memset(&E, 0, sizeof(E));
     E.got = evbuffer_new();
     ck_assert_ptr_nonnull(E.got);
     E.reenable = evtimer_new(base, reenable, NULL);
     ck_assert_ptr_nonnull(E.reenable);
     edge_own();
+}
+
+static void edge_setup(void)
+{
+    fixture(SOCK_EDGE);
+}
+
+/* sk as an upstream connection: level-triggered. */
+static void level_setup(void)
+{
+    fixture(0);
 }
 
 static void edge_teardown(void)
@@ -254,7 +274,7 @@ static unsigned long moved(void)
 {
     return (unsigned long)(evbuffer_get_length(E.got) + evbuffer_get_length(sock_input(sk)) +
                            evbuffer_get_length(sock_output(sk)) + E.peer_got + peer_off + E.eof +
-                           E.error + E.timeout);
+                           E.error + E.timeout + E.connected + E.write_timeout);
 }
 
 /* Runs the loop on the sockets' events until done() (a stall fails). */
@@ -555,6 +575,307 @@ START_TEST(test_edge_write_error)
 }
 END_TEST
 
+/* Level-triggered (upstream connections): the same reads, each report
+ * one read. */
+START_TEST(test_level_bulk_read)
+{
+    read_through(4u << 20);
+}
+END_TEST
+
+START_TEST(test_level_read_high_watermark)
+{
+    sock_set_read_high(sk, 1000);
+    E.drain_at = 1000;
+    read_through(64 * 1024);
+}
+END_TEST
+
+static bool got_eof(void)
+{
+    return E.eof || E.error;
+}
+
+START_TEST(test_level_eof)
+{
+    ck_assert_int_eq(send(peer, "end", 3, 0), 3);
+    ck_assert_int_eq(shutdown(peer, SHUT_WR), 0);
+    sock_enable(sk, EV_READ);
+    run_until(got_eof);
+    ck_assert(E.eof);
+    ck_assert(!E.error);
+    ck_assert_uint_eq(evbuffer_get_length(E.got), 3);
+    ck_assert(!(sock_enabled(sk) & EV_READ)); /* reading off before the report */
+}
+END_TEST
+
+/* The write callback runs only at or under the low watermark. */
+static size_t low_seen_max;
+static int low_calls;
+static void low_write(struct sock *b, void *ud)
+{
+    (void)ud;
+    size_t left = evbuffer_get_length(sock_output(b));
+    low_seen_max = left > low_seen_max ? left : low_seen_max;
+    low_calls++;
+}
+
+START_TEST(test_write_low_watermark)
+{
+    int small = 4096;
+    ck_assert_int_eq(setsockopt(sock_fd(sk), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+    struct event *pr = event_new(base, peer, EV_READ | EV_PERSIST, peer_readable, NULL);
+    ck_assert_ptr_nonnull(pr);
+    event_add(pr, NULL);
+    sock_setcb(sk, edge_read, low_write, edge_event, NULL);
+    sock_set_write_low(sk, 20000);
+    E.peer_want = 200000;
+    low_seen_max = 0;
+    low_calls = 0;
+    queue_pattern(0, E.peer_want, 4000);
+    sock_enable(sk, EV_WRITE);
+    run_until(peer_got_all);
+    event_free(pr);
+    ck_assert_uint_eq(E.peer_got, E.peer_want);
+    ck_assert_int_ge(low_calls, 1);
+    ck_assert_uint_le(low_seen_max, 20000);
+}
+END_TEST
+
+static bool write_timed_out(void)
+{
+    return E.write_timeout || E.error;
+}
+
+START_TEST(test_write_timeout)
+{
+    /* the peer reads nothing: the output stays, the write timeout reports */
+    int small = 4096;
+    ck_assert_int_eq(setsockopt(sock_fd(sk), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+    struct timeval wt = {0, 50000};
+    sock_set_timeouts(sk, NULL, &wt);
+    queue_pattern(0, 1 << 20, 65536);
+    sock_enable(sk, EV_WRITE);
+    run_until(write_timed_out);
+    ck_assert(E.write_timeout);
+    ck_assert(!E.error);
+    ck_assert(!(sock_enabled(sk) & EV_WRITE));
+    ck_assert_uint_gt(evbuffer_get_length(sock_output(sk)), 0);
+}
+END_TEST
+
+START_TEST(test_lazy_timeouts_still_fire)
+{
+    /* the same value again and again keeps the armed deadline: it fires */
+    struct timeval rt = {0, 100000};
+    sock_set_timeouts_lazy(sk, &rt, NULL);
+    sock_enable(sk, EV_READ);
+    for (int i = 0; i < 100; i++)
+        sock_set_timeouts_lazy(sk, &rt, NULL);
+    run_until(timed_out);
+    ck_assert(E.timeout);
+    ck_assert(!(sock_enabled(sk) & EV_READ));
+}
+END_TEST
+
+/* The read callback frees its sock: nothing touches it afterwards (ASan). */
+static void free_on_read(struct sock *b, void *ud)
+{
+    (void)ud;
+    evbuffer_add_buffer(E.got, sock_input(b));
+    sock_free(b);
+    sk = NULL;
+}
+
+static bool freed(void)
+{
+    return sk == NULL;
+}
+
+static unsigned long got_len(void)
+{
+    return evbuffer_get_length(E.got);
+}
+
+START_TEST(test_free_in_callback)
+{
+    sock_setcb(sk, free_on_read, NULL, edge_event, NULL);
+    /* more than one read: the reader would read on after the callback */
+    char *data = pattern(64 * 1024);
+    ck_assert_int_gt(send(peer, data, 64 * 1024, MSG_DONTWAIT), SOCK_READ_MAX);
+    free(data);
+    sock_enable(sk, EV_READ);
+    const char *why = loop_until(base, freed, got_len);
+    ck_assert_msg(why == NULL, "%s", why);
+    ck_assert_uint_eq(evbuffer_get_length(E.got), SOCK_READ_MAX);
+}
+END_TEST
+
+START_TEST(test_shutdown)
+{
+    ck_assert_int_eq(evbuffer_add(sock_output(sk), "bye", 3), 0);
+    ck_assert(sock_write_now(sk, true));
+    ck_assert_int_eq(sock_shutdown(sk), 0);
+    char buf[8];
+    ck_assert_int_eq(recv(peer, buf, sizeof(buf), 0), 3);
+    ck_assert_int_eq(recv(peer, buf, sizeof(buf), 0), 0); /* the end */
+}
+END_TEST
+
+/* A transport of our own, as TLS will be: bytes cross the socket
+ * transformed (+1 out, -1 in), and every path goes through the table. */
+static int io_calls;
+static ssize_t shift_recv(struct sock *s, void *buf, size_t len)
+{
+    io_calls++;
+    ssize_t n = recv(sock_fd(s), buf, len, 0);
+    for (ssize_t i = 0; i < n; i++)
+        ((char *)buf)[i]--;
+    return n;
+}
+
+static ssize_t shift_send(struct sock *s, const void *buf, size_t len)
+{
+    io_calls++;
+    char tmp[4096];
+    if (len > sizeof(tmp))
+        len = sizeof(tmp);
+    for (size_t i = 0; i < len; i++)
+        tmp[i] = (char)(((const char *)buf)[i] + 1);
+    return send(sock_fd(s), tmp, len, MSG_NOSIGNAL);
+}
+
+static int shift_write(struct sock *s, struct evbuffer *out)
+{
+    struct evbuffer_iovec v;
+    if (evbuffer_peek(out, -1, NULL, &v, 1) < 1)
+        return 0;
+    ssize_t n = shift_send(s, v.iov_base, v.iov_len);
+    if (n > 0)
+        evbuffer_drain(out, (size_t)n);
+    return (int)n;
+}
+
+static int shift_shutdown(struct sock *s)
+{
+    io_calls++;
+    return shutdown(sock_fd(s), SHUT_WR);
+}
+
+static const struct sock_io shift_io = {shift_recv, shift_send, shift_write, shift_shutdown};
+
+static bool got_hello(void)
+{
+    return evbuffer_get_length(E.got) >= 5 || E.eof || E.error;
+}
+
+START_TEST(test_own_transport)
+{
+    sock_set_io(sk, &shift_io);
+    io_calls = 0;
+    /* write_now: one extent (send), several (write) */
+    ck_assert_int_eq(evbuffer_add(sock_output(sk), "HAL", 3), 0);
+    ck_assert(sock_write_now(sk, true));
+    static const char ibm[] = "IBM";
+    ck_assert_int_eq(evbuffer_add(sock_output(sk), "-", 1), 0);
+    ck_assert_int_eq(evbuffer_add_reference(sock_output(sk), ibm, 3, NULL, NULL), 0);
+    ck_assert_int_eq(evbuffer_add(sock_output(sk), "!", 1), 0);
+    ck_assert(!sock_write_now(sk, true) || evbuffer_get_length(sock_output(sk)) == 0);
+    sock_enable(sk, EV_WRITE);
+    run_until(output_empty);
+    peer_reads("IBM.JCN\"");
+    /* reads */
+    ck_assert_int_eq(send(peer, "ifmmp", 5, 0), 5);
+    sock_enable(sk, EV_READ);
+    run_until(got_hello);
+    ck_assert_uint_eq(evbuffer_get_length(E.got), 5);
+    ck_assert_int_eq(memcmp(evbuffer_pullup(E.got, -1), "hello", 5), 0);
+    ck_assert_int_eq(sock_shutdown(sk), 0);
+    ck_assert_int_ge(io_calls, 5);
+}
+END_TEST
+
+/* The non-blocking connect: SOCK_CONNECTED, then the queued output goes. */
+static int listen_tcp(struct sockaddr_in *a)
+{
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(ls, 0);
+    *a = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(*a);
+    ck_assert_int_eq(bind(ls, (struct sockaddr *)a, sizeof(*a)), 0);
+    ck_assert_int_eq(listen(ls, 4), 0);
+    ck_assert_int_eq(getsockname(ls, (struct sockaddr *)a, &alen), 0);
+    return ls;
+}
+
+/* A sock on a non-blocking connect() to `a`, in place of the fixture's. */
+static void connecting_to(const struct sockaddr_in *a)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ck_assert_int_ge(fd, 0);
+    int r = connect(fd, (const struct sockaddr *)a, sizeof(*a));
+    ck_assert_msg(r == 0 || errno == EINPROGRESS, "connect: %s", strerror(errno));
+    sock_free(sk);
+    sk = sock_new(base, fd, 0);
+    ck_assert_ptr_nonnull(sk);
+    sock_setcb(sk, edge_read, NULL, edge_event, NULL);
+    ck_assert_int_eq(sock_connect_wait(sk), 0);
+}
+
+static bool connected_and_sent(void)
+{
+    return (E.connected && evbuffer_get_length(sock_output(sk)) == 0) || E.error;
+}
+
+START_TEST(test_connect_wait)
+{
+    struct sockaddr_in a;
+    int ls = listen_tcp(&a);
+    connecting_to(&a);
+    ck_assert_int_eq(evbuffer_add(sock_output(sk), "GET", 3), 0);
+    ck_assert(!sock_write_now(sk, true)); /* not before the connect */
+    run_until(connected_and_sent);
+    ck_assert(E.connected);
+    ck_assert(!E.error);
+    int sfd = accept(ls, NULL, NULL);
+    ck_assert_int_ge(sfd, 0);
+    char buf[4];
+    ck_assert_int_eq(recv(sfd, buf, sizeof(buf), 0), 3);
+    ck_assert_int_eq(memcmp(buf, "GET", 3), 0);
+    close(sfd);
+    close(ls);
+}
+END_TEST
+
+static bool connect_failed(void)
+{
+    return E.connected || E.error;
+}
+
+START_TEST(test_connect_refused)
+{
+    struct sockaddr_in a;
+    close(listen_tcp(&a)); /* a port nobody listens on */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ck_assert_int_ge(fd, 0);
+    if (connect(fd, (const struct sockaddr *)&a, sizeof(a)) == 0 || errno != EINPROGRESS) {
+        /* refused at once, in the call: nothing to wait for */
+        ck_assert_int_eq(errno, ECONNREFUSED);
+        close(fd);
+        return;
+    }
+    sock_free(sk);
+    sk = sock_new(base, fd, 0);
+    ck_assert_ptr_nonnull(sk);
+    sock_setcb(sk, edge_read, NULL, edge_event, NULL);
+    ck_assert_int_eq(sock_connect_wait(sk), 0);
+    run_until(connect_failed);
+    ck_assert(E.error);
+    ck_assert(!E.connected);
+    ck_assert_int_eq(E.error_errno, ECONNREFUSED);
+}
+END_TEST
+
 Suite *sock_suite(void)
 {
     Suite *s = suite_create("sock");
@@ -580,6 +901,20 @@ Suite *sock_suite(void)
     tcase_add_test(te, test_edge_write_many_chains);
     tcase_add_test(te, test_edge_stream_from_write_callback);
     tcase_add_test(te, test_edge_write_error);
+    tcase_add_test(te, test_free_in_callback);
     suite_add_tcase(s, te);
+    TCase *tl = tcase_create("level_triggered");
+    tcase_add_checked_fixture(tl, level_setup, edge_teardown);
+    tcase_add_test(tl, test_level_bulk_read);
+    tcase_add_test(tl, test_level_read_high_watermark);
+    tcase_add_test(tl, test_level_eof);
+    tcase_add_test(tl, test_write_low_watermark);
+    tcase_add_test(tl, test_write_timeout);
+    tcase_add_test(tl, test_lazy_timeouts_still_fire);
+    tcase_add_test(tl, test_shutdown);
+    tcase_add_test(tl, test_own_transport);
+    tcase_add_test(tl, test_connect_wait);
+    tcase_add_test(tl, test_connect_refused);
+    suite_add_tcase(s, tl);
     return s;
 }
