@@ -481,13 +481,21 @@ static void edge_write(struct sock *b, void *ud)
     writecb_calls++;
 }
 
-START_TEST(test_edge_write_full_socket)
+/* sk's send buffer made small (many wake-ups), and the peer reading and
+ * checking everything from its own event (to be freed by the caller). */
+static struct event *small_socket_read_by_peer(void)
 {
     int small = 4096;
     ck_assert_int_eq(setsockopt(sock_fd(sk), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
     struct event *pr = event_new(base, peer, EV_READ | EV_PERSIST, peer_readable, NULL);
     ck_assert_ptr_nonnull(pr);
-    event_add(pr, NULL);
+    ck_assert_int_eq(event_add(pr, NULL), 0);
+    return pr;
+}
+
+START_TEST(test_edge_write_full_socket)
+{
+    struct event *pr = small_socket_read_by_peer();
     sock_setcb(sk, edge_read, edge_write, edge_event, NULL);
     E.peer_want = 4u << 20;
     queue_pattern(0, E.peer_want, 3000); /* many chains: more than one writev */
@@ -622,11 +630,7 @@ static void low_write(struct sock *b, void *ud)
 
 START_TEST(test_write_low_watermark)
 {
-    int small = 4096;
-    ck_assert_int_eq(setsockopt(sock_fd(sk), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
-    struct event *pr = event_new(base, peer, EV_READ | EV_PERSIST, peer_readable, NULL);
-    ck_assert_ptr_nonnull(pr);
-    event_add(pr, NULL);
+    struct event *pr = small_socket_read_by_peer();
     sock_setcb(sk, edge_read, low_write, edge_event, NULL);
     sock_set_write_low(sk, 20000);
     E.peer_want = 200000;
