@@ -351,7 +351,7 @@ START_TEST(test_edge_reads_past_one_read)
 }
 END_TEST
 
-START_TEST(test_edge_bulk_read)
+START_TEST(test_bulk_read)
 {
     /* 4 MiB as the peer can: past the per-turn budget of reads */
     read_through(4u << 20);
@@ -388,7 +388,7 @@ START_TEST(test_edge_bulk_read_tcp)
 }
 END_TEST
 
-START_TEST(test_edge_read_high_watermark)
+START_TEST(test_read_high_watermark)
 {
     /* reads stop at the mark and resume, kicked, once the callback drains */
     sock_set_read_high(sk, 1000);
@@ -580,22 +580,6 @@ START_TEST(test_edge_write_error)
     /* reported as libevent's writer does: writing off, an error */
     ck_assert(E.error);
     ck_assert(!(sock_enabled(sk) & EV_WRITE));
-}
-END_TEST
-
-/* Level-triggered (upstream connections): the same reads, each report
- * one read. */
-START_TEST(test_level_bulk_read)
-{
-    read_through(4u << 20);
-}
-END_TEST
-
-START_TEST(test_level_read_high_watermark)
-{
-    sock_set_read_high(sk, 1000);
-    E.drain_at = 1000;
-    read_through(64 * 1024);
 }
 END_TEST
 
@@ -895,9 +879,9 @@ Suite *sock_suite(void)
     tcase_add_checked_fixture(te, edge_setup, edge_teardown);
     tcase_set_timeout(te, 60);
     tcase_add_test(te, test_edge_reads_past_one_read);
-    tcase_add_test(te, test_edge_bulk_read);
+    tcase_add_test(te, test_bulk_read);
     tcase_add_test(te, test_edge_bulk_read_tcp);
-    tcase_add_test(te, test_edge_read_high_watermark);
+    tcase_add_test(te, test_read_high_watermark);
     tcase_add_test(te, test_edge_toggle_in_one_turn);
     tcase_add_test(te, test_edge_fin_with_last_bytes);
     tcase_add_test(te, test_edge_read_timeout);
@@ -909,8 +893,9 @@ Suite *sock_suite(void)
     suite_add_tcase(s, te);
     TCase *tl = tcase_create("level_triggered");
     tcase_add_checked_fixture(tl, level_setup, edge_teardown);
-    tcase_add_test(tl, test_level_bulk_read);
-    tcase_add_test(tl, test_level_read_high_watermark);
+    /* the same reads, level-triggered: each report one read */
+    tcase_add_test(tl, test_bulk_read);
+    tcase_add_test(tl, test_read_high_watermark);
     tcase_add_test(tl, test_level_eof);
     tcase_add_test(tl, test_write_low_watermark);
     tcase_add_test(tl, test_write_timeout);
