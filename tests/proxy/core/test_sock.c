@@ -423,6 +423,37 @@ START_TEST(test_edge_read_timeout)
 }
 END_TEST
 
+START_TEST(test_edge_put_off_read_finds_nothing)
+{
+    /* 17 full reads in one report: the 17th read-on is past the turn's
+     * budget and put off to the next turn, where the socket is empty (the
+     * data ended on a read's boundary).  That is no timeout: reading stays
+     * on, and what comes later is read. */
+    enum { N = (SOCK_TURN_READS + 1) * SOCK_READ_MAX };
+    int big = 4 * N;
+    ck_assert_int_eq(setsockopt(peer, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big)), 0);
+    char *data = pattern(N);
+    ck_assert_int_eq(send(peer, data, N, MSG_DONTWAIT), N);
+    free(data);
+    sock_enable(sk, EV_READ);
+    want_got = N;
+    run_until(got_all);
+    ck_assert_uint_eq(evbuffer_get_length(E.got), N);
+    /* the next turn runs the put-off read: it finds nothing */
+    event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    ck_assert(!E.timeout);
+    ck_assert(sock_enabled(sk) & EV_READ);
+    /* then the last bytes and the end */
+    ck_assert_int_eq(send(peer, "x", 1, 0), 1);
+    ck_assert_int_eq(shutdown(peer, SHUT_WR), 0);
+    want_got = (size_t)-1;
+    run_until(got_all);
+    ck_assert(!E.timeout);
+    ck_assert(E.eof);
+    ck_assert_uint_eq(evbuffer_get_length(E.got), N + 1);
+}
+END_TEST
+
 START_TEST(test_edge_fin_with_last_bytes)
 {
     /* the bytes and the FIN are there before the first report */
@@ -884,6 +915,7 @@ Suite *sock_suite(void)
     tcase_add_test(te, test_read_high_watermark);
     tcase_add_test(te, test_edge_toggle_in_one_turn);
     tcase_add_test(te, test_edge_fin_with_last_bytes);
+    tcase_add_test(te, test_edge_put_off_read_finds_nothing);
     tcase_add_test(te, test_edge_read_timeout);
     tcase_add_test(te, test_edge_write_full_socket);
     tcase_add_test(te, test_edge_write_many_chains);
