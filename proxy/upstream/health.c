@@ -3,20 +3,19 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
+#include "sock.h"
 #include "upstream.h"
 
 struct probe {
     struct hc *h;
     int peer;
-    struct bufferevent *bev; /* NULL when idle */
+    struct sock *s; /* NULL when idle */
 };
 
 struct hc {
@@ -31,17 +30,17 @@ struct hc {
 
 static void probe_end(struct probe *p, bool ok, const char *why)
 {
-    if (p->bev) {
-        bufferevent_free(p->bev);
-        p->bev = NULL;
+    if (p->s) {
+        sock_free(p->s);
+        p->s = NULL;
     }
     up_hc_result(p->h->g, p->peer, ok, why);
 }
 
-static void on_read(struct bufferevent *bev, void *ud)
+static void on_read(struct sock *s, void *ud)
 {
     struct probe *p = ud;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = sock_input(s);
     size_t len = 0;
     char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
     if (!line) {
@@ -57,22 +56,22 @@ static void on_read(struct bufferevent *bev, void *ud)
     probe_end(p, ok, ok ? NULL : why);
 }
 
-static void on_event(struct bufferevent *bev, short what, void *ud)
+static void on_event(struct sock *s, short what, void *ud)
 {
     struct probe *p = ud;
-    (void)bev;
-    if (what & BEV_EVENT_CONNECTED)
+    (void)s;
+    if (what & SOCK_CONNECTED)
         return;
     probe_end(p, false,
-              what & BEV_EVENT_TIMEOUT ? "timed out"
-              : what & BEV_EVENT_EOF   ? "closed before a status line"
-                                       : strerror(EVUTIL_SOCKET_ERROR()));
+              what & SOCK_TIMEOUT ? "timed out"
+              : what & SOCK_EOF   ? "closed before a status line"
+                                  : strerror(errno));
 }
 
 static void probe_start(struct probe *p)
 {
     struct hc *h = p->h;
-    if (p->bev) /* the last one is still running: it times out on its own */
+    if (p->s) /* the last one is still running: it times out on its own */
         return;
     if (up_peer_is_down(h->g, p->peer))
         return;
@@ -81,19 +80,17 @@ static void probe_start(struct probe *p)
         up_hc_result(h->g, p->peer, false, strerror(errno));
         return;
     }
-    p->bev = bufferevent_socket_new(h->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!p->bev) {
-        close(fd);
+    p->s = sock_new(h->base, fd, 0); /* closes fd when it fails */
+    if (!p->s)
         return;
-    }
     struct timeval tv = {h->timeout_ms / 1000, (h->timeout_ms % 1000) * 1000};
-    bufferevent_set_timeouts(p->bev, &tv, &tv);
-    bufferevent_setcb(p->bev, on_read, NULL, on_event, p);
-    if (evbuffer_add_printf(bufferevent_get_output(p->bev),
+    sock_set_timeouts(p->s, &tv, &tv);
+    sock_setcb(p->s, on_read, NULL, on_event, p);
+    if (evbuffer_add_printf(sock_output(p->s),
                             "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: proxy-health-check\r\n"
                             "Connection: close\r\n\r\n",
                             h->uri, up_peer_host(h->g, p->peer)) < 0 ||
-        bufferevent_enable(p->bev, EV_READ | EV_WRITE) < 0)
+        sock_enable(p->s, EV_READ | EV_WRITE) < 0)
         probe_end(p, false, "out of memory");
 }
 
@@ -142,8 +139,7 @@ void hc_free(struct hc *h)
     if (h->timer)
         event_free(h->timer);
     for (int i = 0; i < h->n; i++)
-        if (h->pr[i].bev)
-            bufferevent_free(h->pr[i].bev);
+        sock_free(h->pr[i].s);
     free(h->pr);
     free(h);
 }

@@ -15,7 +15,9 @@ cases without raw bytes are skipped):
              messages may succeed)
 
 Prints one summary line per corpus and fails when any judged case fails.
-Skips (exit 77) when ../shared/corpora or the proxy under test is missing.
+Skips (exit 77), saying where the corpora come from and where they were
+looked for, when they are missing (../shared/corpora, or CORPORA_DIR), and
+when the proxy under test is.
 
 Measured here with PROXY_IMPL=nginx (Debian nginx 1.22.1, 2026-11-22):
   gunicorn: 112 judged (25 skipped: tags, valid/099 truncated), 96 passed,
@@ -325,8 +327,10 @@ class CorporaTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not os.path.isdir(harness.CORPORA_DIR):
-        print("SKIP: %s not present" % harness.CORPORA_DIR)
+    missing = [why for why in map(harness.corpora_missing, harness.CORPORA) if why]
+    if missing:
+        for why in missing:
+            print("SKIP: " + why)
         sys.exit(77)
     harness.need_proxy()
     harness.main()

@@ -1,8 +1,8 @@
 """Gateway: the external HTTP request corpora (../shared/corpora) replayed
 against the gateway's HTTP/1.1 front end.  Valid requests reach the app with
 the expected method, URI and body; invalid ones (and the request-smuggling
-shapes Debian's llhttp 8.1.0 lets through) never get a 2xx.  Skips cleanly
-when the corpora folder is absent."""
+shapes Debian's llhttp 8.1.0 lets through) never get a 2xx.  Skips, saying
+where the corpora come from, when they are absent (harness.corpora_missing)."""
 import base64
 import json
 import os
@@ -27,11 +27,13 @@ def application(environ, start_response):
 '''
 
 
-def load(name):
-    path = os.path.join(os.environ.get("CORPORA_DIR") or CORPORA_DIR, name)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
+def load(test, name):
+    """The cases of corpus `name`; skips `test`, saying where the corpus comes
+    from, when it is not there."""
+    why = harness.corpora_missing(name)
+    if why:
+        test.skipTest(why)
+    with open(os.path.join(CORPORA_DIR, name)) as f:
         return json.load(f)
 
 
@@ -100,9 +102,7 @@ class Corpora(harness.GatewayTestCase):
                                       "--disable-logging"])
 
     def test_gunicorn_requests(self):
-        cases = load("gunicorn_requests.json")
-        if cases is None:
-            self.skipTest("no corpora at %s" % CORPORA_DIR)
+        cases = load(self, "gunicorn_requests.json")
         judged = 0
         for case in cases:
             if case["tags"] or case["gunicorn_limit_specific"]:
@@ -138,9 +138,7 @@ class Corpora(harness.GatewayTestCase):
         self.assertGreater(judged, 50)
 
     def test_llhttp_request_vectors(self):
-        cases = load("llhttp_head_vectors.json")
-        if cases is None:
-            self.skipTest("no corpora at %s" % CORPORA_DIR)
+        cases = load(self, "llhttp_head_vectors.json")
         judged = 0
         for case in cases:
             if (case["type"] != "request" or case["verdict"] not in ("ok", "error")
@@ -172,5 +170,10 @@ class Corpora(harness.GatewayTestCase):
 
 
 if __name__ == "__main__":
+    missing = [why for why in map(harness.corpora_missing, harness.CORPORA) if why]
+    if len(missing) == len(harness.CORPORA):  # nothing to replay: ctest's skip
+        for why in missing:
+            print("SKIP: " + why)
+        sys.exit(77)
     need_gateway()
     main()

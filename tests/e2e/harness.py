@@ -37,6 +37,25 @@ def _worktree_corpora():
 
 if not os.environ.get("CORPORA_DIR") and not os.path.isdir(CORPORA_DIR):
     CORPORA_DIR = _worktree_corpora() or CORPORA_DIR
+
+# The external request corpora the conformance replays use, and where they
+# come from (said whenever a test skips for want of them).
+CORPORA = {
+    "gunicorn_requests.json": "gunicorn's tests/requests/{valid,invalid} (MIT), as JSON",
+    "llhttp_head_vectors.json": "llhttp's test/**/*.md request vectors at its 9.4.x head (MIT), as JSON",
+}
+
+
+def corpora_missing(name):
+    """None when corpus file `name` is there, else the reason to skip: where
+    it was looked for, what it is and how to provide it."""
+    path = os.path.join(CORPORA_DIR, name)
+    if os.path.isfile(path):
+        return None
+    return ("corpus %s not found at %s: it is %s, kept outside the repository in "
+            "../shared/corpora beside the checkout (or the main checkout of a git worktree), "
+            "described by the README.md there; set CORPORA_DIR to its folder to run this test"
+            % (name, path, CORPORA.get(name, "an external corpus")))
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 

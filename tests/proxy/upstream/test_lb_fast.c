@@ -41,11 +41,15 @@ static void twin_free(struct twin *w)
 static void same_counters(struct twin *w, const char *when, int step)
 {
     for (int i = 0; i < w->a.n; i++) {
-        ck_assert_msg(w->a.p[i].cur_weight == w->b.p[i].cur_weight,
-                      "%s step %d: peer %d cur_weight %d (walk) vs %d (fast)", when, step, i,
-                      w->a.p[i].cur_weight, w->b.p[i].cur_weight);
-        ck_assert_int_eq(w->a.p[i].eff_weight, w->b.p[i].eff_weight);
-        ck_assert_int_eq(w->a.p[i].active, w->b.p[i].active);
+        if (w->a.p[i].cur_weight != w->b.p[i].cur_weight)
+            ck_abort_msg("%s step %d: peer %d cur_weight %d (walk) vs %d (fast)", when, step, i,
+                         w->a.p[i].cur_weight, w->b.p[i].cur_weight);
+        if (w->a.p[i].eff_weight != w->b.p[i].eff_weight)
+            ck_abort_msg("%s step %d: peer %d eff_weight %d (walk) vs %d (fast)", when, step, i,
+                         w->a.p[i].eff_weight, w->b.p[i].eff_weight);
+        if (w->a.p[i].active != w->b.p[i].active)
+            ck_abort_msg("%s step %d: peer %d active %d (walk) vs %d (fast)", when, step, i,
+                         w->a.p[i].active, w->b.p[i].active);
     }
 }
 
@@ -76,7 +80,8 @@ static int pick(struct twin *w, bool retry, int step)
         lbt_new_request(&w->b);
     }
     int x = lbt_next(&w->a), y = lbt_next(&w->b);
-    ck_assert_msg(x == y, "step %d: walk picked %d, fast %d", step, x, y);
+    if (x != y)
+        ck_abort_msg("step %d: walk picked %d, fast %d", step, x, y);
     if (x >= 0) {
         if (w->nheld == (int)(sizeof(w->held) / sizeof(w->held[0])))
             release(w, 0, LB_OK);
@@ -175,7 +180,8 @@ static void assert_goes_fast(const char *name, char **args, int nargs, bool want
             t.usable_calls = 0;
         lbt_new_request(&t);
         int i = lbt_next(&t);
-        ck_assert_int_ge(i, 0);
+        if (i < 0)
+            ck_abort_msg("%s: no peer at pick %d", name, k);
         if (nh == 4) {
             lbt_release(&t, held[0], LB_OK, 0.001 * (k % 3), 0.002);
             memmove(held, held + 1, sizeof(int) * 3);
