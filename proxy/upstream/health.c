@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "log.h"
 #include "sock.h"
-#include "upstream.h"
 
 struct probe {
     struct hc *h;
@@ -20,7 +20,7 @@ struct probe {
 
 struct hc {
     struct event_base *base;
-    struct up_group *g;
+    struct hc_peers peers;
     struct event *timer;
     int interval_ms, timeout_ms;
     const char *uri;
@@ -34,7 +34,7 @@ static void probe_end(struct probe *p, bool ok, const char *why)
         sock_free(p->s);
         p->s = NULL;
     }
-    up_hc_result(p->h->g, p->peer, ok, why);
+    p->h->peers.result(p->h->peers.ud, p->peer, ok, why);
 }
 
 static void on_read(struct sock *s, void *ud)
@@ -73,11 +73,11 @@ static void probe_start(struct probe *p)
     struct hc *h = p->h;
     if (p->s) /* the last one is still running: it times out on its own */
         return;
-    if (up_peer_is_down(h->g, p->peer))
+    if (h->peers.is_down(h->peers.ud, p->peer))
         return;
-    int fd = addr_connect(up_peer_addr(h->g, p->peer), NULL);
+    int fd = addr_connect(h->peers.addr(h->peers.ud, p->peer), NULL);
     if (fd < 0) {
-        up_hc_result(h->g, p->peer, false, strerror(errno));
+        h->peers.result(h->peers.ud, p->peer, false, strerror(errno));
         return;
     }
     p->s = sock_new(h->base, fd, 0); /* closes fd when it fails */
@@ -89,7 +89,7 @@ static void probe_start(struct probe *p)
     if (evbuffer_add_printf(sock_output(p->s),
                             "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: proxy-health-check\r\n"
                             "Connection: close\r\n\r\n",
-                            h->uri, up_peer_host(h->g, p->peer)) < 0 ||
+                            h->uri, h->peers.host(h->peers.ud, p->peer)) < 0 ||
         sock_enable(p->s, EV_READ | EV_WRITE) < 0)
         probe_end(p, false, "out of memory");
 }
@@ -102,8 +102,8 @@ static void on_timer(evutil_socket_t fd, short what, void *ud)
         probe_start(&h->pr[i]);
 }
 
-struct hc *hc_start(struct event_base *base, struct up_group *g, const struct cf_upstream *u,
-                    char *err, size_t errlen)
+struct hc *hc_start(struct event_base *base, const struct hc_peers *peers,
+                    const struct cf_upstream *u, char *err, size_t errlen)
 {
     struct hc *h = calloc(1, sizeof(*h));
     if (!h || !(h->pr = calloc((size_t)(u->npeers ? u->npeers : 1), sizeof(*h->pr)))) {
@@ -112,7 +112,7 @@ struct hc *hc_start(struct event_base *base, struct up_group *g, const struct cf
         return NULL;
     }
     h->base = base;
-    h->g = g;
+    h->peers = *peers;
     h->n = u->npeers;
     h->interval_ms = u->hc.interval_ms > 0 ? u->hc.interval_ms : 5000;
     h->timeout_ms = u->hc.timeout_ms > 0 ? u->hc.timeout_ms : 1000;

@@ -16,17 +16,31 @@
 #ifndef PROXY_HEALTH_H
 #define PROXY_HEALTH_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "config.h"
 
+struct addr;
 struct event_base;
-struct up_group;
 struct hc;
 
-/* Starts checking every peer of `g` on `base` as u->hc says (u->hc.enabled
- * must be true).  Returns the checker (owned by the caller; hc_free), or
- * NULL with a message in err. */
-struct hc *hc_start(struct event_base *base, struct up_group *g, const struct cf_upstream *u,
-                    char *err, size_t errlen);
+/* What the checker asks of the peers' owner (upstream.c), so that it knows
+ * nothing of groups: `ud` is the owner's, passed back to every call. */
+struct hc_peers {
+    void *ud;
+    bool (*is_down)(void *ud, int peer);                          /* skip it this round */
+    const struct addr *(*addr)(void *ud, int peer);               /* where to connect */
+    const char *(*host)(void *ud, int peer);                      /* the Host header */
+    void (*result)(void *ud, int peer, bool ok, const char *why); /* a verdict */
+};
+
+/* Starts checking peers 0 .. u->npeers-1 on `base` as u->hc says
+ * (u->hc.enabled must be true), asking and telling `peers` (copied).
+ * Returns the checker (owned by the caller; hc_free), or NULL with a
+ * message in err. */
+struct hc *hc_start(struct event_base *base, const struct hc_peers *peers,
+                    const struct cf_upstream *u, char *err, size_t errlen);
 void hc_free(struct hc *h);
 
 #endif

@@ -390,6 +390,27 @@ static int dns_start(struct up_group *g, const struct cf_main *cf, struct event_
     return event_add(g->dns_timer, &tv);
 }
 
+/* The health checker's view of a group's peers (health.h). */
+static bool hc_is_down(void *ud, int peer)
+{
+    return up_peer_is_down(ud, peer);
+}
+
+static const struct addr *hc_addr(void *ud, int peer)
+{
+    return up_peer_addr(ud, peer);
+}
+
+static const char *hc_host(void *ud, int peer)
+{
+    return up_peer_host(ud, peer);
+}
+
+static void hc_result(void *ud, int peer, bool ok, const char *why)
+{
+    up_hc_result(ud, peer, ok, why);
+}
+
 int up_init_all(struct cf_main *cf, struct event_base *base, char *err, size_t errlen)
 {
     for (int i = 0; i < cf->nupstreams; i++) {
@@ -404,7 +425,9 @@ int up_init_all(struct cf_main *cf, struct event_base *base, char *err, size_t e
             up_free_all(cf);
             return -1;
         }
-        if (u->hc.enabled && base && !(g->hc = hc_start(base, g, u, err, errlen))) {
+        if (u->hc.enabled && base &&
+            !(g->hc = hc_start(base, &(struct hc_peers){g, hc_is_down, hc_addr, hc_host, hc_result},
+                               u, err, errlen))) {
             up_free_all(cf);
             return -1;
         }
