@@ -237,7 +237,7 @@ for r in rows:
     lines.append("| %s | %.0f | %s | %s | %d | %s | %.1f | %s | %s | %s |" % (
         label, r["rps"], f(r["p50"]), f(r["p99"]), r["timeouts"], r["errors"], r["rss"] / 1024.0,
         r["fair"], ratio(r, "uwsgi"), ratio(r, "gunicorn")))
-lines += ["", "Targets (issue 3): ours ≥ 1.5× uWSGI --http-socket, ≥ 3× gunicorn, zero wrk timeouts, "
+lines += ["", "Targets: ours ≥ 1.5× uWSGI --http-socket, ≥ 3× gunicorn, zero wrk timeouts, "
           "p99 ≤ both, RSS per worker ≤ uWSGI's.  uWSGI --http11-socket holds one keep-alive "
           "connection per worker, so with 64 connections most wait (see the fairness column; wrk only "
           "measures the connections that get served): its numbers are not comparable.  wrk read errors on "
