@@ -302,27 +302,10 @@ static int set_location(struct conf_build *b, const struct conf_cmd *cmd, struct
     return conf_run_block(b, n, &in);
 }
 
-/* A location-level setting parsed by a generic setter, found invalid before
- * it is found duplicate. */
-#define LOC_SETTING(nm, ctx_, setter, field_, bit_)                                                \
-    {                                                                                              \
-        .name = nm, .ctx = ctx_, .min = 1, .max = 1, .set = setter, .store = CONF_ST_LOC,          \
-        .off = LOC_OFF(field_), .bit = bit_, .dup = CONF_ONCE_VALID                                \
-    }
-#define IGNORED_FLAG(nm)                                                                           \
-    {                                                                                              \
-        .name = nm, .ctx = CONF_HSL, .min = 1, .max = 1, .set = conf_set_ignored_flag, .bit = -1   \
-    }
-
 static const struct conf_cmd cmds[] = {
     {.name = "server", .ctx = CONF_HTTP, .block = true, .set = set_server, .bit = -1},
-    {.name = "listen", .ctx = CONF_SRV, .min = 1, .max = -1, .set = set_listen, .bit = -1},
-    {.name = "server_name",
-     .ctx = CONF_SRV,
-     .min = 1,
-     .max = -1,
-     .set = set_server_name,
-     .bit = -1},
+    CONF_CMD("listen", CONF_SRV, 1, -1, set_listen),
+    CONF_CMD("server_name", CONF_SRV, 1, -1, set_server_name),
     {.name = "location",
      .ctx = CONF_SRV | CONF_LOC,
      .min = 1,
@@ -330,51 +313,23 @@ static const struct conf_cmd cmds[] = {
      .block = true,
      .set = set_location,
      .bit = -1},
-    IGNORED_FLAG("sendfile"),
-    IGNORED_FLAG("tcp_nopush"),
-    IGNORED_FLAG("tcp_nodelay"),
-    {.name = "client_body_temp_path",
-     .ctx = CONF_HSL,
-     .min = 1,
-     .max = 4,
-     .set = conf_set_temp_path,
-     .bit = -1},
-    {.name = "expires",
-     .ctx = CONF_HSL,
-     .min = 1,
-     .max = 2,
-     .set = set_expires,
-     .store = CONF_ST_LOC,
-     .bit = F_EXPIRES,
-     .dup = CONF_ONCE_VALID},
-    {.name = "gzip", .ctx = CONF_HSL, .min = 1, .max = 1, .set = set_gzip, .bit = -1},
-    {.name = "server_names_hash_max_size",
-     .ctx = CONF_HTTP,
-     .min = 1,
-     .max = 1,
-     .set = conf_set_unused_sizes,
-     .bit = -1},
-    {.name = "server_names_hash_bucket_size",
-     .ctx = CONF_HTTP,
-     .min = 1,
-     .max = 1,
-     .set = conf_set_unused_sizes,
-     .bit = -1},
-    {.name = "add_header",
-     .ctx = CONF_HSL,
-     .min = 2,
-     .max = 3,
-     .set = conf_set_header,
-     .store = CONF_ST_LOC,
-     .bit = F_ADD_HEADERS,
-     .dup = CONF_MANY},
-    LOC_SETTING("server_tokens", CONF_HSL, conf_set_flag, server_tokens, F_TOKENS),
-    LOC_SETTING("server_timing", CONF_HSL, conf_set_flag, server_timing, F_TIMING),
-    LOC_SETTING("client_max_body_size", CONF_HSL, conf_set_size, client_max_body_size, F_MAX_BODY),
-    LOC_SETTING("client_body_timeout", CONF_HSL, conf_set_msec, client_body_timeout_ms, F_BODY_TO),
-    LOC_SETTING("send_timeout", CONF_HSL, conf_set_msec, send_timeout_ms, F_SEND_TO),
-    LOC_SETTING("keepalive_timeout", CONF_HSL, conf_set_msec, keepalive_timeout_ms, F_KA_TO),
-    LOC_SETTING("keepalive_requests", CONF_HSL, conf_set_int, keepalive_requests, F_KA_REQ),
+    CONF_CMD("sendfile", CONF_HSL, 1, 1, conf_set_ignored_flag),
+    CONF_CMD("tcp_nopush", CONF_HSL, 1, 1, conf_set_ignored_flag),
+    CONF_CMD("tcp_nodelay", CONF_HSL, 1, 1, conf_set_ignored_flag),
+    CONF_CMD("client_body_temp_path", CONF_HSL, 1, 4, conf_set_temp_path),
+    CONF_CMD("gzip", CONF_HSL, 1, 1, set_gzip),
+    CONF_CMD("server_names_hash_max_size", CONF_HTTP, 1, 1, conf_set_unused_sizes),
+    CONF_CMD("server_names_hash_bucket_size", CONF_HTTP, 1, 1, conf_set_unused_sizes),
+    CONF_LOC("expires", 1, 2, set_expires, expires, F_EXPIRES),
+    CONF_LOC_LIST("add_header", 2, 3, conf_set_header, F_ADD_HEADERS),
+    CONF_LOC("server_tokens", 1, 1, conf_set_flag, server_tokens, F_TOKENS),
+    CONF_LOC("server_timing", 1, 1, conf_set_flag, server_timing, F_TIMING),
+    CONF_LOC("client_max_body_size", 1, 1, conf_set_size, client_max_body_size, F_MAX_BODY),
+    CONF_LOC("client_body_timeout", 1, 1, conf_set_msec, client_body_timeout_ms, F_BODY_TO),
+    CONF_LOC("send_timeout", 1, 1, conf_set_msec, send_timeout_ms, F_SEND_TO),
+    CONF_LOC("keepalive_timeout", 1, 1, conf_set_msec, keepalive_timeout_ms, F_KA_TO),
+    CONF_LOC("keepalive_requests", 1, 1, conf_set_int, keepalive_requests, F_KA_REQ),
+    /* server-level settings, kept in struct loc_conf, not in cf_loc */
     {.name = "client_header_timeout",
      .ctx = CONF_HTTP | CONF_SRV,
      .min = 1,

@@ -41,14 +41,7 @@ static int set_status(struct conf_build *b, const struct conf_cmd *cmd, struct c
 }
 
 static const struct conf_cmd cmds[] = {
-    {.name = "return",
-     .ctx = CONF_SRV | CONF_LOC,
-     .min = 1,
-     .max = 2,
-     .set = set_return,
-     .store = CONF_ST_LOC,
-     .bit = F_RETURN,
-     .dup = CONF_ONCE},
+    CONF_ONCE_CMD("return", CONF_SRV | CONF_LOC, 1, 2, set_return, CONF_ST_LOC, 0, F_RETURN),
     {.name = "status",
      .ctx = CONF_LOC,
      .min = 0,

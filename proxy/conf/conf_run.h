@@ -190,6 +190,35 @@ struct conf_cmds { /* one module's table */
     {                                                                                              \
         (arr), sizeof(arr) / sizeof((arr)[0])                                                      \
     }
+
+/* Table entry shorthands; the fields not named are zero. */
+/* A directive without a "set here" bit: its setter does all. */
+#define CONF_CMD(nm, ctx_, mn, mx, setter)                                                         \
+    {                                                                                              \
+        .name = (nm), .ctx = (ctx_), .min = (mn), .max = (mx), .set = (setter), .bit = -1          \
+    }
+/* A location setting (http, server, location) given once per level, a
+ * duplicate once its value was found valid; `field` of struct cf_loc for
+ * the generic setters. */
+#define CONF_LOC(nm, mn, mx, setter, field, bit_)                                                  \
+    {                                                                                              \
+        .name = (nm), .ctx = CONF_HSL, .min = (mn), .max = (mx), .set = (setter),                  \
+        .store = CONF_ST_LOC, .off = LOC_OFF(field), .bit = (bit_), .dup = CONF_ONCE_VALID         \
+    }
+/* A directive given once where it stands, a duplicate before its arguments
+ * are read (nginx's order); `off_` in the store's struct for the generic
+ * setters. */
+#define CONF_ONCE_CMD(nm, ctx_, mn, mx, setter, store_, off_, bit_)                                \
+    {                                                                                              \
+        .name = (nm), .ctx = (ctx_), .min = (mn), .max = (mx), .set = (setter), .store = (store_), \
+        .off = (off_), .bit = (bit_), .dup = CONF_ONCE                                             \
+    }
+/* A location list (add_header, ...): repeated at will, the bit says "set here". */
+#define CONF_LOC_LIST(nm, mn, mx, setter, bit_)                                                    \
+    {                                                                                              \
+        .name = (nm), .ctx = CONF_HSL, .min = (mn), .max = (mx), .set = (setter),                  \
+        .store = CONF_ST_LOC, .bit = (bit_), .dup = CONF_MANY                                      \
+    }
 /* Offset of a cf_loc field in struct loc_conf (CONF_ST_LOC). */
 #define LOC_OFF(f)   offsetof(struct loc_conf, loc.f)
 #define CONF_NAME(n) ((n)->args[0])

@@ -1,8 +1,8 @@
 /* config: the proxy's typed configuration, the contract between the config
- * reader (conf.c builds it from nginx-syntax files) and everything that runs
+ * reader (conf_load in conf.h builds it from nginx-syntax files) and everything that runs
  * requests (which only reads it).
  *
- * Owner: conf.c allocates the whole tree and cf_free() releases it.  Settings
+ * Owner: conf_load() allocates the whole tree and cf_free() releases it.  Settings
  * inherited in nginx (http -> server -> location) are already merged when
  * conf_load() returns: a location carries every value it uses, so the request
  * path never walks up the tree.  Times are milliseconds, sizes bytes.
