@@ -121,30 +121,20 @@ static int set_pass(struct conf_build *b, const struct conf_cmd *cmd, struct con
         return conf_error(b->R, n->file, n->line, "suwsgi is not supported");
     }
     /* split host from URI: "unix:/path:/uri", "host:port/uri" */
-    const char *uri = NULL;
+    const char *uri, *host_end;
     if (strncmp(t, "unix:", 5) == 0) {
-        const char *c = strchr(t + 5, ':');
-        if (c)
-            uri = c + 1;
-        size_t hl = c ? (size_t)(c - t) : strlen(t);
+        host_end = strchr(t + 5, ':');
+        uri = host_end ? host_end + 1 : NULL;
+    } else {
+        host_end = uri = strchr(t, '/');
+    }
+    if (host_end) {
+        size_t hl = (size_t)(host_end - t);
         char *h = conf_alloc(b->R->A, hl + 1);
         if (!h)
             return conf_oom(b->R);
         memcpy(h, t, hl);
-        h[hl] = 0;
         t = h;
-    } else {
-        const char *sl = strchr(t, '/');
-        if (sl) {
-            uri = sl;
-            size_t hl = (size_t)(sl - t);
-            char *h = conf_alloc(b->R->A, hl + 1);
-            if (!h)
-                return conf_oom(b->R);
-            memcpy(h, t, hl);
-            h[hl] = 0;
-            t = h;
-        }
     }
     if (!*t)
         return conf_error(b->R, n->file, n->line, "no host in \"%s\"", a);

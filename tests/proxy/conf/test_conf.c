@@ -580,6 +580,30 @@ START_TEST(test_duplicates)
 }
 END_TEST
 
+/* proxy_pass / uwsgi_pass targets: host and URI split, unix sockets. */
+START_TEST(test_pass_targets)
+{
+    struct cf_main *cf = load_ok(EV "http { server { listen 127.0.0.1:8080;\n"
+                                    "location /a/ { proxy_pass http://unix:/tmp/x.sock:/pre/; }\n"
+                                    "location /b/ { proxy_pass http://unix:/tmp/y.sock; }\n"
+                                    "location /c/ { uwsgi_pass unix:/tmp/z.sock; }\n"
+                                    "location /d/ { proxy_pass http://127.0.0.1:80/; } } }\n");
+    const struct cf_loc *l = cf->servers[0].locs;
+    ck_assert_str_eq(l[0].pass_uri, "/pre/");
+    ck_assert_str_eq(l[0].proxy_host, "localhost");
+    ck_assert_str_eq(l[0].upstream->name, "unix:/tmp/x.sock");
+    ck_assert_ptr_null(l[1].pass_uri);
+    ck_assert_str_eq(l[1].upstream->name, "unix:/tmp/y.sock");
+    ck_assert_int_eq(l[2].handler, CF_H_UWSGI);
+    ck_assert_str_eq(l[2].upstream->name, "unix:/tmp/z.sock");
+    ck_assert_int_eq(l[3].handler, CF_H_PROXY);
+    ck_assert_str_eq(l[3].pass_uri, "/");
+    ck_assert_str_eq(l[3].proxy_host, "127.0.0.1");
+    ck_assert_str_eq(l[3].upstream->name, "127.0.0.1:80");
+    cf_free(cf);
+}
+END_TEST
+
 /* One MIME table: the built-in one is conf/mime.types entry for entry. */
 START_TEST(test_mime_builtin_is_mime_types)
 {
@@ -642,6 +666,7 @@ Suite *conf_suite(void)
     tcase_add_test(tc, test_sizes_times);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_duplicates);
+    tcase_add_test(tc, test_pass_targets);
     tcase_add_test(tc, test_mime_builtin_is_mime_types);
     tcase_add_test(tc, test_static_mime);
     suite_add_tcase(s, tc);
