@@ -16,11 +16,10 @@
  * (the values are checked; response bodies are streamed with backpressure,
  * not buffered), `types_hash_*` and `server_names_hash_*` (nginx's table
  * sizes), `proxy_redirect off` (Location is never rewritten; nginx's
- * default rewriting and explicit rules are refused), `accept_mutex` (off, nginx's default since 1.11.3), `use
- * epoll`, `daemon off`, `master_process on`, `error_log` in http { } (there
- * is one error log, set in the main or the http context), and `user`
- * (workers keep the user the master runs as: run the proxy as the user it
- * should be).
+ * default rewriting and explicit rules are refused), `accept_mutex` (off, nginx's default
+ * since 1.11.3), `use epoll`, `daemon off`, `master_process on`, `error_log` in http { } (there is
+ * one error log, set in the main or the http context), and `user` (workers keep the user the master
+ * runs as: run the proxy as the user it should be).
  *
  * Refused with a message where we do not do what they ask: `gzip on`
  * (responses go uncompressed; `gzip off` is accepted),
@@ -56,10 +55,16 @@ int conf_load(const char *file, const char *prefix, const char *globals, struct 
  * state must be released by their modules first).  NULL is fine. */
 void cf_free(struct cf_main *cf);
 
-/* The MIME type for `path` by its extension, from the location's `types`
- * (nginx's default map when none is configured), else its `default_type`.
- * Never NULL; borrowed from the config. */
+/* The MIME type for `path` as nginx chooses it: by the extension of its last
+ * segment (lowercased; none for ".name"), from the location's `types` (its
+ * own or inherited), or nginx's built-in html/gif/jpg when none is configured
+ * anywhere; else its `default_type`.  Never NULL; borrowed from the config
+ * or static. */
 const char *conf_mime_type(const struct cf_loc *loc, const char *path);
+/* The same, but without any `types { }` nginx's full mime.types map (the one
+ * conf/mime.types holds) stands in for nginx's three built-in types: what
+ * static files are served with. */
+const char *conf_static_mime_type(const struct cf_loc *loc, const char *path);
 
 /* Parses nginx sizes ("512", "8k", "1m", "1g") and times ("500ms", "30s",
  * "1h 30m"; no unit = seconds) into bytes / milliseconds.  0 or -1. */

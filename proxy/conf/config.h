@@ -1,8 +1,8 @@
 /* config: the proxy's typed configuration, the contract between the config
- * reader (conf.c builds it from nginx-syntax files) and everything that runs
+ * reader (conf_load in conf.h builds it from nginx-syntax files) and everything that runs
  * requests (which only reads it).
  *
- * Owner: conf.c allocates the whole tree and cf_free() releases it.  Settings
+ * Owner: conf_load() allocates the whole tree and cf_free() releases it.  Settings
  * inherited in nginx (http -> server -> location) are already merged when
  * conf_load() returns: a location carries every value it uses, so the request
  * path never walks up the tree.  Times are milliseconds, sizes bytes.
@@ -36,24 +36,24 @@ struct cf_log_format {
 };
 
 struct cf_access_log {
-    char *path;                        /* as configured, prefix applied */
+    char *path; /* as configured, prefix applied */
     const struct cf_log_format *format;
-    void *rt;                          /* accesslog.c: the open file */
+    void *rt; /* accesslog.c: the open file */
 };
 
 /* --- upstream { } -------------------------------------------------------- */
 
-struct cf_peer { /* one `server` line; a name resolving to several addresses makes several */
-    char *name;           /* as written ("app1:8000", "unix:/run/app.sock") */
-    struct addr addr;     /* resolved */
-    int weight;           /* weight=, default 1 */
-    int max_fails;        /* max_fails=, default 1; 0 disables failure accounting */
-    int fail_timeout_ms;  /* fail_timeout=, default 10s */
-    int max_conns;        /* max_conns=, 0 = unlimited */
-    int slow_start_ms;    /* slow_start=, 0 = off */
+struct cf_peer {      /* one `server` line; a name resolving to several addresses makes several */
+    char *name;       /* as written ("app1:8000", "unix:/run/app.sock") */
+    struct addr addr; /* resolved */
+    int weight;       /* weight=, default 1 */
+    int max_fails;    /* max_fails=, default 1; 0 disables failure accounting */
+    int fail_timeout_ms; /* fail_timeout=, default 10s */
+    int max_conns;       /* max_conns=, 0 = unlimited */
+    int slow_start_ms;   /* slow_start=, 0 = off */
     bool backup;
     bool down;
-    bool resolve;         /* re-resolve `name` while running (needs `resolver`) */
+    bool resolve; /* re-resolve `name` while running (needs `resolver`) */
     struct cf_where where;
 };
 
@@ -67,22 +67,22 @@ struct cf_health_check { /* health_check interval= fails= passes= uri= timeout= 
 };
 
 struct cf_upstream {
-    char *name;                 /* upstream NAME, or "host:port" for an implicit one */
-    bool implicit;              /* made from `proxy_pass http://ADDR` */
-    struct cf_peer *peers;      /* primaries and backups, in config order */
+    char *name;            /* upstream NAME, or "host:port" for an implicit one */
+    bool implicit;         /* made from `proxy_pass http://ADDR` */
+    struct cf_peer *peers; /* primaries and backups, in config order */
     int npeers;
-    char *lb_name;              /* "round_robin" (default), "ip_hash", "least_conn", "hash",
-                                   "random", "least_time", ... */
-    char **lb_args;             /* arguments of the policy directive, e.g. {"$request_uri",
-                                   "consistent"}; the policy parses them */
+    char *lb_name;  /* "round_robin" (default), "ip_hash", "least_conn", "hash",
+                       "random", "least_time", ... */
+    char **lb_args; /* arguments of the policy directive, e.g. {"$request_uri",
+                       "consistent"}; the policy parses them */
     int nlb_args;
-    struct cf_where lb_where;   /* for the policy's error messages */
-    int keepalive;              /* idle connections cached per worker; 0 = none */
-    int keepalive_timeout_ms;   /* default 60s */
-    int keepalive_requests;     /* default 1000 */
+    struct cf_where lb_where; /* for the policy's error messages */
+    int keepalive;            /* idle connections cached per worker; 0 = none */
+    int keepalive_timeout_ms; /* default 60s */
+    int keepalive_requests;   /* default 1000 */
     struct cf_health_check hc;
     struct cf_where where;
-    void *rt;                   /* upstream.c: the worker's runtime group */
+    void *rt; /* upstream.c: the worker's runtime group */
 };
 
 /* --- location / server / http -------------------------------------------- */
@@ -90,7 +90,7 @@ struct cf_upstream {
 struct cf_header { /* proxy_set_header, add_header, uwsgi_param */
     char *name;
     struct tmpl *value;
-    bool always;   /* add_header ... always */
+    bool always;       /* add_header ... always */
     bool if_not_empty; /* uwsgi_param ... if_not_empty */
 };
 
@@ -126,7 +126,7 @@ enum { /* proxy_next_upstream flags */
 struct cf_server;
 
 struct cf_mime { /* one extension of a types { } block */
-    char *ext;  /* lowercase, without the dot */
+    char *ext;   /* lowercase, without the dot */
     char *type;
 };
 
@@ -145,24 +145,24 @@ struct cf_loc {
     enum cf_handler handler;
 
     /* proxy_pass / uwsgi_pass */
-    struct cf_upstream *upstream;   /* NULL unless CF_H_PROXY / CF_H_UWSGI */
-    char *pass_uri;                 /* URI part of proxy_pass ("/x/"), NULL when absent */
-    char *proxy_host;               /* $proxy_host: upstream name or host[:port] */
+    struct cf_upstream *upstream;    /* NULL unless CF_H_PROXY / CF_H_UWSGI */
+    char *pass_uri;                  /* URI part of proxy_pass ("/x/"), NULL when absent */
+    char *proxy_host;                /* $proxy_host: upstream name or host[:port] */
     struct cf_header *proxy_headers; /* proxy_set_header after merging with nginx's defaults
                                        (Host $proxy_host, Connection close); a header with an
                                        empty constant value is not sent */
     int nproxy_headers;
     struct cf_header *uwsgi_params; /* uwsgi_param list */
     int nuwsgi_params;
-    bool uwsgi_http_params;         /* one of them sets an HTTP_ variable */
-    int proxy_http_version;         /* 10 or 11; nginx's default is 10 */
-    int connect_timeout_ms;         /* proxy_connect_timeout, default 60s */
-    int proxy_send_timeout_ms;      /* proxy_send_timeout, default 60s */
-    int read_timeout_ms;            /* proxy_read_timeout, default 60s */
-    bool buffering;                 /* proxy_buffering */
-    int next_upstream;              /* CF_NEXT_* flags, default error|timeout */
-    int next_upstream_tries;        /* 0 = unlimited */
-    int next_upstream_timeout_ms;   /* 0 = unlimited */
+    bool uwsgi_http_params;       /* one of them sets an HTTP_ variable */
+    int proxy_http_version;       /* 10 or 11; nginx's default is 10 */
+    int connect_timeout_ms;       /* proxy_connect_timeout, default 60s */
+    int proxy_send_timeout_ms;    /* proxy_send_timeout, default 60s */
+    int read_timeout_ms;          /* proxy_read_timeout, default 60s */
+    bool buffering;               /* proxy_buffering */
+    int next_upstream;            /* CF_NEXT_* flags, default error|timeout */
+    int next_upstream_tries;      /* 0 = unlimited */
+    int next_upstream_timeout_ms; /* 0 = unlimited */
     int buffer_size; /* proxy_buffer_size / uwsgi_buffer_size: the response head must fit in it
                         (default 64k; nginx's is one page, 4k) */
 
@@ -205,10 +205,10 @@ struct cf_listen {
     bool reuseport;
     bool default_server;
     bool deferred; /* TCP_DEFER_ACCEPT: accepted once data arrived (as nginx, 1 s) */
-    int backlog;  /* default 511 as nginx */
-    bool opts;    /* gave socket options (backlog=, reuseport, deferred, bind): one
-                     listen per address may, and they apply to all of its listens */
-    int fd;       /* opened by the master (listener.c), -1 before */
+    int backlog;   /* default 511 as nginx */
+    bool opts;     /* gave socket options (backlog=, reuseport, deferred, bind): one
+                      listen per address may, and they apply to all of its listens */
+    int fd;        /* opened by the master (listener.c), -1 before */
     struct cf_where where;
 };
 
@@ -219,24 +219,24 @@ struct cf_server {
     int nnames;
     struct cf_loc *locs; /* every location; route.c orders/indexes them */
     int nlocs;
-    struct cf_loc *def_loc; /* settings for requests no location matches (server level) */
-    int client_header_timeout_ms;   /* default 60s */
-    int large_header_buffers;       /* large_client_header_buffers number, default 4 */
-    int large_header_buffer_size;   /* ... size, default 8k: also the request line limit */
+    struct cf_loc *def_loc;       /* settings for requests no location matches (server level) */
+    int client_header_timeout_ms; /* default 60s */
+    int large_header_buffers;     /* large_client_header_buffers number, default 4 */
+    int large_header_buffer_size; /* ... size, default 8k: also the request line limit */
     struct cf_where where;
     void *rt; /* route.c: lookup structures */
 };
 
 struct cf_main {
-    char *prefix;    /* -p, default the directory holding the binary's conf/ */
-    char *conf_file; /* -c as given, made absolute */
+    char *prefix;           /* -p, default the directory holding the binary's conf/ */
+    char *conf_file;        /* -c as given, made absolute */
     int worker_processes;   /* "auto" = number of CPUs */
     int worker_connections; /* events { worker_connections }, default 512 */
     bool yield;             /* events { yield on|off }: sched_yield() after each loop turn (off) */
-    bool multi_accept;      /* events { multi_accept on|off }: take every pending connection (off) */
+    bool multi_accept; /* events { multi_accept on|off }: take every pending connection (off) */
     int worker_rlimit_nofile; /* RLIMIT_NOFILE for workers (set by the master); 0 = unchanged */
-    char *pid_file;         /* NULL: no pid file */
-    char *error_log;        /* path or "stderr" */
+    char *pid_file;           /* NULL: no pid file */
+    char *error_log;          /* path or "stderr" */
     enum log_level error_log_level;
 
     struct cf_server *servers;

@@ -18,49 +18,6 @@
 #include "httpmethod.h"
 #include "log.h"
 
-static const struct {
-    const char *ext;
-    const char *type;
-} mime[] = {
-    {"html", "text/html"},
-    {"htm", "text/html"},
-    {"css", "text/css"},
-    {"js", "application/javascript"},
-    {"mjs", "application/javascript"},
-    {"json", "application/json"},
-    {"txt", "text/plain"},
-    {"md", "text/plain"},
-    {"csv", "text/csv"},
-    {"xml", "text/xml"},
-    {"png", "image/png"},
-    {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},
-    {"svg", "image/svg+xml"},
-    {"ico", "image/x-icon"},
-    {"webp", "image/webp"},
-    {"pdf", "application/pdf"},
-    {"zip", "application/zip"},
-    {"gz", "application/gzip"},
-    {"wasm", "application/wasm"},
-    {"mp4", "video/mp4"},
-    {"woff", "font/woff"},
-    {"woff2", "font/woff2"},
-    {"ttf", "font/ttf"},
-};
-
-static const char *mime_type(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(path, '.');
-    if (!dot || (slash && dot < slash))
-        return "application/octet-stream";
-    for (size_t i = 0; i < sizeof(mime) / sizeof(mime[0]); i++)
-        if (strcasecmp(dot + 1, mime[i].ext) == 0)
-            return mime[i].type;
-    return "application/octet-stream";
-}
-
 static void http_date(time_t t, char *out, size_t len)
 {
     struct tm tm;
@@ -157,9 +114,8 @@ static void send_file(struct conn *c, int fd, const struct stat *stb, const char
     http_date(stb->st_mtime, lm, sizeof(lm));
     int el = snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)stb->st_mtime,
                       (unsigned long long)stb->st_size);
-    /* types { } / include mime.types / default_type when configured (conf.h),
-     * else the built-in table above */
-    const char *ctype = r->loc && r->loc->types ? conf_mime_type(r->loc, path) : mime_type(path);
+    /* types { } or the built-in mime.types, then default_type (conf.h) */
+    const char *ctype = conf_static_mime_type(r->loc, path);
     int64_t size = stb->st_size;
 
     const struct req_header *inm = req_find_header(r, "If-None-Match", 13);

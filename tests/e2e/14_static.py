@@ -141,5 +141,43 @@ class Expires(ProxyCase):
         self.assertEqual(r.header("Expires"), "Mon, 01 Jan 2001 00:00:00 GMT")
 
 
+class TypesWithoutTypesBlock(ProxyCase):
+    """No types { } anywhere: the types nginx knows without one (html, gif,
+    jpg; extensions lowercased, none for a dot file) and default_type for
+    the rest, the same side by side with nginx."""
+
+    def setUp(self):
+        super().setUp()
+        for name in ("a.html", "b.jpg", "c.unknownext", "noext", ".hidden", "d.HTML", "e.GIF"):
+            self.write("www/" + name, name)
+            self.write("plain/" + name, name)
+        self.start_proxy("""
+    server {
+        listen 127.0.0.1:{port};
+        root %s/www;
+        default_type application/x-default;
+        location /plain/ { root %s; default_type text/plain; }
+        location /nodefault/ { alias %s/www/; }
+    }
+""" % (self.tmp, self.tmp, self.tmp))
+
+    def ctype(self, path):
+        r = self.get(path)
+        self.assertEqual(r.status, 200, path)
+        return r.header("Content-Type")
+
+    def test_known_and_default(self):
+        self.assertEqual(self.ctype("/a.html"), "text/html")
+        self.assertEqual(self.ctype("/d.HTML"), "text/html")
+        self.assertEqual(self.ctype("/b.jpg"), "image/jpeg")
+        self.assertEqual(self.ctype("/e.GIF"), "image/gif")
+        for path in ("/c.unknownext", "/noext", "/.hidden"):
+            self.assertEqual(self.ctype(path), "application/x-default", path)
+        self.assertEqual(self.ctype("/plain/c.unknownext"), "text/plain")
+        self.assertEqual(self.ctype("/plain/a.html"), "text/html")
+        # default_type is inherited like any other setting
+        self.assertEqual(self.ctype("/nodefault/noext"), "application/x-default")
+
+
 if __name__ == "__main__":
     harness.main()

@@ -1,6 +1,6 @@
-/* Unit tests of proxy/conf/conf.c: configurations written to a temporary folder,
- * loaded, and checked value by value (defaults, inheritance, upstreams), and
- * one bad configuration per class of error with its exact FILE:LINE message. */
+/* Unit tests of proxy/conf/ (conf_load and the MIME map): configurations written to a temporary
+ * folder, loaded, and checked value by value (defaults, inheritance, upstreams), and one bad
+ * configuration per class of error with its exact FILE:LINE message. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_mime.h"
 #include "vars.h"
 
 static char dir[256];
@@ -512,6 +513,146 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* Every directive that may be given once per level says so through the
+ * runner: before its arguments are read (main, events, upstream, return,
+ * *_pass, as nginx checks), or once its value was found valid (location
+ * settings, as before). */
+START_TEST(test_duplicates)
+{
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {EV "worker_processes 2;\nworker_processes x;\n",
+         "D/conf/t.conf:3: \"worker_processes\" directive is duplicate"},
+        {EV "pid a;\npid b;\n", "D/conf/t.conf:3: \"pid\" directive is duplicate"},
+        {EV "user a;\nuser a;\n", "D/conf/t.conf:3: \"user\" directive is duplicate"},
+        {EV "daemon off;\ndaemon on;\n", "D/conf/t.conf:3: \"daemon\" directive is duplicate"},
+        {EV "worker_rlimit_nofile 5;\nworker_rlimit_nofile 6;\n",
+         "D/conf/t.conf:3: \"worker_rlimit_nofile\" directive is duplicate"},
+        {"events { worker_connections 5;\nworker_connections 0; }\n",
+         "D/conf/t.conf:2: \"worker_connections\" directive is duplicate"},
+        {EV "http { }\nhttp { }\n", "D/conf/t.conf:3: \"http\" directive is duplicate"},
+        {EV "http { proxy_read_timeout 1s;\nproxy_read_timeout x; }\n",
+         "D/conf/t.conf:3: invalid value \"x\" in \"proxy_read_timeout\" directive"},
+        {EV "http { uwsgi_read_timeout 1s;\nproxy_read_timeout 2s; }\n",
+         "D/conf/t.conf:3: \"proxy_read_timeout\" directive is duplicate"},
+        {EV "http { client_header_timeout 1s;\nclient_header_timeout 2s; }\n",
+         "D/conf/t.conf:3: \"client_header_timeout\" directive is duplicate"},
+        {EV "http { default_type a/b;\ndefault_type a/c; }\n",
+         "D/conf/t.conf:3: \"default_type\" directive is duplicate"},
+        {EV "http { resolver 127.0.0.1;\nresolver 127.0.0.1; }\n",
+         "D/conf/t.conf:3: \"resolver\" directive is duplicate"},
+        {EV "http { upstream u { server 127.0.0.1:1; keepalive 2;\nkeepalive 0; } }\n",
+         "D/conf/t.conf:3: \"keepalive\" directive is duplicate"},
+        {EV "http { upstream u { server 127.0.0.1:1; keepalive_timeout 2s;\n"
+            "keepalive_timeout 3s; } }\n",
+         "D/conf/t.conf:3: \"keepalive_timeout\" directive is duplicate"},
+        {EV "http { upstream u { server 127.0.0.1:1; health_check;\nhealth_check; } }\n",
+         "D/conf/t.conf:3: \"health_check\" directive is duplicate"},
+        {EV "http { upstream u { server 127.0.0.1:1; hash $uri;\nhash $uri; } }\n",
+         "D/conf/t.conf:3: load balancing method redefined"},
+        {EV "http { server { location / { return 200;\nreturn x; } } }\n",
+         "D/conf/t.conf:3: \"return\" directive is duplicate"},
+        {EV "http { server { location / { status;\nstatus; } } }\n",
+         "D/conf/t.conf:3: \"status\" directive is duplicate"},
+        {EV "http { server { location / { proxy_pass http://127.0.0.1:1;\nstatus; } } }\n",
+         "D/conf/t.conf:3: \"status\" directive is duplicate"},
+        /* one name, several contexts */
+        {EV "http { upstream u { server 127.0.0.1:1 { } } }\n",
+         "D/conf/t.conf:2: directive \"server\" is not terminated by \";\""},
+        {EV "http { server 127.0.0.1:1; }\n",
+         "D/conf/t.conf:2: directive \"server\" has no opening \"{\""},
+        {EV "http { keepalive 2; }\n",
+         "D/conf/t.conf:2: \"keepalive\" directive is not allowed here"},
+        {EV "http { server { health_check; } }\n",
+         "D/conf/t.conf:2: \"health_check\" directive is not allowed here"},
+        /* balancing arguments: the policy's own create() says what is wrong */
+        {EV "http { upstream u { server 127.0.0.1:1;\nhash; } }\n",
+         "D/conf/t.conf:3: hash needs a key"},
+        {EV "http { upstream u { server 127.0.0.1:1;\nip_hash x; } }\n",
+         "D/conf/t.conf:3: ip_hash takes no arguments"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *got = load_err(cases[i].text, NULL);
+        ck_assert_msg(strcmp(got, cases[i].msg) == 0, "case %zu: got '%s' want '%s'", i, got,
+                      cases[i].msg);
+    }
+}
+END_TEST
+
+/* proxy_pass / uwsgi_pass targets: host and URI split, unix sockets. */
+START_TEST(test_pass_targets)
+{
+    struct cf_main *cf = load_ok(EV "http { server { listen 127.0.0.1:8080;\n"
+                                    "location /a/ { proxy_pass http://unix:/tmp/x.sock:/pre/; }\n"
+                                    "location /b/ { proxy_pass http://unix:/tmp/y.sock; }\n"
+                                    "location /c/ { uwsgi_pass unix:/tmp/z.sock; }\n"
+                                    "location /d/ { proxy_pass http://127.0.0.1:80/; } } }\n");
+    const struct cf_loc *l = cf->servers[0].locs;
+    ck_assert_str_eq(l[0].pass_uri, "/pre/");
+    ck_assert_str_eq(l[0].proxy_host, "localhost");
+    ck_assert_str_eq(l[0].upstream->name, "unix:/tmp/x.sock");
+    ck_assert_ptr_null(l[1].pass_uri);
+    ck_assert_str_eq(l[1].upstream->name, "unix:/tmp/y.sock");
+    ck_assert_int_eq(l[2].handler, CF_H_UWSGI);
+    ck_assert_str_eq(l[2].upstream->name, "unix:/tmp/z.sock");
+    ck_assert_int_eq(l[3].handler, CF_H_PROXY);
+    ck_assert_str_eq(l[3].pass_uri, "/");
+    ck_assert_str_eq(l[3].proxy_host, "127.0.0.1");
+    ck_assert_str_eq(l[3].upstream->name, "127.0.0.1:80");
+    cf_free(cf);
+}
+END_TEST
+
+/* One MIME table: the built-in one is conf/mime.types entry for entry. */
+START_TEST(test_mime_builtin_is_mime_types)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             EV "http { include %s/conf/mime.types; server { listen 127.0.0.1:8080; } }\n",
+             SOURCE_DIR);
+    struct cf_main *cf = load_ok(text);
+    const struct cf_types *file = cf->servers[0].def_loc->types;
+    const struct cf_types *builtin = conf_mime_builtin();
+    ck_assert_ptr_nonnull(file);
+    ck_assert_int_eq(file->n, builtin->n);
+    for (int i = 0; i < builtin->n; i++) {
+        ck_assert_str_eq(file->m[i].ext, builtin->m[i].ext);
+        ck_assert_str_eq(file->m[i].type, builtin->m[i].type);
+        if (i > 0) /* sorted for bsearch */
+            ck_assert_int_lt(strcmp(builtin->m[i - 1].ext, builtin->m[i].ext), 0);
+    }
+    cf_free(cf);
+}
+END_TEST
+
+/* Static files honour default_type with and without a types { } block. */
+START_TEST(test_static_mime)
+{
+    struct cf_main *cf = load_ok(EV "http { default_type a/dflt;\n"
+                                    "server { listen 127.0.0.1:8080;\n"
+                                    "location /t/ { types { text/x-t t; } } } }\n");
+    const struct cf_server *s = &cf->servers[0];
+    const struct cf_loc *none = s->def_loc, *own = &s->locs[0];
+    ck_assert_ptr_null(none->types);
+    ck_assert_str_eq(conf_static_mime_type(none, "/w/a.CSS"), "text/css");
+    ck_assert_str_eq(conf_static_mime_type(none, "/w/a.json"), "application/json");
+    ck_assert_str_eq(conf_static_mime_type(none, "/w/a.unknownext"), "a/dflt");
+    ck_assert_str_eq(conf_static_mime_type(none, "/w/noext"), "a/dflt");
+    ck_assert_str_eq(conf_static_mime_type(none, "/w/.html"), "a/dflt");
+    ck_assert_str_eq(conf_static_mime_type(none, "/w.d/x"), "a/dflt");
+    /* nginx's own map without types { }: html, gif, jpg */
+    ck_assert_str_eq(conf_mime_type(none, "/w/a.jpg"), "image/jpeg");
+    ck_assert_str_eq(conf_mime_type(none, "/w/a.jpeg"), "a/dflt");
+    ck_assert_str_eq(conf_mime_type(none, "/w/a.css"), "a/dflt");
+    /* a types { } replaces the map, for both */
+    ck_assert_str_eq(conf_static_mime_type(own, "/t/a.t"), "text/x-t");
+    ck_assert_str_eq(conf_static_mime_type(own, "/t/a.css"), "a/dflt");
+    ck_assert_str_eq(conf_mime_type(own, "/t/a.html"), "a/dflt");
+    cf_free(cf);
+}
+END_TEST
+
 Suite *conf_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -524,6 +665,10 @@ Suite *conf_suite(void)
     tcase_add_test(tc, test_syntax);
     tcase_add_test(tc, test_sizes_times);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_duplicates);
+    tcase_add_test(tc, test_pass_targets);
+    tcase_add_test(tc, test_mime_builtin_is_mime_types);
+    tcase_add_test(tc, test_static_mime);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,11 @@
+/* conf_main: the directives of the main and events contexts (worker
+ * processes, pid, daemon, user, events { }, http { }); values go to struct
+ * cf_main. */
+#ifndef PROXY_CONF_MAIN_H
+#define PROXY_CONF_MAIN_H
+
+#include "conf_run.h"
+
+extern const struct conf_cmds conf_main_cmds;
+
+#endif

@@ -1,0 +1,21 @@
+/* conf_mime: the MIME map (conf_mime_type in conf.h) and its built-in table.
+ *
+ * One table: nginx's mime.types as nginx ships it, built in (conf/mime.types
+ * is the same list; a unit test holds them equal).  A location with a
+ * `types { }` (its own or inherited) uses that map alone, as in nginx.
+ * Without one anywhere, nginx knows only html, gif and jpg
+ * (conf_mime_type); the static handler uses the built-in table instead
+ * (conf_static_mime_type), so a config without `include mime.types` still
+ * serves the common types.  Either way an extension the map lacks, or no
+ * extension, gets the location's default_type. */
+#ifndef PROXY_CONF_MIME_H
+#define PROXY_CONF_MIME_H
+
+#include "config.h"
+
+/* Orders struct cf_mime by ext (qsort/bsearch). */
+int conf_mime_cmp(const void *a, const void *b);
+/* The built-in map, sorted by ext; static, never freed. */
+const struct cf_types *conf_mime_builtin(void);
+
+#endif

@@ -1,0 +1,233 @@
+/* conf_proxy: proxy_pass / uwsgi_pass and the proxy_* / uwsgi_* settings
+ * (see conf_proxy.h). */
+#include "conf_proxy.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "conf_http.h"
+#include "conf_upstream.h"
+
+/* proxy_request_buffering / uwsgi_request_buffering */
+static int set_only_off(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
+                        struct conf_scope *s)
+{
+    return conf_only_off(b, cmd, n, s, "request bodies are always streamed");
+}
+
+/* proxy_redirect: we never rewrite Location or Refresh, which is what
+ * `proxy_redirect off` asks for; nginx's default (rewriting the proxy_pass
+ * URL into the client's) and explicit rewrites are not supported. */
+static int set_redirect(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
+                        struct conf_scope *s)
+{
+    (void)cmd;
+    (void)s;
+    if (n->nargs == 2 && (strcmp(n->args[1], "off") == 0 || strcmp(n->args[1], "false") == 0))
+        return 0;
+    return conf_error(
+        b->R, n->file, n->line,
+        "only \"proxy_redirect off\" is supported (Location headers are passed as the "
+        "upstream sent them)");
+}
+
+/* proxy_buffer_size: the response head's limit (nginx: the buffer the head
+ * must fit in, "upstream sent too big header" otherwise). */
+static int set_buffer_size(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
+                           struct conf_scope *s)
+{
+    int64_t v;
+    if (conf_parse_size(n->args[1], &v) < 0 || v < 64 || v > (1 << 24))
+        return conf_bad_value(b, n, n->args[1]);
+    s->lc->loc.buffer_size = (int)v;
+    return 0;
+}
+
+static int set_http_version(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
+                            struct conf_scope *s)
+{
+    int v;
+    if (strcmp(n->args[1], "1.0") == 0)
+        v = 10;
+    else if (strcmp(n->args[1], "1.1") == 0)
+        v = 11;
+    else
+        return conf_error(b->R, n->file, n->line,
+                          "invalid value \"%s\" in \"%s\" directive, it must be \"1.0\" or \"1.1\"",
+                          n->args[1], CONF_NAME(n));
+    s->lc->loc.proxy_http_version = v;
+    return 0;
+}
+
+static int set_next_upstream(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
+                             struct conf_scope *s)
+{
+    static const struct {
+        const char *name;
+        int flag;
+    } f[] = {{"error", CF_NEXT_ERROR},
+             {"timeout", CF_NEXT_TIMEOUT},
+             {"invalid_header", CF_NEXT_INVALID_HEADER},
+             {"http_500", CF_NEXT_HTTP_500},
+             {"http_502", CF_NEXT_HTTP_502},
+             {"http_503", CF_NEXT_HTTP_503},
+             {"http_504", CF_NEXT_HTTP_504},
+             {"http_429", CF_NEXT_HTTP_429},
+             {"http_403", CF_NEXT_HTTP_403},
+             {"http_404", CF_NEXT_HTTP_404},
+             {"non_idempotent", CF_NEXT_NON_IDEMPOTENT},
+             {"off", CF_NEXT_OFF}};
+    int v = 0;
+    for (int i = 1; i < n->nargs; i++) {
+        size_t k = 0;
+        while (k < sizeof(f) / sizeof(f[0]) && strcmp(f[k].name, n->args[i]) != 0)
+            k++;
+        if (k == sizeof(f) / sizeof(f[0]))
+            return conf_bad_value(b, n, n->args[i]);
+        if (v & f[k].flag)
+            return conf_error(b->R, n->file, n->line, "duplicate value \"%s\" in \"%s\" directive",
+                              n->args[i], CONF_NAME(n));
+        v |= f[k].flag;
+    }
+    if ((v & CF_NEXT_OFF) && v != CF_NEXT_OFF)
+        return conf_error(b->R, n->file, n->line,
+                          "\"off\" cannot be combined with other values in \"%s\" directive",
+                          CONF_NAME(n));
+    s->lc->loc.next_upstream = v;
+    return 0;
+}
+
+static int set_pass(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
+                    struct conf_scope *s)
+{
+    struct loc_conf *lc = s->lc;
+    (void)cmd;
+    bool uwsgi = strcmp(CONF_NAME(n), "uwsgi_pass") == 0;
+    const char *a = n->args[1];
+    if (strchr(a, '$'))
+        return conf_error(b->R, n->file, n->line, "variables in \"%s\" are not supported",
+                          CONF_NAME(n));
+    const char *t = a;
+    if (!uwsgi) {
+        if (strncmp(a, "http://", 7) == 0)
+            t = a + 7;
+        else if (strncmp(a, "https://", 8) == 0)
+            return conf_error(b->R, n->file, n->line, "https upstreams are not supported");
+        else
+            return conf_error(b->R, n->file, n->line, "invalid URL prefix in \"%s\"", a);
+    } else if (strncmp(a, "uwsgi://", 8) == 0) {
+        t = a + 8;
+    } else if (strncmp(a, "suwsgi://", 9) == 0) {
+        return conf_error(b->R, n->file, n->line, "suwsgi is not supported");
+    }
+    /* split host from URI: "unix:/path:/uri", "host:port/uri" */
+    const char *uri, *host_end;
+    if (strncmp(t, "unix:", 5) == 0) {
+        host_end = strchr(t + 5, ':');
+        uri = host_end ? host_end + 1 : NULL;
+    } else {
+        host_end = uri = strchr(t, '/');
+    }
+    if (host_end) {
+        size_t hl = (size_t)(host_end - t);
+        char *h = conf_alloc(b->R->A, hl + 1);
+        if (!h)
+            return conf_oom(b->R);
+        memcpy(h, t, hl);
+        t = h;
+    }
+    if (!*t)
+        return conf_error(b->R, n->file, n->line, "no host in \"%s\"", a);
+    if (uri && uwsgi)
+        return conf_error(b->R, n->file, n->line, "invalid host in \"%s\"", a);
+    lc->pass = (struct pass_target){t, uri, uwsgi, n};
+    return 0;
+}
+
+static int has_header(const struct cf_header *h, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(h[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Resolves proxy_pass / uwsgi_pass and adds nginx's default proxy headers. */
+int conf_proxy_finish(struct conf_build *b, struct loc_conf *lc)
+{
+    struct cf_loc *l = &lc->loc;
+    struct pass_target *ps = &lc->pass;
+    struct conf_node *n = ps->n;
+    struct cf_upstream *u = conf_upstream_find(b, ps->target);
+    if (!u) {
+        u = conf_upstream_new(b, ps->target, n);
+        if (!u)
+            return -1;
+        u->implicit = true;
+        struct cf_peer pt = {.weight = 1, .max_fails = 1, .fail_timeout_ms = 10000};
+        if (conf_upstream_add_peers(b, n, u, ps->target, &pt) < 0)
+            return -1;
+    }
+    l->upstream = u;
+    l->handler = ps->uwsgi ? CF_H_UWSGI : CF_H_PROXY;
+    if (ps->uri && !(l->pass_uri = conf_strdup(b->R->A, ps->uri)))
+        return conf_oom(b->R);
+    if (strncmp(ps->target, "unix:", 5) == 0) {
+        l->proxy_host = "localhost";
+    } else {
+        l->proxy_host = conf_strdup(b->R->A, ps->target);
+        size_t hl = l->proxy_host ? strlen(l->proxy_host) : 0;
+        if (hl > 3 && strcmp(l->proxy_host + hl - 3, ":80") == 0)
+            l->proxy_host[hl - 3] = 0;
+    }
+    if (!l->proxy_host)
+        return conf_oom(b->R);
+    if (ps->uwsgi)
+        return 0;
+    int n0 = l->nproxy_headers;
+    bool host = has_header(l->proxy_headers, n0, "Host");
+    bool conn = has_header(l->proxy_headers, n0, "Connection");
+    if (host && conn)
+        return 0;
+    struct cf_header *h = conf_alloc(b->R->A, (size_t)(n0 + 2) * sizeof(*h));
+    if (!h)
+        return conf_oom(b->R);
+    int k = 0;
+    if (!host)
+        h[k++] = (struct cf_header){"Host", b->t_proxy_host, false, false};
+    if (!conn)
+        h[k++] = (struct cf_header){"Connection", b->t_close, false, false};
+    if (n0)
+        memcpy(h + k, l->proxy_headers, (size_t)n0 * sizeof(*h));
+    l->proxy_headers = h;
+    l->nproxy_headers = n0 + k;
+    return 0;
+}
+
+/* proxy_X and uwsgi_X set the same field: a location runs only one of the
+ * two handlers, so the pair counts as one setting ("is duplicate"). */
+#define BOTH(sfx, M, ...) M("proxy_" sfx, __VA_ARGS__), M("uwsgi_" sfx, __VA_ARGS__)
+#define PASS(nm, unused)  CONF_ONCE_CMD(nm, CONF_LOC, 1, 1, set_pass, CONF_ST_LOC, 0, F_PASS)
+
+static const struct conf_cmd cmds[] = {
+    BOTH("pass", PASS, 0),
+    CONF_LOC_LIST("proxy_set_header", 2, 2, conf_set_header, F_PROXY_HEADERS),
+    CONF_LOC_LIST("uwsgi_param", 2, 3, conf_set_header, F_UWSGI_PARAMS),
+    BOTH("request_buffering", CONF_CMD, CONF_HSL, 1, 1, set_only_off),
+    BOTH("temp_path", CONF_CMD, CONF_HSL, 1, 4, conf_set_temp_path),
+    CONF_CMD("proxy_redirect", CONF_HSL, 1, 2, set_redirect),
+    CONF_LOC("proxy_http_version", 1, 1, set_http_version, proxy_http_version, F_HTTP_VERSION),
+    BOTH("connect_timeout", CONF_LOC, 1, 1, conf_set_msec, connect_timeout_ms, F_CONNECT_TO),
+    BOTH("send_timeout", CONF_LOC, 1, 1, conf_set_msec, proxy_send_timeout_ms, F_PSEND_TO),
+    BOTH("read_timeout", CONF_LOC, 1, 1, conf_set_msec, read_timeout_ms, F_READ_TO),
+    BOTH("buffering", CONF_LOC, 1, 1, conf_set_flag, buffering, F_BUFFERING),
+    BOTH("buffer_size", CONF_LOC, 1, 1, set_buffer_size, buffer_size, F_BUF_SIZE),
+    BOTH("buffers", CONF_CMD, CONF_HSL, 2, 2, conf_set_unused_sizes),
+    BOTH("busy_buffers_size", CONF_CMD, CONF_HSL, 1, 1, conf_set_unused_sizes),
+    BOTH("next_upstream", CONF_LOC, 1, -1, set_next_upstream, next_upstream, F_NEXT_UP),
+    BOTH("next_upstream_tries", CONF_LOC, 1, 1, conf_set_int, next_upstream_tries, F_NEXT_TRIES),
+    BOTH("next_upstream_timeout", CONF_LOC, 1, 1, conf_set_msec, next_upstream_timeout_ms,
+         F_NEXT_TO),
+};
+
+const struct conf_cmds conf_proxy_cmds = CONF_CMDS(cmds);
