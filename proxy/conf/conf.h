@@ -55,16 +55,13 @@ int conf_load(const char *file, const char *prefix, const char *globals, struct 
  * state must be released by their modules first).  NULL is fine. */
 void cf_free(struct cf_main *cf);
 
-/* The MIME type for `path` as nginx chooses it: by the extension of its last
- * segment (lowercased; none for ".name"), from the location's `types` (its
- * own or inherited), or nginx's built-in html/gif/jpg when none is configured
- * anywhere; else its `default_type`.  Never NULL; borrowed from the config
- * or static. */
+/* The MIME type for `path`: by the extension of its last segment
+ * (lowercased; none for ".name"), from the location's `types` (its own or
+ * inherited), or, when none is configured anywhere, from nginx's full
+ * mime.types map (conf/mime.types holds the same), where nginx itself knows
+ * only html, gif and jpg; else the location's `default_type`.  Never NULL;
+ * borrowed from the config or static. */
 const char *conf_mime_type(const struct cf_loc *loc, const char *path);
-/* The same, but without any `types { }` nginx's full mime.types map (the one
- * conf/mime.types holds) stands in for nginx's three built-in types: what
- * static files are served with. */
-const char *conf_static_mime_type(const struct cf_loc *loc, const char *path);
 
 /* Parses nginx sizes ("512", "8k", "1m", "1g") and times ("500ms", "30s",
  * "1h 30m"; no unit = seconds) into bytes / milliseconds.  0 or -1. */

@@ -123,15 +123,6 @@ static struct cf_mime builtin[] = {
 
 static const struct cf_types builtin_types = {builtin, sizeof(builtin) / sizeof(builtin[0])};
 
-/* nginx's own map when no types { } is configured (ngx_http_core_default_types). */
-static struct cf_mime nginx_default[] = {
-    {"gif", "image/gif"},
-    {"html", "text/html"},
-    {"jpg", "image/jpeg"},
-};
-
-static const struct cf_types nginx_default_types = {nginx_default, 3};
-
 int conf_mime_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct cf_mime *)a)->ext, ((const struct cf_mime *)b)->ext);
@@ -177,11 +168,6 @@ static const char *lookup(const struct cf_types *t, const struct cf_loc *loc, co
 }
 
 const char *conf_mime_type(const struct cf_loc *loc, const char *path)
-{
-    return lookup(loc->types ? loc->types : &nginx_default_types, loc, path);
-}
-
-const char *conf_static_mime_type(const struct cf_loc *loc, const char *path)
 {
     return lookup(loc->types ? loc->types : &builtin_types, loc, path);
 }

@@ -3,9 +3,8 @@
  * One table: nginx's mime.types as nginx ships it, built in (conf/mime.types
  * is the same list; a unit test holds them equal).  A location with a
  * `types { }` (its own or inherited) uses that map alone, as in nginx.
- * Without one anywhere, nginx knows only html, gif and jpg
- * (conf_mime_type); the static handler uses the built-in table instead
- * (conf_static_mime_type), so a config without `include mime.types` still
+ * Without one anywhere, nginx knows only html, gif and jpg; we use the
+ * built-in table instead, so a config without `include mime.types` still
  * serves the common types.  Either way an extension the map lacks, or no
  * extension, gets the location's default_type. */
 #ifndef PROXY_CONF_MIME_H

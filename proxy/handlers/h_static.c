@@ -115,7 +115,7 @@ static void send_file(struct conn *c, int fd, const struct stat *stb, const char
     int el = snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)stb->st_mtime,
                       (unsigned long long)stb->st_size);
     /* types { } or the built-in mime.types, then default_type (conf.h) */
-    const char *ctype = conf_static_mime_type(r->loc, path);
+    const char *ctype = conf_mime_type(r->loc, path);
     int64_t size = stb->st_size;
 
     const struct req_header *inm = req_find_header(r, "If-None-Match", 13);

@@ -130,9 +130,10 @@ START_TEST(test_defaults)
     snprintf(want, sizeof(want), "%s/logs/access.log", dir);
     ck_assert_str_eq(l->access_logs[0].path, want);
     ck_assert_str_eq(l->access_logs[0].format->name, "combined");
-    ck_assert_ptr_null(l->types); /* none configured: nginx's built-in map */
+    ck_assert_ptr_null(l->types); /* none configured: the built-in map */
     ck_assert_str_eq(conf_mime_type(l, "/a/b.HTML"), "text/html");
-    ck_assert_str_eq(conf_mime_type(l, "/a/b.css"), "text/plain");
+    ck_assert_str_eq(conf_mime_type(l, "/a/b.css"), "text/css");
+    ck_assert_str_eq(conf_mime_type(l, "/a/b.unknownext"), "text/plain");
     cf_free(cf);
 }
 END_TEST
@@ -635,19 +636,16 @@ START_TEST(test_static_mime)
     const struct cf_server *s = &cf->servers[0];
     const struct cf_loc *none = s->def_loc, *own = &s->locs[0];
     ck_assert_ptr_null(none->types);
-    ck_assert_str_eq(conf_static_mime_type(none, "/w/a.CSS"), "text/css");
-    ck_assert_str_eq(conf_static_mime_type(none, "/w/a.json"), "application/json");
-    ck_assert_str_eq(conf_static_mime_type(none, "/w/a.unknownext"), "a/dflt");
-    ck_assert_str_eq(conf_static_mime_type(none, "/w/noext"), "a/dflt");
-    ck_assert_str_eq(conf_static_mime_type(none, "/w/.html"), "a/dflt");
-    ck_assert_str_eq(conf_static_mime_type(none, "/w.d/x"), "a/dflt");
-    /* nginx's own map without types { }: html, gif, jpg */
-    ck_assert_str_eq(conf_mime_type(none, "/w/a.jpg"), "image/jpeg");
-    ck_assert_str_eq(conf_mime_type(none, "/w/a.jpeg"), "a/dflt");
-    ck_assert_str_eq(conf_mime_type(none, "/w/a.css"), "a/dflt");
-    /* a types { } replaces the map, for both */
-    ck_assert_str_eq(conf_static_mime_type(own, "/t/a.t"), "text/x-t");
-    ck_assert_str_eq(conf_static_mime_type(own, "/t/a.css"), "a/dflt");
+    ck_assert_str_eq(conf_mime_type(none, "/w/a.CSS"), "text/css");
+    ck_assert_str_eq(conf_mime_type(none, "/w/a.json"), "application/json");
+    ck_assert_str_eq(conf_mime_type(none, "/w/a.unknownext"), "a/dflt");
+    ck_assert_str_eq(conf_mime_type(none, "/w/noext"), "a/dflt");
+    ck_assert_str_eq(conf_mime_type(none, "/w/.html"), "a/dflt");
+    ck_assert_str_eq(conf_mime_type(none, "/w.d/x"), "a/dflt");
+    ck_assert_str_eq(conf_mime_type(none, "/w/a.jpeg"), "image/jpeg");
+    /* a types { } replaces the map */
+    ck_assert_str_eq(conf_mime_type(own, "/t/a.t"), "text/x-t");
+    ck_assert_str_eq(conf_mime_type(own, "/t/a.css"), "a/dflt");
     ck_assert_str_eq(conf_mime_type(own, "/t/a.html"), "a/dflt");
     cf_free(cf);
 }
