@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "handler.h"
 #include "lb.h"
 #include "vars.h"
 
@@ -2144,6 +2145,7 @@ static int finish_pass(struct B *b, struct lconf *lc)
     }
     l->upstream = u;
     l->handler = ps->uwsgi ? CF_H_UWSGI : CF_H_PROXY;
+    l->content = h_find(ps->uwsgi ? "uwsgi_pass" : "proxy_pass");
     if (ps->uri && !(l->pass_uri = adup(b->P->A, ps->uri)))
         return oom(b->P);
     if (strncmp(ps->target, "unix:", 5) == 0) {
@@ -2186,17 +2188,21 @@ static int finish_loc(struct B *b, struct lconf *lc, struct cf_server *srv)
     if (sdef->set & (1ULL << F_RETURN) && lc != sdef) {
         /* a server-level return runs before any location is chosen */
         l->handler = CF_H_RETURN;
+        l->content = h_find("return");
         l->return_code = sdef->loc.return_code;
         l->return_text = sdef->loc.return_text;
     } else if (lc->set & (1ULL << F_RETURN)) {
         l->handler = CF_H_RETURN;
+        l->content = h_find("return");
     } else if (lc->set & (1ULL << F_PASS)) {
         if (finish_pass(b, lc) < 0)
             return -1;
     } else if (lc->set & (1ULL << F_STATUS)) {
         l->handler = CF_H_STATUS;
+        l->content = h_find("status");
     } else {
         l->handler = CF_H_STATIC;
+        l->content = h_find("static");
     }
     return 0;
 }
