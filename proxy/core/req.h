@@ -1,8 +1,9 @@
 /* req: what is known about one client request, in the shape that variables,
  * access logs, routing and balancing read it.
  *
- * Owner: the connection (conn.c) fills and owns it; every string points into
- * memory the connection keeps until the request's access log line is written
+ * Owner: struct request (request.h) embeds it and the session fills it;
+ * every string points into memory the request state keeps (its parsed head)
+ * until the request's access log line is written
  * (after which the whole struct is reset for the next keep-alive request).
  * Other modules borrow it for the length of one call and never keep pointers
  * into it.  Strings are not NUL-terminated unless said; lengths are given. */

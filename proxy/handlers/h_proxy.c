@@ -1,13 +1,12 @@
-/* proxy_http: proxy_pass / uwsgi_pass (see proxy_http.h).
+/* h_proxy: proxy_pass / uwsgi_pass (see h_proxy.h).
  *
- * One struct proxy per client connection, reused by its requests.  A request
- * goes through tries: pick a peer (upstream.h), take a pooled connection or
- * connect, write the request head (or uwsgi packet) and stream the body, read
- * the response head, then relay the body to the client.  A try that fails
- * before anything reached the client may be followed by another, as
- * proxy_next_upstream says; the request body is then replayed from a copy kept
- * while it is small (nginx buffers it; we stream, so a large body that already
- * left cannot be sent twice and the client gets the error). */
+ * One struct proxy per request state (the request's context slot), reused
+ * by the requests that state serves.  A request goes through tries: pick a peer (upstream.h), take
+ * a pooled connection or connect, write the request head (or uwsgi packet) and stream the body,
+ * read the response head, then relay the body to the client.  A try that fails before anything
+ * reached the client may be followed by another, as proxy_next_upstream says; the request body is
+ * then replayed from a copy kept while it is small (nginx buffers it; we stream, so a large body
+ * that already left cannot be sent twice and the client gets the error). */
 #define _GNU_SOURCE
 #include "h_proxy.h"
 
@@ -395,7 +394,7 @@ static void on_up_read(struct bufferevent *bev, void *ud)
         if (len == 0)
             break;
         /* past the limit, so that http_find_head() can tell "too long"
-         * from "not complete yet" (as conn.c's st_head) */
+         * from "not complete yet" (as h1.c's st_head) */
         size_t max = (size_t)px->loc->buffer_size; /* proxy_buffer_size */
         size_t want = len < max + 64 ? len : max + 64;
         const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);

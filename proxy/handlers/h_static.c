@@ -1,4 +1,4 @@
-/* static: files from root/alias/index (see static.h). */
+/* h_static: files from root/alias/index (see h_static.h). */
 #define _GNU_SOURCE
 #include "h_static.h"
 

@@ -1,6 +1,6 @@
 /* h_uwsgi: the request side of uwsgi_pass: the request as a uwsgi packet
  * (common/uwsgi.h).  The rest (peers, body streaming, the response, which a
- * uwsgi gateway sends as HTTP) is proxy_http.c's.
+ * uwsgi gateway sends as HTTP) is h_proxy.c's.
  *
  * Variables: every uwsgi_param of the location (templates evaluated, "if_not_empty"
  * honoured); the CGI variables a WSGI gateway needs that the configuration did
