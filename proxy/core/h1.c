@@ -120,7 +120,7 @@ static void head_error(struct h1 *h, int status)
     q->lingering_close = true;
     conn_body_over(&h->c);
     conn_set_state(&h->c, CONN_ST_ACTIVE);
-    request_error_page(q, status);
+    request_page(q, status, NULL);
 }
 
 /* A head was parsed into q->r: its body's framing, then the phases. */

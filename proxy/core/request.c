@@ -242,7 +242,7 @@ void request_init(void)
 void request_run(struct request *q)
 {
     if (phase_run(&q->ph, q) == PHASE_NEXT)
-        request_error_page(q, 404); /* no handler answered */
+        request_page(q, 404, NULL); /* no handler answered */
 }
 
 void request_routed(struct request *q)
@@ -303,6 +303,17 @@ void request_hold(struct request *q)
 bool request_release(struct request *q)
 {
     return q->sess->ops->release(q->sess);
+}
+
+void request_close_unanswered(struct request *q, int status)
+{
+    q->r.status = status;
+    q->keepalive = false;
+    q->resp_done = true;
+    q->body_done = true;
+    request_log(q);
+    q->r.request_line.p = NULL; /* logged: the close must not log it again */
+    request_close(q);
 }
 
 bool request_output_full(const struct request *q)
@@ -464,7 +475,7 @@ void request_send_simple(struct request *q, int status, const char *ctype, const
     request_done(q);
 }
 
-void request_error_page(struct request *q, int status)
+void request_page(struct request *q, int status, const char *location)
 {
     char page[512];
     const char *t = request_status_text(status);
@@ -472,7 +483,7 @@ void request_error_page(struct request *q, int status)
                      "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d "
                      "%s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
                      status, t, status, t, request_server_name(q));
-    request_send_simple(q, status, "text/html", page, (size_t)n, NULL);
+    request_send_simple(q, status, "text/html", page, (size_t)n, location);
 }
 
 void request_fail(struct request *q, int status)
@@ -491,7 +502,7 @@ void request_fail(struct request *q, int status)
     q->sink = NULL; /* whatever body still comes is dropped */
     q->sink_wait = false;
     q->tee = NULL;
-    request_error_page(q, status);
+    request_page(q, status, NULL);
 }
 
 /* --- request body ------------------------------------------------------------ */

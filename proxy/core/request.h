@@ -157,9 +157,9 @@ void request_body_end(struct request *q);
 /* The location whose settings apply now: the routed one, else the default
  * server's. */
 const struct cf_loc *request_loc(const struct request *q);
-/* The small error page of `status` (nginx's, with our name), as a response.
- * May close. */
-void request_error_page(struct request *q, int status);
+/* nginx's small page of `status` (an error or a redirect, signed with our
+ * name) as the response, with Location when given (borrowed).  May close. */
+void request_page(struct request *q, int status, const char *location);
 /* The reason phrase of a status code (static storage; a generic one for
  * codes without their own). */
 const char *request_status_text(int status);
@@ -213,6 +213,9 @@ void request_send_simple(struct request *q, int status, const char *ctype, const
                          size_t len, const char *location);
 /* Gives up on the response: the client sees it cut.  May close. */
 void request_close(struct request *q);
+/* Closes the connection without answering (nginx's 444), the request
+ * logged with `status`.  Closes. */
+void request_close_unanswered(struct request *q, int status);
 /* Is the client output over its high watermark? */
 bool request_output_full(const struct request *q);
 /* fn(ud) runs when the client output drained below its low watermark

@@ -1,8 +1,6 @@
 /* h_return: `return` (see h_return.h). */
 #include "h_return.h"
 
-#include <stdio.h>
-
 #include "handler.h"
 #include "request.h"
 #include "vars.h"
@@ -14,13 +12,7 @@ static void return_start(struct request *q)
     const struct cf_loc *loc = q->r.loc;
     int code = loc->return_code;
     if (code == 444) {
-        q->r.status = 444;
-        q->keepalive = false;
-        q->resp_done = true;
-        q->body_done = true;
-        request_log(q);
-        q->r.request_line.p = NULL; /* logged */
-        request_close(q);
+        request_close_unanswered(q, 444);
         return;
     }
     struct buf text = BUF_INIT;
@@ -30,18 +22,11 @@ static void return_start(struct request *q)
         return;
     }
     if (code == 301 || code == 302 || code == 303 || code == 307 || code == 308) {
-        char page[512];
-        const char *t = request_status_text(code);
-        int n = snprintf(page, sizeof(page),
-                         "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d "
-                         "%s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
-                         code, t, code, t, request_server_name(q));
-        request_send_simple(q, code, "text/html", page, (size_t)n,
-                            text.len ? buf_cstr(&text) : NULL);
+        request_page(q, code, text.len ? buf_cstr(&text) : NULL);
     } else if (loc->return_text) {
         request_send_simple(q, code, "text/plain", text.data ? text.data : "", text.len, NULL);
     } else if (code >= 400) {
-        request_error_page(q, code);
+        request_page(q, code, NULL);
     } else {
         request_send_simple(q, code, NULL, "", 0, NULL);
     }
