@@ -245,6 +245,12 @@ void request_run(struct request *q)
         request_page(q, 404, NULL); /* no handler answered */
 }
 
+void request_resume(struct request *q)
+{
+    if (phase_resume(&q->ph, q) == PHASE_NEXT)
+        request_page(q, 404, NULL);
+}
+
 void request_routed(struct request *q)
 {
     static const char hex[] = "0123456789abcdef";

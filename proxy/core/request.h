@@ -143,6 +143,10 @@ void request_reset(struct request *q, struct session *s, const struct cf_listen 
 /* A head was parsed into q: runs the phases (server, location, ..., content).
  * May close. */
 void request_run(struct request *q);
+/* A phase handler that returned PHASE_AGAIN has finished its work on q:
+ * the phases go on after it (PHASE_NEXT to the end answers 404, as
+ * request_run).  May close. */
+void request_resume(struct request *q);
 /* The response is over (or the client left): the log phase. */
 void request_log(struct request *q);
 /* The connection closes under a running handler: tells it to stop. */
