@@ -6,7 +6,10 @@
 #define TESTS_FAKE_SESSION_H
 
 #include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "filter.h"
 #include "request.h"
 
 struct fake {
@@ -99,5 +102,38 @@ static const struct sess_ops fake_ops = {
     .hold = f_hold,
     .release = f_release,
 };
+
+/* An empty filter chain ending in the fake session, an HTTP/1.1 request on
+ * it (F and Q). */
+static void fake_setup(void)
+{
+    filter_reset();
+    request_init(); /* the chain's sink: the session's output */
+    memset(&F, 0, sizeof(F));
+    F.s.ops = &fake_ops;
+    F.out = evbuffer_new();
+    memset(&Q, 0, sizeof(Q));
+    Q.sess = &F.s;
+    Q.r.http_major = 1;
+    Q.r.http_minor = 1;
+}
+
+static void fake_teardown(void)
+{
+    evbuffer_free(F.out);
+    buf_free(&Q.head);
+    buf_free(&Q.head_more);
+    filter_reset();
+}
+
+/* Everything the session got, as a string (drained; the caller frees). */
+static char *take(void)
+{
+    size_t n = evbuffer_get_length(F.out);
+    char *s = malloc(n + 1);
+    evbuffer_remove(F.out, s, n);
+    s[n] = '\0';
+    return s;
+}
 
 #endif

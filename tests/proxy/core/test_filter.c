@@ -16,34 +16,8 @@
 
 static void setup(void)
 {
-    filter_reset();
-    request_init(); /* the chain's sink: the session's output */
-    memset(&F, 0, sizeof(F));
-    F.s.ops = &fake_ops;
-    F.out = evbuffer_new();
-    memset(&Q, 0, sizeof(Q));
-    Q.sess = &F.s;
-    Q.r.http_major = 1;
-    Q.r.http_minor = 1;
+    fake_setup();
     Q.content_length = -1;
-}
-
-static void teardown(void)
-{
-    evbuffer_free(F.out);
-    buf_free(&Q.head);
-    buf_free(&Q.head_more);
-    filter_reset();
-}
-
-/* Everything the session got, as a string (drained). */
-static char *take(void)
-{
-    size_t n = evbuffer_get_length(F.out);
-    char *s = malloc(n + 1);
-    evbuffer_remove(F.out, s, n);
-    s[n] = '\0';
-    return s;
 }
 
 static void expect(const char *want)
@@ -248,7 +222,7 @@ Suite *filter_suite(void)
 {
     Suite *s = suite_create("filter");
     TCase *tc = tcase_create("chain");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fake_teardown);
     tcase_add_test(tc, test_header_filters_in_order);
     tcase_add_test(tc, test_body_filters_in_order);
     tcase_add_test(tc, test_chunked_pieces);

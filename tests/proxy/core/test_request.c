@@ -21,19 +21,11 @@ static int started;
 static void setup(void)
 {
     phase_reset();
-    filter_reset();
-    request_init();
-    memset(&F, 0, sizeof(F));
-    F.s.ops = &fake_ops;
-    F.out = evbuffer_new();
-    memset(&Q, 0, sizeof(Q));
+    fake_setup();
     memset(&LOC, 0, sizeof(LOC));
     memset(&SRV, 0, sizeof(SRV));
     SRV.def_loc = &LOC;
-    Q.sess = &F.s;
     Q.defsrv = &SRV;
-    Q.r.http_major = 1;
-    Q.r.http_minor = 1;
     Q.r.method.p = "GET";
     Q.r.method.len = 3;
     Q.r.loc = &LOC;
@@ -43,20 +35,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-    evbuffer_free(F.out);
-    buf_free(&Q.head);
-    buf_free(&Q.head_more);
+    fake_teardown();
     phase_reset();
-    filter_reset();
-}
-
-static char *take(void)
-{
-    size_t n = evbuffer_get_length(F.out);
-    char *s = malloc(n + 1);
-    evbuffer_remove(F.out, s, n);
-    s[n] = '\0';
-    return s;
 }
 
 static void hello_start(struct request *q)
