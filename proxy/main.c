@@ -24,9 +24,18 @@
 
 #include <event2/event.h>
 
+#include "accesslog.h"
 #include "conf.h"
+#include "f_chunked.h"
+#include "f_headers.h"
+#include "f_server_timing.h"
+#include "h_proxy.h"
+#include "h_return.h"
+#include "h_static.h"
+#include "h_status.h"
 #include "listener.h"
 #include "log.h"
+#include "request.h"
 #include "route.h"
 #include "worker.h"
 
@@ -133,6 +142,23 @@ static int write_pid(const char *path)
     }
     close(fd);
     return rename(tmp, path);
+}
+
+/* Every module joins the phases, the content handler registry and the
+ * filter chain here, once, before a configuration is read (the reader looks
+ * handlers up by name).  The filter order is fixed by this list: header and
+ * body filters run in it, the session's writer last; gzip and charset go
+ * before chunked. */
+static int modules_init(void)
+{
+    request_init();
+    if (route_phases_init() < 0 || accesslog_phase_init() < 0)
+        return -1;
+    if (h_static_init() < 0 || h_return_init() < 0 || h_status_init() < 0 || h_proxy_init() < 0)
+        return -1;
+    if (f_headers_init() < 0 || f_server_timing_init() < 0 || f_chunked_init() < 0)
+        return -1;
+    return 0;
 }
 
 static int load(struct master *m, struct cf_main **out, char *err, size_t errlen)
@@ -423,6 +449,10 @@ int main(int argc, char **argv)
     bool test = false;
     const char *sig = NULL;
     int opt;
+    if (modules_init() < 0) {
+        fprintf(stderr, "proxy: cannot register the modules\n");
+        return 1;
+    }
     opterr = 0;
     while ((opt = getopt(argc, argv, "?hvVtqs:p:c:g:e:")) != -1) {
         switch (opt) {

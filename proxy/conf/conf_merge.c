@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "conf_log.h"
+#include "handler.h"
 #include "conf_proxy.h"
 #include "conf_upstream.h"
 
@@ -107,17 +108,21 @@ static int finish_loc(struct conf_build *b, struct loc_conf *lc, struct cf_serve
     if (sdef->set & (1ULL << F_RETURN) && lc != sdef) {
         /* a server-level return runs before any location is chosen */
         l->handler = CF_H_RETURN;
+        l->content = h_find("return");
         l->return_code = sdef->loc.return_code;
         l->return_text = sdef->loc.return_text;
     } else if (lc->set & (1ULL << F_RETURN)) {
         l->handler = CF_H_RETURN;
+        l->content = h_find("return");
     } else if (lc->set & (1ULL << F_PASS)) {
         if (conf_proxy_finish(b, lc) < 0)
             return -1;
     } else if (lc->set & (1ULL << F_STATUS)) {
         l->handler = CF_H_STATUS;
+        l->content = h_find("status");
     } else {
         l->handler = CF_H_STATIC;
+        l->content = h_find("static");
     }
     return 0;
 }

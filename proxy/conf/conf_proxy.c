@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "conf_http.h"
+#include "handler.h"
 #include "conf_upstream.h"
 
 /* proxy_request_buffering / uwsgi_request_buffering */
@@ -170,6 +171,7 @@ int conf_proxy_finish(struct conf_build *b, struct loc_conf *lc)
     }
     l->upstream = u;
     l->handler = ps->uwsgi ? CF_H_UWSGI : CF_H_PROXY;
+    l->content = h_find(ps->uwsgi ? "uwsgi_pass" : "proxy_pass");
     if (ps->uri && !(l->pass_uri = conf_strdup(b->R->A, ps->uri)))
         return conf_oom(b->R);
     if (strncmp(ps->target, "unix:", 5) == 0) {

@@ -18,7 +18,8 @@
 #include "addr.h"
 #include "log.h"
 
-struct tmpl; /* vars.h: a compiled value with $variables */
+struct tmpl;  /* vars.h: a compiled value with $variables */
+struct h_ops; /* handler.h: a content handler */
 
 struct cf_where { /* where a directive was written, for messages */
     const char *file;
@@ -143,6 +144,7 @@ struct cf_loc {
     struct cf_where where;
 
     enum cf_handler handler;
+    const struct h_ops *content; /* the content handler (handler.h), NULL if none registered */
 
     /* proxy_pass / uwsgi_pass */
     struct cf_upstream *upstream;    /* NULL unless CF_H_PROXY / CF_H_UWSGI */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "request.h"
 #include "vars.h"
 
 struct al_file {
@@ -138,4 +139,18 @@ void accesslog_write(const struct cf_loc *loc, const struct req *r)
             log_error("write() to \"%s\" failed (%s)", al->path,
                       w < 0 ? strerror(errno) : "short write");
     }
+}
+
+/* The log phase: the line of the location that answered (the default
+ * server's when none was chosen). */
+static enum phase_rc log_phase(void *rp)
+{
+    struct request *q = rp;
+    accesslog_write(request_loc(q), &q->r);
+    return PHASE_NEXT;
+}
+
+int accesslog_phase_init(void)
+{
+    return phase_add(PH_LOG, log_phase);
 }

@@ -20,4 +20,7 @@ void accesslog_close_all(struct cf_main *cf);
 /* Writes one line to each of loc's access logs for the finished request. */
 void accesslog_write(const struct cf_loc *loc, const struct req *r);
 
+/* Registers the log phase's handler (one line per finished request). */
+int accesslog_phase_init(void);
+
 #endif

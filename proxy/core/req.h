@@ -1,8 +1,9 @@
 /* req: what is known about one client request, in the shape that variables,
  * access logs, routing and balancing read it.
  *
- * Owner: the connection (conn.c) fills and owns it; every string points into
- * memory the connection keeps until the request's access log line is written
+ * Owner: struct request (request.h) embeds it and the session fills it;
+ * every string points into memory the request state keeps (its parsed head)
+ * until the request's access log line is written
  * (after which the whole struct is reset for the next keep-alive request).
  * Other modules borrow it for the length of one call and never keep pointers
  * into it.  Strings are not NUL-terminated unless said; lengths are given. */
@@ -34,35 +35,35 @@ struct req_str {
 
 struct req {
     /* request line */
-    struct req_str method;      /* $request_method */
-    struct req_str request_uri; /* $request_uri: exactly as received */
-    struct req_str uri;         /* $uri: path percent-decoded and normalised, no args */
-    struct req_str args;        /* $args: after '?', without it */
-    struct req_str request_line;/* $request: "GET /x HTTP/1.1" */
+    struct req_str method;       /* $request_method */
+    struct req_str request_uri;  /* $request_uri: exactly as received */
+    struct req_str uri;          /* $uri: path percent-decoded and normalised, no args */
+    struct req_str args;         /* $args: after '?', without it */
+    struct req_str request_line; /* $request: "GET /x HTTP/1.1" */
     int http_major, http_minor;
 
     struct req_header *headers; /* in arrival order */
     int nheaders;
-    struct req_str host;        /* Host without port, lowercased; empty if none */
-    int64_t content_length;     /* -1 when the request has none */
+    struct req_str host;    /* Host without port, lowercased; empty if none */
+    int64_t content_length; /* -1 when the request has none */
     bool chunked;
-    bool keepalive;             /* the client wants the connection kept */
+    bool keepalive; /* the client wants the connection kept */
 
     /* connection */
-    const struct addr *client;  /* $remote_addr, $remote_port */
-    const struct addr *local;   /* $server_addr, $server_port */
+    const struct addr *client; /* $remote_addr, $remote_port */
+    const struct addr *local;  /* $server_addr, $server_port */
     const struct cf_server *server;
-    const struct cf_loc *loc;   /* NULL until routed */
-    char request_id[33];        /* $request_id: 32 hex digits */
+    const struct cf_loc *loc; /* NULL until routed */
+    char request_id[33];      /* $request_id: 32 hex digits */
 
     /* timing: CLOCK_REALTIME at the first byte of the request */
     struct timespec start;
 
     /* outcome, filled as the response goes out */
-    int status;                 /* $status; 0 until known */
-    uint64_t body_bytes_sent;   /* $body_bytes_sent */
-    uint64_t bytes_sent;        /* $bytes_sent */
-    uint64_t request_length;    /* $request_length: head + body bytes read */
+    int status;               /* $status; 0 until known */
+    uint64_t body_bytes_sent; /* $body_bytes_sent */
+    uint64_t bytes_sent;      /* $bytes_sent */
+    uint64_t request_length;  /* $request_length: head + body bytes read */
 
     /* upstream attempts, nginx style: one entry per try joined with ", " */
     struct buf upstream_addr;          /* $upstream_addr */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "request.h"
+
 struct name_ent {
     const char *name; /* exact: the name; "*.x": ".x"; "x.*": "x." */
     size_t len;
@@ -270,4 +272,39 @@ const struct cf_loc *route_location(const struct cf_server *srv, const char *uri
             return l;
     }
     return srv->def_loc;
+}
+
+/* --- the phases it fills ----------------------------------------------------- */
+
+/* Server selection: by Host among the servers on the listener. */
+static enum phase_rc server_phase(void *rp)
+{
+    struct request *q = rp;
+    struct req *r = &q->r;
+    r->server = route_server(request_conf(q), q->ls, r->host.p ? r->host.p : "", r->host.len);
+    return PHASE_NEXT;
+}
+
+/* Location lookup, then what nginx checks once the location is known: the
+ * body size limit. */
+static enum phase_rc location_phase(void *rp)
+{
+    struct request *q = rp;
+    struct req *r = &q->r;
+    /* "OPTIONS *" concerns the server as a whole: the location of "/" */
+    bool star = r->uri.len == 1 && r->uri.p[0] == '*';
+    r->loc = route_location(r->server, star ? "/" : r->uri.p, star ? 1 : r->uri.len);
+    request_routed(q);
+    if (r->loc->client_max_body_size > 0 && r->content_length > r->loc->client_max_body_size) {
+        request_fail(q, 413);
+        return PHASE_DONE;
+    }
+    return PHASE_NEXT;
+}
+
+int route_phases_init(void)
+{
+    if (phase_add(PH_SERVER, server_phase) < 0 || phase_add(PH_FIND_LOCATION, location_phase) < 0)
+        return -1;
+    return 0;
 }

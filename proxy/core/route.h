@@ -27,4 +27,8 @@ const struct cf_server *route_server(const struct cf_main *cf, const struct cf_l
  * when no location matches.  Never NULL. */
 const struct cf_loc *route_location(const struct cf_server *srv, const char *uri, size_t len);
 
+/* Registers server selection (PH_SERVER) and location lookup with the body
+ * size check (PH_FIND_LOCATION) with the phase engine.  0 or -1. */
+int route_phases_init(void);
+
 #endif

@@ -15,9 +15,11 @@
 
 #include "accesslog.h"
 #include "conn.h"
+#include "h1.h"
 #include "evloop.h"
 #include "log.h"
 #include "pool.h"
+#include "request.h"
 #include "timing.h"
 #include "upstream.h"
 
@@ -117,7 +119,7 @@ static void on_listen(evutil_socket_t fd, short what, void *ud)
             close(c);
             continue;
         }
-        conn_accept(w, a->ls, c, (struct sockaddr *)&ss, len);
+        h1_accept(w, a->ls, c, (struct sockaddr *)&ss, len);
     }
 }
 
@@ -128,59 +130,25 @@ static void acceptors_free(struct worker *w)
     w->nacc = 0;
 }
 
-void worker_conn_opened(struct worker *w, struct conn *c)
+/* conn.c counted a connection in or out: accepting pauses at
+ * worker_connections and resumes below it; a graceful stop ends with the
+ * last one. */
+static void on_conn_count(struct worker *w, bool opened)
 {
-    c->prev = NULL;
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    w->nconns++;
-    if (w->nconns >= w->cf->worker_connections && !w->paused) {
-        log_warn("%d worker_connections are not enough", w->cf->worker_connections);
-        listeners_enable(w, false);
-        w->paused = true;
+    if (opened) {
+        if (w->nconns >= w->cf->worker_connections && !w->paused) {
+            log_warn("%d worker_connections are not enough", w->cf->worker_connections);
+            listeners_enable(w, false);
+            w->paused = true;
+        }
+        return;
     }
-}
-
-void worker_conn_gone(struct worker *w, struct conn *c)
-{
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    w->nconns--;
     if (w->paused && !w->quitting && w->nconns < w->cf->worker_connections) {
         listeners_enable(w, true);
         w->paused = false;
     }
     if (w->quitting && w->nconns == 0)
         event_base_loopexit(w->base, NULL);
-}
-
-const char *worker_date(struct worker *w)
-{
-    time_t now = time(NULL);
-    if (now != w->date_t) {
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        w->date_t = now;
-    }
-    return w->date;
-}
-
-uint64_t worker_rand(struct worker *w)
-{
-    /* xorshift128+: fast, and $request_id needs uniqueness, not secrecy */
-    uint64_t s1 = w->rng[0];
-    const uint64_t s0 = w->rng[1];
-    w->rng[0] = s0;
-    s1 ^= s1 << 23;
-    w->rng[1] = s1 ^ s0 ^ (s1 >> 18) ^ (s0 >> 5);
-    return w->rng[1] + s0;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *ud)
@@ -196,10 +164,7 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
         listeners_enable(w, false);
         acceptors_free(w);
         /* idle keep-alive connections go now; busy ones after their response */
-        for (struct conn *c = w->conns, *n; c; c = n) {
-            n = c->next;
-            conn_close_if_idle(c);
-        }
+        conn_close_idle_all(w);
         if (w->nconns == 0)
             event_base_loopexit(w->base, NULL);
         break;
@@ -224,6 +189,7 @@ int worker_run(struct cf_main *cf, int index)
     memset(&w, 0, sizeof(w));
     w.cf = cf;
     w.index = index;
+    w.on_conn_count = on_conn_count;
     int rc = 1;
     struct event *sigev[4] = {0};
     char err[512];
@@ -312,14 +278,13 @@ int worker_run(struct cf_main *cf, int index)
     }
     rc = 0;
 out:
-    while (w.conns)
-        conn_close(w.conns);
+    conn_close_all(&w);
     acceptors_free(&w);
     free(w.acc);
     if (w.resume)
         event_free(w.resume);
     pool_free_all();
-    conn_cache_free();
+    request_cache_free();
     for (int i = 0; i < 4; i++)
         if (sigev[i])
             event_free(sigev[i]);

@@ -1,4 +1,4 @@
-/* static: files from root/alias/index (see static.h). */
+/* h_static: files from root/alias/index (see h_static.h). */
 #define _GNU_SOURCE
 #include "h_static.h"
 
@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "conn.h"
+#include "handler.h"
+#include "request.h"
 #include "httpmethod.h"
 #include "log.h"
 
@@ -107,9 +108,9 @@ static int open_errno_status(int e)
     }
 }
 
-static void send_file(struct conn *c, int fd, const struct stat *stb, const char *path)
+static void send_file(struct request *q, int fd, const struct stat *stb, const char *path)
 {
-    struct req *r = &c->q->r;
+    struct req *r = &q->r;
     char lm[64], etag[64];
     http_date(stb->st_mtime, lm, sizeof(lm));
     int el = snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)stb->st_mtime,
@@ -129,11 +130,11 @@ static void send_file(struct conn *c, int fd, const struct stat *stb, const char
         not_modified = parse_http_date(ims->value, ims->value_len) == stb->st_mtime;
     if (not_modified) {
         close(fd);
-        conn_head_begin(c, 304, NULL, 0);
-        conn_head_add(c, "Last-Modified", 13, lm, strlen(lm));
-        conn_head_add(c, "ETag", 4, etag, (size_t)el);
-        conn_head_end(c, -1, false);
-        conn_response_done(c);
+        request_head_begin(q, 304, NULL, 0);
+        request_head_add(q, "Last-Modified", 13, lm, strlen(lm));
+        request_head_add(q, "ETag", 4, etag, (size_t)el);
+        request_head_end(q, -1, false);
+        request_done(q);
         return;
     }
 
@@ -153,55 +154,52 @@ static void send_file(struct conn *c, int fd, const struct stat *stb, const char
                                        "Satisfiable</title></head>\r\n<body>\r\n<center><h1>416 "
                                        "Requested Range Not Satisfiable</h1></center>\r\n</body>"
                                        "\r\n</html>\r\n";
-            conn_head_begin(c, 416, NULL, 0);
-            conn_head_add(c, "Content-Type", 12, "text/html", 9);
-            conn_head_add(c, "Content-Range", 13, cr, (size_t)n);
-            conn_head_end(c, (int64_t)sizeof(body) - 1, false);
+            request_head_begin(q, 416, NULL, 0);
+            request_head_add(q, "Content-Type", 12, "text/html", 9);
+            request_head_add(q, "Content-Range", 13, cr, (size_t)n);
+            request_head_end(q, (int64_t)sizeof(body) - 1, false);
             if (!http_method_is(r->method.p, r->method.len, "HEAD"))
-                conn_body_add(c, body, sizeof(body) - 1);
-            conn_response_done(c);
+                request_body_add(q, body, sizeof(body) - 1);
+            request_done(q);
             return;
         }
         if (pr > 0)
             status = 206;
     }
     int64_t len = size > 0 ? end - start + 1 : 0;
-    conn_head_begin(c, status, NULL, 0);
-    conn_head_add(c, "Content-Type", 12, ctype, strlen(ctype));
-    conn_head_add(c, "Last-Modified", 13, lm, strlen(lm));
-    conn_head_add(c, "ETag", 4, etag, (size_t)el);
-    conn_head_add(c, "Accept-Ranges", 13, "bytes", 5);
+    request_head_begin(q, status, NULL, 0);
+    request_head_add(q, "Content-Type", 12, ctype, strlen(ctype));
+    request_head_add(q, "Last-Modified", 13, lm, strlen(lm));
+    request_head_add(q, "ETag", 4, etag, (size_t)el);
+    request_head_add(q, "Accept-Ranges", 13, "bytes", 5);
     if (status == 206) {
         char cr[96];
         int n = snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)start, (long long)end,
                          (long long)size);
-        conn_head_add(c, "Content-Range", 13, cr, (size_t)n);
+        request_head_add(q, "Content-Range", 13, cr, (size_t)n);
     }
-    conn_head_end(c, len, false);
+    request_head_end(q, len, false);
     bool head = http_method_is(r->method.p, r->method.len, "HEAD");
-    c->file_out = true; /* the output may hold a file segment from here on */
     if (head || len == 0) {
         close(fd);
-    } else if (evbuffer_add_file(conn_output(c), fd, start, len) < 0) {
-        /* evbuffer_add_file closes fd on failure in libevent 2.1 */
+    } else if (request_body_file(q, fd, start, len) < 0) {
         log_error("sending \"%s\" failed", path);
-        conn_close(c);
+        request_close(q);
         return;
-    } else {
-        r->body_bytes_sent += (uint64_t)len;
-        r->bytes_sent += (uint64_t)len;
     }
-    conn_response_done(c);
+    request_done(q);
 }
 
-void static_handle(struct conn *c)
+static void static_start(struct request *q)
 {
-    struct req *r = &c->q->r;
+    if (!request_body_discard(q))
+        return;
+    struct req *r = &q->r;
     const struct cf_loc *loc = r->loc;
     bool head = http_method_is(r->method.p, r->method.len, "HEAD");
     bool get = http_method_is(r->method.p, r->method.len, "GET");
     if (!get && !head) {
-        conn_fail(c, 405);
+        request_fail(q, 405);
         return;
     }
     struct buf path = BUF_INIT;
@@ -216,7 +214,7 @@ void static_handle(struct conn *c)
     }
     if (rc < 0) {
         buf_free(&path);
-        conn_fail(c, 500);
+        request_fail(q, 500);
         return;
     }
     size_t base_len = path.len;
@@ -231,7 +229,7 @@ void static_handle(struct conn *c)
             if (fd < 0 && errno != ENOENT) {
                 int st = open_errno_status(errno);
                 buf_free(&path);
-                conn_fail(c, st);
+                request_fail(q, st);
                 return;
             }
         }
@@ -240,7 +238,7 @@ void static_handle(struct conn *c)
             struct stat sd;
             int st = stat(buf_cstr(&path), &sd) == 0 && S_ISDIR(sd.st_mode) ? 403 : 404;
             buf_free(&path);
-            conn_fail(c, st);
+            request_fail(q, st);
             return;
         }
     } else {
@@ -250,7 +248,7 @@ void static_handle(struct conn *c)
             if (st == 500)
                 log_error("open(\"%s\"): %s", buf_cstr(&path), strerror(errno));
             buf_free(&path);
-            conn_fail(c, st);
+            request_fail(q, st);
             return;
         }
     }
@@ -259,7 +257,7 @@ void static_handle(struct conn *c)
         log_error("fstat(\"%s\"): %s", buf_cstr(&path), strerror(errno));
         close(fd);
         buf_free(&path);
-        conn_fail(c, 500);
+        request_fail(q, 500);
         return;
     }
     if (S_ISDIR(stb.st_mode)) {
@@ -270,7 +268,7 @@ void static_handle(struct conn *c)
             (r->args.len &&
              (buf_puts(&loc_url, "?") < 0 || buf_append(&loc_url, r->args.p, r->args.len) < 0))) {
             buf_free(&loc_url);
-            conn_fail(c, 500);
+            request_fail(q, 500);
             return;
         }
         char page[300];
@@ -278,16 +276,26 @@ void static_handle(struct conn *c)
             snprintf(page, sizeof(page),
                      "<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n"
                      "<center><h1>301 Moved Permanently</h1></center>\r\n</body>\r\n</html>\r\n");
-        conn_send_simple(c, 301, "text/html", page, (size_t)n, buf_cstr(&loc_url));
+        request_send_simple(q, 301, "text/html", page, (size_t)n, buf_cstr(&loc_url));
         buf_free(&loc_url);
         return;
     }
     if (!S_ISREG(stb.st_mode)) {
         close(fd);
         buf_free(&path);
-        conn_fail(c, 404);
+        request_fail(q, 404);
         return;
     }
-    send_file(c, fd, &stb, buf_cstr(&path));
+    send_file(q, fd, &stb, buf_cstr(&path));
     buf_free(&path);
+}
+
+static const struct h_ops static_ops = {
+    .name = "static",
+    .start = static_start,
+};
+
+int h_static_init(void)
+{
+    return h_register(&static_ops);
 }

@@ -1,4 +1,4 @@
-/* static: answering a request from files (root / alias / index), as nginx's
+/* h_static: answering a request from files (root / alias / index), as nginx's
  * static and index modules do: GET and HEAD only, Content-Type from the file
  * extension, Last-Modified and If-Modified-Since (exact match, 304), ETag,
  * a single byte Range (206, or 416 when unsatisfiable), a directory without
@@ -7,10 +7,8 @@
 #ifndef PROXY_STATIC_H
 #define PROXY_STATIC_H
 
-struct conn;
-
-/* Answers c's current request (c->r.loc has the root/alias/index).  May
- * close c. */
-void static_handle(struct conn *c);
+/* Registers the content handler "static" (init): answers from the files of
+ * the location's root/alias/index. */
+int h_static_init(void);
 
 #endif

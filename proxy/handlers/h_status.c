@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "handler.h"
+#include "request.h"
 #include "upstream.h"
 
 static json_t *peer_json(const struct up_group *g, int i)
@@ -68,4 +70,26 @@ int status_render(const struct cf_main *cf, struct buf *out)
     int rc = buf_puts(out, s) < 0 || buf_puts(out, "\n") < 0 ? -1 : 0;
     free(s);
     return rc;
+}
+
+static void status_start(struct request *q)
+{
+    if (!request_body_discard(q))
+        return;
+    struct buf doc = BUF_INIT;
+    if (status_render(request_conf(q), &doc) < 0)
+        request_fail(q, 500);
+    else
+        request_send_simple(q, 200, "application/json", doc.data, doc.len, NULL);
+    buf_free(&doc);
+}
+
+static const struct h_ops status_ops = {
+    .name = "status",
+    .start = status_start,
+};
+
+int h_status_init(void)
+{
+    return h_register(&status_ops);
 }

@@ -1,4 +1,4 @@
-/* status: the JSON document of every upstream and its peers, for
+/* h_status: the JSON document of every upstream and its peers, for
  * `location /status { status; }` (the engine answers it with
  * Content-Type: application/json).
  *
@@ -20,5 +20,9 @@
  * without a runtime group (before up_init_all) show no peers.  0, or -1
  * when memory runs out. */
 int status_render(const struct cf_main *cf, struct buf *out);
+
+/* Registers the content handler "status" (init): answers with the
+ * document above. */
+int h_status_init(void);
 
 #endif

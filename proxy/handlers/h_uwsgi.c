@@ -1,4 +1,5 @@
-/* proxy_uwsgi: a request as a uwsgi packet (see proxy_uwsgi.h). */
+/* h_uwsgi: a request as a uwsgi packet, and the CGI-style response head
+ * (see h_uwsgi.h). */
 #include "h_uwsgi.h"
 
 #include <stdbool.h>
@@ -7,6 +8,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "request.h"
 #include "uwsgi.h"
 #include "vars.h"
 
@@ -100,4 +102,30 @@ int uwsgi_build_request(const struct cf_loc *loc, const struct req *r, struct bu
             return -1;
     }
     return uwsgi_enc_end(out, 0, 0);
+}
+
+/* CGI style heads ("Status: 404 Not Found" instead of a status line), as
+ * uWSGI and nginx's uwsgi module accept them: rewritten into a status line. */
+int uwsgi_cgi_head(const char *p, size_t hl, struct buf *out)
+{
+    int status = 200;
+    const char *s = p, *end = p + hl;
+    while (s < end) {
+        const char *e = memchr(s, '\n', (size_t)(end - s));
+        if (!e)
+            break;
+        if ((size_t)(e - s) > 7 && strncasecmp(s, "Status:", 7) == 0) {
+            const char *v = s + 7;
+            while (v < e && *v == ' ')
+                v++;
+            if (e - v >= 3 && v[0] >= '1' && v[0] <= '5')
+                status = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
+        }
+        s = e + 1;
+    }
+    buf_reset(out);
+    if (buf_printf(out, "HTTP/1.0 %d %s\r\n", status, request_status_text(status)) < 0 ||
+        buf_append(out, p, hl) < 0)
+        return -1;
+    return 0;
 }

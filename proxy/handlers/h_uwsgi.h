@@ -1,6 +1,6 @@
-/* proxy_uwsgi: the request side of uwsgi_pass: the request as a uwsgi packet
+/* h_uwsgi: the request side of uwsgi_pass: the request as a uwsgi packet
  * (common/uwsgi.h).  The rest (peers, body streaming, the response, which a
- * uwsgi gateway sends as HTTP) is proxy_http.c's.
+ * uwsgi gateway sends as HTTP) is h_proxy.c's.
  *
  * Variables: every uwsgi_param of the location (templates evaluated, "if_not_empty"
  * honoured); the CGI variables a WSGI gateway needs that the configuration did
@@ -20,5 +20,11 @@
  * Returns 0, or -1 when the variables exceed 64 KiB or memory runs out. */
 int uwsgi_build_request(const struct cf_loc *loc, const struct req *r, struct buf *out,
                         struct buf *tmp);
+
+/* A uwsgi gateway may answer with a CGI head ("Status: 404 Not Found"
+ * instead of a status line): writes it into out (emptied first) as an
+ * HTTP/1.0 head with that status (200 when none).  p/hl borrowed.  0, or -1
+ * when memory runs out. */
+int uwsgi_cgi_head(const char *p, size_t hl, struct buf *out);
 
 #endif
