@@ -15,9 +15,21 @@
 
 #include "conf_http.h"
 #include "conf_log.h"
+#include "conf_main.h"
 #include "conf_merge.h"
+#include "conf_proxy.h"
 #include "conf_read.h"
+#include "conf_return.h"
 #include "conf_run.h"
+#include "conf_static.h"
+#include "conf_upstream.h"
+
+/* Every module's directive table, searched in this order.  A new module
+ * adds its table here; the runner knows none of them. */
+static const struct conf_cmds *const modules[] = {
+    &conf_main_cmds,  &conf_log_cmds,    &conf_http_cmds,   &conf_upstream_cmds,
+    &conf_proxy_cmds, &conf_static_cmds, &conf_return_cmds,
+};
 
 void cf_free(struct cf_main *cf)
 {
@@ -62,7 +74,8 @@ int conf_load(const char *file, const char *prefix, const char *globals, struct 
     cf->worker_processes = 1;
     cf->worker_connections = 512;
     cf->yield = false;
-    struct conf_build b = {.R = &R, .cf = cf};
+    struct conf_build b = {
+        .R = &R, .cf = cf, .tables = modules, .ntables = sizeof(modules) / sizeof(modules[0])};
     b.http = conf_http_new_level(&b, NULL, NULL);
     if (!b.http || conf_log_init(&b) < 0)
         goto fail;

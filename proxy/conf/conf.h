@@ -42,6 +42,7 @@
 
 #include <stddef.h>
 
+#include "conf_mime.h"
 #include "config.h"
 
 /* Loads `file` (relative paths are relative to `prefix`).  `prefix` is the
@@ -55,17 +56,6 @@ int conf_load(const char *file, const char *prefix, const char *globals, struct 
  * state must be released by their modules first).  NULL is fine. */
 void cf_free(struct cf_main *cf);
 
-/* The MIME type for `path`: by the extension of its last segment
- * (lowercased; none for ".name"), from the location's `types` (its own or
- * inherited), or, when none is configured anywhere, from nginx's full
- * mime.types map (conf/mime.types holds the same), where nginx itself knows
- * only html, gif and jpg; else the location's `default_type`.  Never NULL;
- * borrowed from the config or static. */
-const char *conf_mime_type(const struct cf_loc *loc, const char *path);
-
-/* Parses nginx sizes ("512", "8k", "1m", "1g") and times ("500ms", "30s",
- * "1h 30m"; no unit = seconds) into bytes / milliseconds.  0 or -1. */
-int conf_parse_size(const char *s, int64_t *out);
-int conf_parse_msec(const char *s, int64_t *out);
+/* conf_mime_type(): conf_mime.h. */
 
 #endif

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-
 /* nginx's mime.types, sorted by extension (strcmp) for bsearch. */
 static struct cf_mime builtin[] = {
     {"3gp", "video/3gpp"},

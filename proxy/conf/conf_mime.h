@@ -12,6 +12,14 @@
 
 #include "config.h"
 
+/* The MIME type for `path`: by the extension of its last segment
+ * (lowercased; none for ".name"), from the location's `types` (its own or
+ * inherited), or, when none is configured anywhere, from nginx's full
+ * mime.types map (conf/mime.types holds the same), where nginx itself knows
+ * only html, gif and jpg; else the location's `default_type`.  Never NULL;
+ * borrowed from the config or static. */
+const char *conf_mime_type(const struct cf_loc *loc, const char *path);
+
 /* Orders struct cf_mime by ext (qsort/bsearch). */
 int conf_mime_cmp(const void *a, const void *b);
 /* The built-in map, sorted by ext; static, never freed. */

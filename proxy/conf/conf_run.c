@@ -8,41 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "conf_http.h"
-#include "conf_log.h"
-#include "conf_main.h"
-#include "conf_proxy.h"
-#include "conf_return.h"
-#include "conf_static.h"
-#include "conf_upstream.h"
 #include "vars.h"
 
-/* Every module's table, searched in this order. */
-static const struct conf_cmds *const tables[] = {
-    &conf_main_cmds,  &conf_log_cmds,    &conf_http_cmds,   &conf_upstream_cmds,
-    &conf_proxy_cmds, &conf_static_cmds, &conf_return_cmds,
-};
-
-/* The entry for `name` allowed in ctx; NULL with *known telling whether the
- * name exists at all (in another context). */
-static const struct conf_cmd *find_cmd(const char *name, int ctx, bool *known)
+/* The entry for `name` allowed in ctx, from the loader's tables (b->tables);
+ * NULL with *known telling whether the name exists at all (in another
+ * context). */
+static const struct conf_cmd *find_cmd(const struct conf_build *b, const char *name, int ctx,
+                                       bool *known)
 {
     *known = false;
-    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-        for (size_t i = 0; i < tables[t]->n; i++) {
-            const struct conf_cmd *c = &tables[t]->cmd[i];
+    for (size_t t = 0; t < b->ntables; t++) {
+        const struct conf_cmds *tab = b->tables[t];
+        for (size_t i = 0; i < tab->n; i++) {
+            const struct conf_cmd *c = &tab->cmd[i];
             if (strcmp(c->name, name) != 0)
                 continue;
             *known = true;
             if (c->ctx & ctx)
                 return c;
         }
-    const struct conf_cmd *c = conf_upstream_policy_cmd(name);
-    if (c) {
-        *known = true;
-        if (c->ctx & ctx)
-            return c;
+    }
+    for (size_t t = 0; t < b->ntables; t++) {
+        const struct conf_cmd *c = b->tables[t]->find ? b->tables[t]->find(name) : NULL;
+        if (c) {
+            *known = true;
+            if (c->ctx & ctx)
+                return c;
+        }
     }
     return NULL;
 }
@@ -73,7 +65,7 @@ static int run_one(struct conf_build *b, struct conf_node *n, struct conf_scope 
 {
     const char *name = CONF_NAME(n);
     bool known;
-    const struct conf_cmd *cmd = find_cmd(name, s->ctx, &known);
+    const struct conf_cmd *cmd = find_cmd(b, name, s->ctx, &known);
     if (!known)
         return conf_error(b->R, n->file, n->line, "unknown directive \"%s\"", name);
     if (!cmd)

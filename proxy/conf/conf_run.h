@@ -24,7 +24,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
 #include "conf_read.h"
 #include "config.h"
 
@@ -150,7 +149,9 @@ struct conf_build { /* the state of building the tree */
     int nsrvs;
     struct cf_upstream **ups; /* named and implicit */
     int nups;
-    struct tmpl *t_proxy_host, *t_close; /* nginx's default proxy_set_header values */
+    struct tmpl *t_proxy_host, *t_close;   /* nginx's default proxy_set_header values */
+    const struct conf_cmds *const *tables; /* every module's table, searched in order */
+    size_t ntables;
 };
 
 struct conf_scope { /* the block being run */
@@ -184,11 +185,14 @@ struct conf_cmd {
 struct conf_cmds { /* one module's table */
     const struct conf_cmd *cmd;
     size_t n;
+    /* names that are not in cmd[] but known to the module (the balancing
+     * methods, one per lb table entry); NULL for none */
+    const struct conf_cmd *(*find)(const char *name);
 };
 
 #define CONF_CMDS(arr)                                                                             \
     {                                                                                              \
-        (arr), sizeof(arr) / sizeof((arr)[0])                                                      \
+        (arr), sizeof(arr) / sizeof((arr)[0]), NULL                                                \
     }
 
 /* Table entry shorthands; the fields not named are zero. */
@@ -238,6 +242,10 @@ char *conf_prefixed(struct conf_build *b, const char *path);
 
 /* Values: a non-negative decimal int; nginx's time syntax in milliseconds, at
  * most max.  0 or -1. */
+/* Parses nginx sizes ("512", "8k", "1m", "1g") and times ("500ms", "30s",
+ * "1h 30m"; no unit = seconds) into bytes / milliseconds.  0 or -1. */
+int conf_parse_size(const char *s, int64_t *out);
+int conf_parse_msec(const char *s, int64_t *out);
 int conf_parse_int(const char *s, int *out);
 int conf_parse_time(const char *s, int64_t max, int64_t *out);
 

@@ -271,7 +271,9 @@ static const struct conf_cmd cmds[] = {
     UPS_ONCE("health_check", 0, -1, set_health_check, 0, UPS_HEALTH_CHECK),
 };
 
-const struct conf_cmds conf_upstream_cmds = CONF_CMDS(cmds);
+static const struct conf_cmd *policy_cmd_find(const char *name);
+
+const struct conf_cmds conf_upstream_cmds = {cmds, sizeof(cmds) / sizeof(cmds[0]), policy_cmd_find};
 
 /* Every policy of the lb table is a directive of upstream { } with any
  * arguments; one per block. */
@@ -285,7 +287,9 @@ static const struct conf_cmd policy_cmd = {.name = "(balancing method)",
                                            .dup = CONF_ONCE,
                                            .dup_msg = "load balancing method redefined"};
 
-const struct conf_cmd *conf_upstream_policy_cmd(const char *name)
+/* The table entry of balancing method `name` (any lb_find() name), or NULL:
+ * the table's finder. */
+static const struct conf_cmd *policy_cmd_find(const char *name)
 {
     return lb_find(name) ? &policy_cmd : NULL;
 }

@@ -9,9 +9,6 @@
 
 extern const struct conf_cmds conf_upstream_cmds;
 
-/* The table entry of balancing method `name` (any lb_find() name), or NULL. */
-const struct conf_cmd *conf_upstream_policy_cmd(const char *name);
-
 /* The upstream named `name` (case-insensitive), named or implicit; NULL. */
 struct cf_upstream *conf_upstream_find(struct conf_build *b, const char *name);
 /* A new upstream with nginx's defaults, written at n, added to b->ups; NULL

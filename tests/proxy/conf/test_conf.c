@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_run.h"
 #include "conf_mime.h"
 #include "vars.h"
 
