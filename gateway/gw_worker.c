@@ -27,6 +27,12 @@
 #define STOP_GRACE_SEC 10 /* how long a stopping worker waits for partial requests */
 #define MAX_LISTENERS  64
 #define LINGER_MS      500 /* idle keep-alive connections of a signalled worker */
+/* Lingering close, with nginx's defaults: wait at most LINGERING_TIMEOUT_MS
+ * for more bytes and LINGERING_TIME_MS in all (lingering_timeout 5s,
+ * lingering_time 30s).  uWSGI has no such step and no options for it. */
+#define LINGERING_TIME_MS    30000
+#define LINGERING_TIMEOUT_MS 5000
+#define LINGERING_READ_MAX   (256 * 1024) /* per wake-up: other connections wait meanwhile */
 
 struct worker {
     const struct gw_worker_cfg *cfg;
@@ -68,6 +74,13 @@ static void on_alarm(int sig)
     _exit(GW_EXIT_HARAKIRI);
 }
 
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void conn_free(struct gw_conn *c)
 {
     if (c->prev)
@@ -85,6 +98,52 @@ static void conn_free(struct gw_conn *c)
         event_base_loopexit(W.base, NULL);
 }
 
+/* Ends a connection whose last response is out.  When the client may still
+ * be sending (a body the app did not read, a pipelined request), closing now
+ * would reset the connection and the client could lose the response (nginx:
+ * "writev() failed (104: Connection reset by peer)" and a 502).  So, as nginx
+ * does: shut the write side (the client sees the response end), then read
+ * and drop on the loop until the client closes, LINGERING_TIMEOUT_MS passes
+ * without a byte, or LINGERING_TIME_MS in all (on_read, lingering).  May
+ * free c. */
+static void conn_finish(struct gw_conn *c)
+{
+    if (!gw_conn_unread(c) || gw_conn_linger_begin(c) < 0) {
+        conn_free(c);
+        return;
+    }
+    struct timeval tv = {LINGERING_TIMEOUT_MS / 1000, (LINGERING_TIMEOUT_MS % 1000) * 1000};
+    c->lingering = true;
+    c->linger_end_us = now_us() + (int64_t)LINGERING_TIME_MS * 1000;
+    if (event_add(c->ev, &tv) < 0)
+        conn_free(c);
+}
+
+/* A lingering connection is readable (or quiet for LINGERING_TIMEOUT_MS).
+ * May free c. */
+static void on_linger_read(struct gw_conn *c, short what)
+{
+    if (what & EV_TIMEOUT) {
+        conn_free(c);
+        return;
+    }
+    ssize_t n = gw_conn_discard(c, LINGERING_READ_MAX);
+    if (n == 0 || (n < 0 && errno != EAGAIN)) {
+        conn_free(c);
+        return;
+    }
+    int64_t left = c->linger_end_us - now_us();
+    if (left <= 0) {
+        conn_free(c);
+        return;
+    }
+    if (left > (int64_t)LINGERING_TIMEOUT_MS * 1000)
+        left = (int64_t)LINGERING_TIMEOUT_MS * 1000;
+    struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
+    if (event_add(c->ev, &tv) < 0)
+        conn_free(c);
+}
+
 static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
 {
     event_base_loopexit(W.base, NULL);
@@ -98,7 +157,7 @@ static void close_idle_conns(void)
     struct gw_conn *c = W.conns, *next;
     for (; c; c = next) {
         next = c->next;
-        if (!c->busy && c->rlen == c->roff && c->nreq > 0)
+        if (!c->busy && !c->lingering && c->rlen == c->roff && c->nreq > 0)
             conn_free(c);
     }
 }
@@ -144,13 +203,6 @@ static void begin_stop(const char *why, bool linger)
         if (!W.linger_ev || evtimer_add(W.linger_ev, &ltv) < 0)
             close_idle_conns();
     }
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* For the access log and the scoreboard before the body moves the buffer. */
@@ -247,9 +299,9 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
     else
         gw_wsgi_handle_uwsgi(c, W.app, vars, vlen, &res);
     gw_py_release();
-    /* what the app left unread: read it so the connection can go on, and so
-     * closing does not reset the connection under the response */
-    if (c->body_mode != GW_BODY_NONE || c->body_error)
+    /* what the app left unread on a connection that goes on: read it here
+     * (bounded) to reach the next request; a closing one lingers instead */
+    if (!c->closing && (c->body_mode != GW_BODY_NONE || c->body_error))
         if (gw_conn_body_drain(c, GW_DRAIN_LIMIT) < 0)
             c->closing = true;
 
@@ -279,7 +331,7 @@ static void reject(struct gw_conn *c, int status)
     struct reqline rl = {"- -", 1, 3};
     gw_wsgi_send_error(c, status);
     log_access(c, &rl, status, 0, 0);
-    conn_free(c);
+    conn_finish(c);
 }
 
 /* Runs every complete request in c's buffer.  May free c. */
@@ -321,7 +373,7 @@ static void process(struct gw_conn *c)
         }
         if (c->closing || W.stopping) {
             if (c->closing || c->rlen == c->roff) {
-                conn_free(c);
+                conn_finish(c);
                 return;
             }
         }
@@ -331,6 +383,10 @@ static void process(struct gw_conn *c)
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
+    if (c->lingering) {
+        on_linger_read(c, what);
+        return;
+    }
     if (what & EV_TIMEOUT) {
         conn_free(c);
         return;

@@ -1041,6 +1041,8 @@ static int on_var(void *ud, const char *k, size_t kl, const char *v, size_t vl)
             return 0;
     } else if (IS("CONTENT_TYPE") && vl == 0)
         return 0; /* nginx sends it empty when unknown */
+    else if (IS("HTTP_CONTENT_LENGTH") || IS("HTTP_CONTENT_TYPE"))
+        return 0; /* the request's headers, sent again by nginx: CGI has them as CONTENT_* only */
     else if (IS("REQUEST_METHOD")) {
         r->method = v;
         r->method_len = vl;
