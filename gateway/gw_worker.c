@@ -21,6 +21,7 @@
 #include "log.h"
 #include "gw_py.h"
 #include "uwsgi.h"
+#include "gw_uwsgi.h"
 #include "gw_wsgi.h"
 
 #define ACCEPT_BATCH   8  /* connections accepted per wake-up: leave some for the others */
@@ -65,7 +66,7 @@ static const char hk_504[] = "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text
 static void on_alarm(int sig)
 {
     int fd = hk_fd;
-    if (fd >= 0 && !gw_wsgi_head_sent) {
+    if (fd >= 0 && !gw_response_head_sent) {
         ssize_t rc = write(fd, hk_504, sizeof(hk_504) - 1);
         (void)rc;
     }
@@ -225,22 +226,6 @@ static void copy_reqline(struct reqline *rl, const struct gw_req *r)
     rl->len = ml + 1 + ul;
 }
 
-static int uw_peek(void *ud, const char *k, size_t kl, const char *v, size_t vl)
-{
-    struct gw_req *r = ud;
-    if (kl == 14 && memcmp(k, "REQUEST_METHOD", 14) == 0) {
-        r->method = v;
-        r->method_len = vl;
-    } else if (kl == 11 && memcmp(k, "REQUEST_URI", 11) == 0) {
-        r->uri = v;
-        r->uri_len = vl;
-    } else if (kl == 9 && memcmp(k, "PATH_INFO", 9) == 0 && !r->uri) {
-        r->uri = v;
-        r->uri_len = vl;
-    }
-    return 0;
-}
-
 static void log_access(struct gw_conn *c, const struct reqline *rl, int status, uint64_t bytes,
                        int64_t us)
 {
@@ -266,16 +251,12 @@ static void log_access(struct gw_conn *c, const struct reqline *rl, int status, 
     gw_access_write(2, &a);
 }
 
-/* Runs one parsed request (HTTP head in c->req, or uwsgi `vars`). */
-static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
+/* Runs one parsed request (c->req, filled by either front end). */
+static void dispatch(struct gw_conn *c)
 {
     struct gw_slot *sl = W.cfg->slot;
     int64_t t0 = now_us();
     struct reqline rl;
-    if (c->proto == GW_PROTO_UWSGI) {
-        gw_req_reset(&c->req);
-        uwsgi_decode_vars((const uint8_t *)vars, vlen, uw_peek, &c->req);
-    }
     copy_reqline(&rl, &c->req);
     memcpy((char *)sl->req, rl.text, rl.len + 1 > sizeof(sl->req) ? sizeof(sl->req) : rl.len + 1);
     sl->req[sizeof(sl->req) - 1] = '\0';
@@ -283,7 +264,7 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
     sl->requests = W.requests + 1; /* counted when it starts: its answer may come first */
     sl->state = GW_WS_BUSY;
     c->busy = true;
-    if (c->proto == GW_PROTO_HTTP && !c->req.keepalive)
+    if (!c->req.keepalive)
         c->closing = true;
     if (W.stopping || (W.cfg->max_requests && W.requests + 1 >= (uint64_t)W.cfg->max_requests))
         c->closing = true;
@@ -292,12 +273,9 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
         alarm((unsigned)W.cfg->opts->harakiri);
     }
 
-    struct gw_wsgi_result res;
+    struct gw_result res;
     gw_py_acquire();
-    if (c->proto == GW_PROTO_HTTP)
-        gw_wsgi_handle_http(c, W.app, &res);
-    else
-        gw_wsgi_handle_uwsgi(c, W.app, vars, vlen, &res);
+    gw_wsgi_handle(c, W.app, &res);
     gw_py_release();
     /* what the app left unread on a connection that goes on: read it here
      * (bounded) to reach the next request; a closing one lingers instead */
@@ -329,7 +307,7 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
 static void reject(struct gw_conn *c, int status)
 {
     struct reqline rl = {"- -", 1, 3};
-    gw_wsgi_send_error(c, status);
+    gw_response_send_error(c, status);
     log_access(c, &rl, status, 0, 0);
     conn_finish(c);
 }
@@ -354,7 +332,7 @@ static void process(struct gw_conn *c)
                 return;
             }
             c->head_len = hl;
-            dispatch(c, NULL, 0);
+            dispatch(c);
         } else {
             if (avail < UWSGI_HDR_LEN)
                 break;
@@ -368,8 +346,13 @@ static void process(struct gw_conn *c)
             }
             if (avail < UWSGI_HDR_LEN + (size_t)h.size)
                 break;
+            int rc = gw_uwsgi_parse(c->rbuf + c->roff + UWSGI_HDR_LEN, h.size, &c->req);
             c->head_len = UWSGI_HDR_LEN + (size_t)h.size;
-            dispatch(c, c->rbuf + c->roff + UWSGI_HDR_LEN, h.size);
+            if (rc != GW_UWSGI_OK) {
+                reject(c, rc == GW_UWSGI_BAD ? 400 : 500);
+                return;
+            }
+            dispatch(c);
         }
         if (c->closing || W.stopping) {
             if (c->closing || c->rlen == c->roff) {
@@ -581,7 +564,7 @@ void gw_worker_main(const struct gw_worker_cfg *cfg)
     }
     if (gw_wsgi_init(cfg->opts) < 0)
         _exit(GW_EXIT_FATAL);
-    gw_wsgi_exceptions = &sl->exceptions;
+    gw_response_exceptions = &sl->exceptions;
 
     W.rmax = (size_t)(cfg->opts->buffer_size > 65536 ? cfg->opts->buffer_size : 65536) + 8192;
     W.base = event_base_new();
