@@ -124,27 +124,37 @@ START_TEST(empty_and_defaults)
 }
 END_TEST
 
-START_TEST(scheme)
+/* Parses kv and checks r.scheme against `want` (NULL: none). */
+static void check_scheme(const char *const *kv, const char *want)
 {
     struct buf b = {0};
     struct gw_req r = {0};
     size_t len;
-    static const char *const all[] = {"REQUEST_SCHEME", "http", "HTTPS", "on",
-                                      "UWSGI_SCHEME",   "wss",  NULL};
-    const char *v = packet(&b, &len, all);
+    const char *v = packet(&b, &len, kv);
     ck_assert_int_eq(gw_uwsgi_parse(v, len, &r), GW_UWSGI_OK);
-    ck_assert(EQ(r.scheme, r.scheme_len, "wss"));
-    static const char *const https[] = {"REQUEST_SCHEME", "http", "HTTPS", "1",
-                                        "UWSGI_SCHEME",   "",     NULL};
-    v = packet(&b, &len, https);
-    ck_assert_int_eq(gw_uwsgi_parse(v, len, &r), GW_UWSGI_OK);
-    ck_assert(EQ(r.scheme, r.scheme_len, "https"));
-    static const char *const off[] = {"HTTPS", "off", "REQUEST_SCHEME", "http", NULL};
-    v = packet(&b, &len, off);
-    ck_assert_int_eq(gw_uwsgi_parse(v, len, &r), GW_UWSGI_OK);
-    ck_assert(EQ(r.scheme, r.scheme_len, "http"));
+    if (want) {
+        ck_assert_ptr_nonnull(r.scheme);
+        ck_assert_uint_eq(r.scheme_len, strlen(want));
+        ck_assert(memcmp(r.scheme, want, r.scheme_len) == 0);
+    } else
+        ck_assert_ptr_null(r.scheme);
     gw_req_free(&r);
     buf_free(&b);
+}
+
+START_TEST(scheme)
+{
+    /* UWSGI_SCHEME, else HTTPS on or 1, else REQUEST_SCHEME */
+    static const char *const all[] = {"REQUEST_SCHEME", "http", "HTTPS", "on",
+                                      "UWSGI_SCHEME",   "wss",  NULL};
+    static const char *const https[] = {"REQUEST_SCHEME", "http", "HTTPS", "1",
+                                        "UWSGI_SCHEME",   "",     NULL};
+    static const char *const off[] = {"HTTPS", "off", "REQUEST_SCHEME", "http", NULL};
+    static const char *const none[] = {"HTTPS", "off", NULL};
+    check_scheme(all, "wss");
+    check_scheme(https, "https");
+    check_scheme(off, "http");
+    check_scheme(none, NULL);
 }
 END_TEST
 
