@@ -3,8 +3,8 @@
  * load), reads request heads on many keep-alive connections at once, and
  * runs each complete request through the app (wsgi.c) synchronously.
  * Pipelined requests are answered in order.  A connection that closes while
- * its client may still be sending (a body the app left unread: always so
- * over uwsgi, where nginx writes the whole body) closes as nginx's lingering
+ * its client may still be sending (a body the app left unread, over uwsgi
+ * or past what a keep-alive connection drains) closes as nginx's lingering
  * close does: write side shut after the response, the rest read and dropped
  * on the loop for at most 5 s without a byte and 30 s in all, so the kernel
  * never resets the connection under the response.
