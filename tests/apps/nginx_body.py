@@ -4,6 +4,7 @@
         length, the sha256 and the CONTENT_*/HTTP_CONTENT_* items it saw
 /early  answers at once without reading the body (as an app rejecting an
         upload does), with the same environ items
+/early_big  the same with an 8 MiB answer
 Complaints of the validator go to $WSGI_RECORD_DIR/validator.log
 (validated.py)."""
 import hashlib
@@ -31,6 +32,14 @@ def inner(environ, start_response):
             h.update(d)
             n += len(d)
         out.update(len=n, sha256=h.hexdigest())
+    elif environ["PATH_INFO"] == "/early_big":
+        # an answer larger than the sockets' buffers, sent while the body
+        # has not been read: the writer must not wait for a reader that
+        # is itself waiting to send the body
+        big = b"x" * (8 << 20)
+        start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                  ("Content-Length", str(len(big)))])
+        return [big]
     elif environ["PATH_INFO"] != "/early":
         body = b"not found\n"
         start_response("404 Not Found", [("Content-Type", "text/plain"),

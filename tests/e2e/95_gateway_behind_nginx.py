@@ -8,7 +8,8 @@ wsgiref.validate (tests/apps/nginx_body.py).
   client (nginx buffers a chunked body and sends CONTENT_LENGTH);
 - an app that answers before reading a large body: the client gets the
   app's answer, not a 502 (nginx is still writing the body when the answer
-  comes; the gateway must not reset the connection under it);
+  comes; the gateway must not reset the connection under it), also when
+  the answer (8 MiB) is larger than the sockets' buffers;
 - nginx sends the request headers with its params, Content-Length and
   Content-Type among them: the environ has them as CONTENT_LENGTH and
   CONTENT_TYPE only (the validator refuses HTTP_CONTENT_*)."""
@@ -120,6 +121,11 @@ class BehindNginx(harness.SharedGatewayTestCase):
         r, _ = self.post("/early", 100)
         self.assertEqual(r.status, 200, r.body[:500])
         self.check_environ(r.json(), 100 * MiB)
+
+    def test_big_answer_before_body_100mib(self):
+        r, _ = self.post("/early_big", 100)
+        self.assertEqual(r.status, 200, r.body[:500])
+        self.assertEqual(r.body, b"x" * (8 << 20))
 
     def test_answer_before_body_then_more_requests(self):
         """The worker goes on serving while it drops the unread body."""
