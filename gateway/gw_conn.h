@@ -5,7 +5,8 @@
  * While the app runs, the worker is inside one request: body reads and
  * response writes wait on this one socket with poll() (bounded by
  * io_timeout_ms) instead of going back to the event loop.  The worker
- * (worker.c) owns each conn; wsgi.c and input.c borrow the current one. */
+ * (gw_worker.c) owns each conn; the WSGI modules (gw_wsgi.c, gw_environ.c,
+ * gw_response.c, gw_input.c) borrow the current one. */
 #ifndef GW_CONN_H
 #define GW_CONN_H
 
