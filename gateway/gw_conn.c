@@ -337,6 +337,37 @@ int gw_conn_body_drain(struct gw_conn *c, uint64_t limit)
     }
 }
 
+bool gw_conn_unread(const struct gw_conn *c)
+{
+    return c->body_mode != GW_BODY_NONE || c->body_error || c->rlen > c->roff;
+}
+
+int gw_conn_linger_begin(struct gw_conn *c)
+{
+    c->roff = c->rlen = 0;
+    c->head_len = 0;
+    c->body_mode = GW_BODY_NONE;
+    return shutdown(c->fd, SHUT_WR);
+}
+
+ssize_t gw_conn_discard(struct gw_conn *c, size_t max)
+{
+    size_t done = 0;
+    while (done < max) {
+        ssize_t n = recv(c->fd, c->rbuf, c->rcap, 0);
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (done)
+            return (ssize_t)done; /* EOF or EAGAIN comes again on the next call */
+        return n;
+    }
+    return (ssize_t)done;
+}
+
 int gw_conn_writev(struct gw_conn *c, struct iovec *iov, int n)
 {
     while (n > 0) {

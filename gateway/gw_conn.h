@@ -5,7 +5,8 @@
  * While the app runs, the worker is inside one request: body reads and
  * response writes wait on this one socket with poll() (bounded by
  * io_timeout_ms) instead of going back to the event loop.  The worker
- * (worker.c) owns each conn; wsgi.c and input.c borrow the current one. */
+ * (gw_worker.c) owns each conn; the WSGI modules (gw_wsgi.c, gw_environ.c,
+ * gw_response.c, gw_input.c) borrow the current one. */
 #ifndef GW_CONN_H
 #define GW_CONN_H
 
@@ -56,9 +57,11 @@ struct gw_conn {
     bool continue_sent; /* "100 Continue" was sent (or not needed) */
     uint64_t body_read; /* decoded body bytes handed out */
 
-    bool closing;  /* close after the current response */
-    bool busy;     /* inside a request (dispatch in progress) */
-    unsigned nreq; /* requests served on this connection */
+    bool closing;          /* close after the current response */
+    bool lingering;        /* the response is out, the write side shut: reading and dropping */
+    int64_t linger_end_us; /* lingering: when to stop waiting (monotonic, worker.c) */
+    bool busy;             /* inside a request (dispatch in progress) */
+    unsigned nreq;         /* requests served on this connection */
 };
 
 /* Initialises c around an accepted fd (takes it).  0, or -1 (nothing
@@ -86,6 +89,20 @@ void gw_conn_body_consume(struct gw_conn *c, size_t n);
  * sending "100 Continue": a client still waiting for it sends nothing).
  * 0 when the body is done, -1 otherwise (the connection must then close). */
 int gw_conn_body_drain(struct gw_conn *c, uint64_t limit);
+
+/* True when the client may still be sending: the current request's body was
+ * not read to its end, or bytes past the last request wait in the buffer.
+ * Closing such a socket would make the kernel answer with a reset, which can
+ * destroy the response still in flight (nginx's lingering close is the
+ * remedy: gw_conn_linger_begin() then gw_conn_discard()). */
+bool gw_conn_unread(const struct gw_conn *c);
+/* Shuts the write side (the response is complete: the client sees its end)
+ * and forgets what the buffer holds.  0, or -1 when the socket is gone. */
+int gw_conn_linger_begin(struct gw_conn *c);
+/* Reads and drops what the socket has, at most `max` bytes.  Returns the
+ * bytes dropped (> 0), 0 at EOF, -1 on error or when nothing is there
+ * (errno EAGAIN). */
+ssize_t gw_conn_discard(struct gw_conn *c, size_t max);
 
 /* Writes all of iov[0..n) (the array is modified), waiting with poll() when
  * the socket is full.  0, or -1 when the peer is gone or too slow. */

@@ -1,6 +1,7 @@
-/* req: what the front ends (HTTP/1.x in http.c, uwsgi in worker.c) know
- * about one request, in one shape for wsgi.c, the access log and the
- * connection's keep-alive decision.
+/* req: what the front ends (HTTP/1.x in gw_http.c, uwsgi in gw_uwsgi.c)
+ * know about one request, filled once, in one shape for the environ
+ * (gw_environ.c), the response, the access log and the connection's
+ * keep-alive decision.
  *
  * Owner: the connection; it is reset for each request and reused.  Strings
  * point into the connection's read buffer and stay valid until the request's
@@ -31,7 +32,8 @@ struct gw_req {
     size_t query_len;
     int http_minor; /* HTTP/1.x */
 
-    struct gw_hdr *hdrs; /* in arrival order (owned, grown as needed) */
+    struct gw_hdr *hdrs; /* in arrival order (owned, grown as needed); with
+                            `cgi`, the packet's variables */
     int nhdrs, hcap;
 
     int64_t content_length; /* -1 when the request has none */
@@ -39,6 +41,12 @@ struct gw_req {
     bool keepalive;         /* the client allows another request after this one */
     bool expect_continue;   /* Expect: 100-continue */
     bool is_head;           /* HEAD: the response has no body */
+
+    /* uwsgi: hdrs holds CGI variables as the front server sent them (names
+     * such as "HTTP_HOST" or "SERVER_NAME"), not HTTP header lines */
+    bool cgi;
+    const char *scheme; /* wsgi.url_scheme the front server gave, or NULL */
+    size_t scheme_len;
 };
 
 #endif

@@ -21,12 +21,19 @@
 #include "log.h"
 #include "gw_py.h"
 #include "uwsgi.h"
+#include "gw_uwsgi.h"
 #include "gw_wsgi.h"
 
 #define ACCEPT_BATCH   8  /* connections accepted per wake-up: leave some for the others */
 #define STOP_GRACE_SEC 10 /* how long a stopping worker waits for partial requests */
 #define MAX_LISTENERS  64
 #define LINGER_MS      500 /* idle keep-alive connections of a signalled worker */
+/* Lingering close, with nginx's defaults: wait at most LINGERING_TIMEOUT_MS
+ * for more bytes and LINGERING_TIME_MS in all (lingering_timeout 5s,
+ * lingering_time 30s).  uWSGI has no such step and no options for it. */
+#define LINGERING_TIME_MS    30000
+#define LINGERING_TIMEOUT_MS 5000
+#define LINGERING_READ_MAX   (256 * 1024) /* per wake-up: other connections wait meanwhile */
 
 struct worker {
     const struct gw_worker_cfg *cfg;
@@ -59,13 +66,20 @@ static const char hk_504[] = "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text
 static void on_alarm(int sig)
 {
     int fd = hk_fd;
-    if (fd >= 0 && !gw_wsgi_head_sent) {
+    if (fd >= 0 && !gw_response_head_sent) {
         ssize_t rc = write(fd, hk_504, sizeof(hk_504) - 1);
         (void)rc;
     }
     ssize_t rc = write(2, hk_msg, hk_msg_len);
     (void)rc;
     _exit(GW_EXIT_HARAKIRI);
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void conn_free(struct gw_conn *c)
@@ -85,6 +99,52 @@ static void conn_free(struct gw_conn *c)
         event_base_loopexit(W.base, NULL);
 }
 
+/* Ends a connection whose last response is out.  When the client may still
+ * be sending (a body the app did not read, a pipelined request), closing now
+ * would reset the connection and the client could lose the response (nginx:
+ * "writev() failed (104: Connection reset by peer)" and a 502).  So, as nginx
+ * does: shut the write side (the client sees the response end), then read
+ * and drop on the loop until the client closes, LINGERING_TIMEOUT_MS passes
+ * without a byte, or LINGERING_TIME_MS in all (on_read, lingering).  May
+ * free c. */
+static void conn_finish(struct gw_conn *c)
+{
+    if (!gw_conn_unread(c) || gw_conn_linger_begin(c) < 0) {
+        conn_free(c);
+        return;
+    }
+    struct timeval tv = {LINGERING_TIMEOUT_MS / 1000, (LINGERING_TIMEOUT_MS % 1000) * 1000};
+    c->lingering = true;
+    c->linger_end_us = now_us() + (int64_t)LINGERING_TIME_MS * 1000;
+    if (event_add(c->ev, &tv) < 0)
+        conn_free(c);
+}
+
+/* A lingering connection is readable (or quiet for LINGERING_TIMEOUT_MS).
+ * May free c. */
+static void on_linger_read(struct gw_conn *c, short what)
+{
+    if (what & EV_TIMEOUT) {
+        conn_free(c);
+        return;
+    }
+    ssize_t n = gw_conn_discard(c, LINGERING_READ_MAX);
+    if (n == 0 || (n < 0 && errno != EAGAIN)) {
+        conn_free(c);
+        return;
+    }
+    int64_t left = c->linger_end_us - now_us();
+    if (left <= 0) {
+        conn_free(c);
+        return;
+    }
+    if (left > (int64_t)LINGERING_TIMEOUT_MS * 1000)
+        left = (int64_t)LINGERING_TIMEOUT_MS * 1000;
+    struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
+    if (event_add(c->ev, &tv) < 0)
+        conn_free(c);
+}
+
 static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
 {
     event_base_loopexit(W.base, NULL);
@@ -98,7 +158,7 @@ static void close_idle_conns(void)
     struct gw_conn *c = W.conns, *next;
     for (; c; c = next) {
         next = c->next;
-        if (!c->busy && c->rlen == c->roff && c->nreq > 0)
+        if (!c->busy && !c->lingering && c->rlen == c->roff && c->nreq > 0)
             conn_free(c);
     }
 }
@@ -146,13 +206,6 @@ static void begin_stop(const char *why, bool linger)
     }
 }
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* For the access log and the scoreboard before the body moves the buffer. */
 struct reqline {
     char text[256]; /* "METHOD URI" */
@@ -171,22 +224,6 @@ static void copy_reqline(struct reqline *rl, const struct gw_req *r)
     rl->text[ml + 1 + ul] = '\0';
     rl->method_len = ml;
     rl->len = ml + 1 + ul;
-}
-
-static int uw_peek(void *ud, const char *k, size_t kl, const char *v, size_t vl)
-{
-    struct gw_req *r = ud;
-    if (kl == 14 && memcmp(k, "REQUEST_METHOD", 14) == 0) {
-        r->method = v;
-        r->method_len = vl;
-    } else if (kl == 11 && memcmp(k, "REQUEST_URI", 11) == 0) {
-        r->uri = v;
-        r->uri_len = vl;
-    } else if (kl == 9 && memcmp(k, "PATH_INFO", 9) == 0 && !r->uri) {
-        r->uri = v;
-        r->uri_len = vl;
-    }
-    return 0;
 }
 
 static void log_access(struct gw_conn *c, const struct reqline *rl, int status, uint64_t bytes,
@@ -214,16 +251,12 @@ static void log_access(struct gw_conn *c, const struct reqline *rl, int status, 
     gw_access_write(2, &a);
 }
 
-/* Runs one parsed request (HTTP head in c->req, or uwsgi `vars`). */
-static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
+/* Runs one parsed request (c->req, filled by either front end). */
+static void dispatch(struct gw_conn *c)
 {
     struct gw_slot *sl = W.cfg->slot;
     int64_t t0 = now_us();
     struct reqline rl;
-    if (c->proto == GW_PROTO_UWSGI) {
-        gw_req_reset(&c->req);
-        uwsgi_decode_vars((const uint8_t *)vars, vlen, uw_peek, &c->req);
-    }
     copy_reqline(&rl, &c->req);
     memcpy((char *)sl->req, rl.text, rl.len + 1 > sizeof(sl->req) ? sizeof(sl->req) : rl.len + 1);
     sl->req[sizeof(sl->req) - 1] = '\0';
@@ -231,7 +264,7 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
     sl->requests = W.requests + 1; /* counted when it starts: its answer may come first */
     sl->state = GW_WS_BUSY;
     c->busy = true;
-    if (c->proto == GW_PROTO_HTTP && !c->req.keepalive)
+    if (!c->req.keepalive)
         c->closing = true;
     if (W.stopping || (W.cfg->max_requests && W.requests + 1 >= (uint64_t)W.cfg->max_requests))
         c->closing = true;
@@ -240,16 +273,13 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
         alarm((unsigned)W.cfg->opts->harakiri);
     }
 
-    struct gw_wsgi_result res;
+    struct gw_result res;
     gw_py_acquire();
-    if (c->proto == GW_PROTO_HTTP)
-        gw_wsgi_handle_http(c, W.app, &res);
-    else
-        gw_wsgi_handle_uwsgi(c, W.app, vars, vlen, &res);
+    gw_wsgi_handle(c, W.app, &res);
     gw_py_release();
-    /* what the app left unread: read it so the connection can go on, and so
-     * closing does not reset the connection under the response */
-    if (c->body_mode != GW_BODY_NONE || c->body_error)
+    /* what the app left unread on a connection that goes on: read it here
+     * (bounded) to reach the next request; a closing one lingers instead */
+    if (!c->closing && (c->body_mode != GW_BODY_NONE || c->body_error))
         if (gw_conn_body_drain(c, GW_DRAIN_LIMIT) < 0)
             c->closing = true;
 
@@ -277,9 +307,9 @@ static void dispatch(struct gw_conn *c, const char *vars, size_t vlen)
 static void reject(struct gw_conn *c, int status)
 {
     struct reqline rl = {"- -", 1, 3};
-    gw_wsgi_send_error(c, status);
+    gw_response_send_error(c, status);
     log_access(c, &rl, status, 0, 0);
-    conn_free(c);
+    conn_finish(c);
 }
 
 /* Runs every complete request in c's buffer.  May free c. */
@@ -302,7 +332,7 @@ static void process(struct gw_conn *c)
                 return;
             }
             c->head_len = hl;
-            dispatch(c, NULL, 0);
+            dispatch(c);
         } else {
             if (avail < UWSGI_HDR_LEN)
                 break;
@@ -316,12 +346,17 @@ static void process(struct gw_conn *c)
             }
             if (avail < UWSGI_HDR_LEN + (size_t)h.size)
                 break;
+            int rc = gw_uwsgi_parse(c->rbuf + c->roff + UWSGI_HDR_LEN, h.size, &c->req);
             c->head_len = UWSGI_HDR_LEN + (size_t)h.size;
-            dispatch(c, c->rbuf + c->roff + UWSGI_HDR_LEN, h.size);
+            if (rc != GW_UWSGI_OK) {
+                reject(c, rc == GW_UWSGI_BAD ? 400 : 500);
+                return;
+            }
+            dispatch(c);
         }
         if (c->closing || W.stopping) {
             if (c->closing || c->rlen == c->roff) {
-                conn_free(c);
+                conn_finish(c);
                 return;
             }
         }
@@ -331,6 +366,10 @@ static void process(struct gw_conn *c)
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
+    if (c->lingering) {
+        on_linger_read(c, what);
+        return;
+    }
     if (what & EV_TIMEOUT) {
         conn_free(c);
         return;
@@ -525,7 +564,7 @@ void gw_worker_main(const struct gw_worker_cfg *cfg)
     }
     if (gw_wsgi_init(cfg->opts) < 0)
         _exit(GW_EXIT_FATAL);
-    gw_wsgi_exceptions = &sl->exceptions;
+    gw_response_exceptions = &sl->exceptions;
 
     W.rmax = (size_t)(cfg->opts->buffer_size > 65536 ? cfg->opts->buffer_size : 65536) + 8192;
     W.base = event_base_new();

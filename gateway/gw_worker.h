@@ -2,7 +2,12 @@
  * listening socket (a few connections per wake-up, so workers share the
  * load), reads request heads on many keep-alive connections at once, and
  * runs each complete request through the app (wsgi.c) synchronously.
- * Pipelined requests are answered in order.
+ * Pipelined requests are answered in order.  A connection that closes while
+ * its client may still be sending (a body the app left unread, over uwsgi
+ * or past what a keep-alive connection drains) closes as nginx's lingering
+ * close does: write side shut after the response, the rest read and dropped
+ * on the loop for at most 5 s without a byte and 30 s in all, so the kernel
+ * never resets the connection under the response.
  *
  * Signals: TERM, INT, QUIT and HUP stop the worker gracefully (the running
  * request finishes; idle connections close; connections with a partial
