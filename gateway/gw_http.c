@@ -82,6 +82,12 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
+static int on_headers_complete(llhttp_t *p)
+{
+    (void)p;
+    return 1; /* the body's framing is the codec's to judge, never llhttp's */
+}
+
 static const llhttp_settings_t *settings(void)
 {
     static llhttp_settings_t s;
@@ -91,6 +97,7 @@ static const llhttp_settings_t *settings(void)
         s.on_url = on_url;
         s.on_header_field = on_header_field;
         s.on_header_value = on_header_value;
+        s.on_headers_complete = on_headers_complete;
         init = true;
     }
     return &s;

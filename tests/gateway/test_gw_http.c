@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gw_http.h"
+#include "common/http1_vectors.h"
 #include "common/method_vectors.h"
 
 static int parse(const char *s, struct gw_req *r, size_t *hl)
@@ -221,6 +222,24 @@ START_TEST(extension_methods)
 }
 END_TEST
 
+START_TEST(shared_vectors)
+{
+    /* the verdicts the proxy reaches too (tests/common/http1_vectors.h),
+     * and where the gateway differs by design */
+    static const struct http1_head_vector own[] = {
+        /* it decodes no coding but chunked */
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
+        /* methods are case-sensitive and nothing is forwarded: "connect" is
+         * an extension method */
+        {"connect / HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+        /* PATH_INFO is the app's to judge */
+        {"GET /a/../../x HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+        {NULL, 0},
+    };
+    http1_head_vectors_check(own, status_of);
+}
+END_TEST
+
 START_TEST(pct_decode)
 {
     char out[64];
@@ -243,6 +262,7 @@ Suite *gw_http_suite(void)
     tcase_add_test(tc, framing);
     tcase_add_test(tc, hostile);
     tcase_add_test(tc, extension_methods);
+    tcase_add_test(tc, shared_vectors);
     tcase_add_test(tc, pct_decode);
     suite_add_tcase(s, tc);
     return s;
