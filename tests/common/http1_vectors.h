@@ -112,18 +112,25 @@ static const struct http1_head_vector http1_head_vectors[] = {
     {NULL, 0},
 };
 
-/* Checks http1_head_vectors, then the suite's own `extra` (NULL-ended, or
- * NULL), with the suite's status_of(raw head) -> its parser's verdict. */
-static inline void http1_head_vectors_check(const struct http1_head_vector *extra,
-                                            int (*status_of)(const char *))
+/* Checks `set`, then the suite's own `extra` (NULL-ended, or NULL), with
+ * the suite's status_of(raw head) -> its parser's verdict. */
+static inline void head_vectors_check(const struct http1_head_vector *set,
+                                      const struct http1_head_vector *extra,
+                                      int (*status_of)(const char *))
 {
-    const struct http1_head_vector *sets[] = {http1_head_vectors, extra};
+    const struct http1_head_vector *sets[] = {set, extra};
     for (int k = 0; k < 2; k++)
         for (int i = 0; sets[k] && sets[k][i].raw; i++) {
             int st = status_of(sets[k][i].raw);
             ck_assert_msg(st == sets[k][i].status, "head vector %d.%d got %d, want %d: %s", k, i,
                           st, sets[k][i].status, sets[k][i].raw);
         }
+}
+
+static inline void http1_head_vectors_check(const struct http1_head_vector *extra,
+                                            int (*status_of)(const char *))
+{
+    head_vectors_check(http1_head_vectors, extra, status_of);
 }
 
 struct http1_body_vector {

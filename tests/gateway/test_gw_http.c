@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "gw_http.h"
-#include "common/http1_vectors.h"
 #include "common/method_vectors.h"
 
 static int parse(const char *s, struct gw_req *r, size_t *hl)
@@ -210,7 +209,7 @@ START_TEST(extension_methods)
                       status_of(ok[i]));
 
     /* what they differ in: a coding before chunked is ours to refuse, 501 */
-    static const struct method_vector bad[] = {
+    static const struct http1_head_vector bad[] = {
         {"QUERY / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
         {NULL, 0},
     };

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/http1_vectors.h"
 #include "common/method_vectors.h"
 #include "http.h"
 
@@ -325,7 +324,7 @@ START_TEST(test_extension_methods)
 
     /* what they differ in: CONNECT in any case (an upstream may take
      * "connect" for CONNECT), identity after chunked, a target above the root */
-    static const struct method_vector bad[] = {
+    static const struct http1_head_vector bad[] = {
         {"connect / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
         {"QUERY / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400},
         {"QUERY /../x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
