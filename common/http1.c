@@ -63,10 +63,12 @@ int http1_find_head(const char *p, size_t len, const struct http1_limits *lim, s
         const char *nl = memchr(s + pos, '\n', n - pos);
         if (!nl) {
             /* refuse now what no later byte can mend, rather than when the
-             * client finishes its line: a CR not ending it, a folded line */
-            const char *cr = memchr(s + pos, '\r', n - pos);
-            if (cr && cr + 1 < s + n)
-                return 400;
+             * client finishes its head: a CR not before LF, a folded line
+             * (a complete head is not scanned for CRs here: the strict
+             * scanners see every byte of it anyway) */
+            for (const char *cr = s; (cr = memchr(cr, '\r', (size_t)(s + n - cr))) != NULL; cr++)
+                if (cr + 1 < s + n && cr[1] != '\n')
+                    return 400;
             if (pos > 0 && pos < n && is_ws(s[pos]))
                 return 400;
             if (n - pos > lim->line_max + 1)
@@ -87,8 +89,6 @@ int http1_find_head(const char *p, size_t len, const struct http1_limits *lim, s
             *head_len = e + 1;
             return 1;
         }
-        if (memchr(s + pos, '\r', ll))
-            return 400; /* bare CR */
         if (pos > 0 && is_ws(s[pos]))
             return 400; /* obs-fold */
         if (ll > lim->line_max)

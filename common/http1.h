@@ -67,13 +67,15 @@ struct http1_limits {
 /* Looks for the end of a head (request or response) at the start of `p`
  * (len bytes, borrowed).  Empty lines before the start line are skipped
  * (RFC 9112 §2.2): *skip says how many bytes of them.  Every line must end
- * in CRLF, no CR may stand elsewhere, and no line after the first may start
- * with whitespace (obs-fold); these are refused as soon as they are seen,
- * even in a line not yet complete.  Returns 1 with *head_len (counted after
- * the skipped bytes, through the final CRLF CRLF) when a whole head is
- * there, 0 when more bytes are needed, or the status the bytes can never
- * escape: 414 (start line over line_max), 431 (a field line over line_max,
- * or the head over head_max), 400. */
+ * in CRLF and no line after the first may start with whitespace (obs-fold).
+ * While the head is incomplete, a CR not followed by LF is refused too, so
+ * that a client cannot hold a doomed head open; in a complete head it is
+ * left to http1_request_line and http1_scan_fields, which see every byte.
+ * Returns 1 with *head_len (counted after the skipped bytes, through the
+ * final CRLF CRLF) when a whole head is there, 0 when more bytes are
+ * needed, or the status the bytes can never escape: 414 (start line over
+ * line_max), 431 (a field line over line_max, or the head over head_max),
+ * 400. */
 int http1_find_head(const char *p, size_t len, const struct http1_limits *lim, size_t *skip,
                     size_t *head_len);
 
