@@ -119,9 +119,8 @@ struct http1_target {
 
 /* Classifies the target of `rl`: origin-form, absolute-form with an http or
  * https scheme and a non-empty authority, or asterisk-form for OPTIONS (and
- * M-SEARCH).
- * Authority-form (CONNECT's) is not one: the caller refuses CONNECT first.
- * Returns 0 or 400; *why says why. */
+ * M-SEARCH).  Authority-form (CONNECT's) is not one: the caller refuses
+ * CONNECT first.  Returns 0 or 400; *why says why. */
 int http1_target(const struct http1_reqline *rl, struct http1_target *t, const char **why);
 
 /* Checks a host[:port] (an authority or a Host value): no controls, space,
@@ -154,10 +153,10 @@ void http1_framing_init(struct http1_framing *f);
 int http1_content_length(const char *v, size_t len, int64_t *out);
 
 /* Takes one field (name and value borrowed; the value without surrounding
- * whitespace).  Returns 0, 400 (malformed Content-Length or
- * Transfer-Encoding) or 501 (a transfer coding that is not gzip, x-gzip,
- * deflate, compress, x-compress or chunked; identity is skipped); *why says
- * why. */
+ * whitespace).  Returns 0, 400 (malformed Content-Length, an empty
+ * Transfer-Encoding or one whose codings are not tokens, a coding after
+ * chunked) or 501 (a transfer coding that is not gzip, x-gzip, deflate,
+ * compress, x-compress or chunked; identity is skipped); *why says why. */
 int http1_framing_field(struct http1_framing *f, const char *name, size_t name_len,
                         const char *value, size_t value_len, const char **why);
 
@@ -190,14 +189,15 @@ bool http1_forbidden_trailer(const char *name, size_t len);
  * c->remaining data bytes itself and reports them with
  * http1_chunked_consumed(); otherwise it shows the decoder framing bytes
  * with http1_chunked_frame().  Chunk sizes take at most 15 hex digits,
- * extensions follow RFC 9112 §7.1.1 (no whitespace before the first ';'),
- * a size line at most 4 KiB, the trailer section at most 16 KiB, and a
+ * extensions follow RFC 9112 §7.1.1 (whitespace only after ';', around
+ * '=' and before a further ';': never after the size or before CR), a size
+ * line at most 4 KiB, the trailer section at most 16 KiB, and a
  * trailer naming a forbidden field is an error. */
 enum http1_ck_state {
     HTTP1_CK_SIZE,         /* hex digits of a chunk size */
     HTTP1_CK_EXT_NAME_BWS, /* after ';': whitespace, then a name */
     HTTP1_CK_EXT_NAME,     /* inside an extension name */
-    HTTP1_CK_EXT_NAME_END, /* whitespace after a name: '=' must follow */
+    HTTP1_CK_EXT_NAME_END, /* whitespace after a name: '=' or ';' must follow */
     HTTP1_CK_EXT_VAL_BWS,  /* after '=': whitespace, then a value */
     HTTP1_CK_EXT_TOKEN,    /* inside a token value */
     HTTP1_CK_EXT_QUOTE,    /* inside a quoted value */
