@@ -490,6 +490,58 @@ void http1_chunked_init(struct http1_chunked *c)
     c->st = HTTP1_CK_SIZE;
 }
 
+/* The byte classes of chunk extensions (disjoint: ';', '=' and '"' are not
+ * tchars). */
+enum ext_class { X_TCHAR, X_WS, X_SEMI, X_EQ, X_QUOTE, X_CR, X_OTHER, X_N };
+
+static enum ext_class ext_class(unsigned char ch)
+{
+    if (http1_tchar[ch])
+        return X_TCHAR;
+    switch (ch) {
+    case ' ':
+    case '\t':
+        return X_WS;
+    case ';':
+        return X_SEMI;
+    case '=':
+        return X_EQ;
+    case '"':
+        return X_QUOTE;
+    case '\r':
+        return X_CR;
+    default:
+        return X_OTHER;
+    }
+}
+
+/* RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token /
+ * quoted-string ) ] ), read without whitespace after the size or before
+ * CR.  The next state for each extension state (outside quotes) and class;
+ * HTTP1_CK_SIZE (0, never a next state here) refuses the byte. */
+_Static_assert(HTTP1_CK_SIZE == 0, "ext_next's empty entries must mean refusal");
+static const unsigned char ext_next[HTTP1_CK_EXT_END_WS + 1][X_N] = {
+    [HTTP1_CK_EXT_NAME_BWS] = {[X_TCHAR] = HTTP1_CK_EXT_NAME, [X_WS] = HTTP1_CK_EXT_NAME_BWS},
+    [HTTP1_CK_EXT_NAME] = {[X_TCHAR] = HTTP1_CK_EXT_NAME,
+                           [X_WS] = HTTP1_CK_EXT_NAME_END,
+                           [X_SEMI] = HTTP1_CK_EXT_NAME_BWS,
+                           [X_EQ] = HTTP1_CK_EXT_VAL_BWS,
+                           [X_CR] = HTTP1_CK_SIZE_LF},
+    [HTTP1_CK_EXT_NAME_END] = {[X_WS] = HTTP1_CK_EXT_NAME_END,
+                               [X_SEMI] = HTTP1_CK_EXT_NAME_BWS,
+                               [X_EQ] = HTTP1_CK_EXT_VAL_BWS},
+    [HTTP1_CK_EXT_VAL_BWS] = {[X_TCHAR] = HTTP1_CK_EXT_TOKEN,
+                              [X_WS] = HTTP1_CK_EXT_VAL_BWS,
+                              [X_QUOTE] = HTTP1_CK_EXT_QUOTE},
+    [HTTP1_CK_EXT_TOKEN] = {[X_TCHAR] = HTTP1_CK_EXT_TOKEN,
+                            [X_WS] = HTTP1_CK_EXT_END_WS,
+                            [X_SEMI] = HTTP1_CK_EXT_NAME_BWS,
+                            [X_CR] = HTTP1_CK_SIZE_LF},
+    [HTTP1_CK_EXT_END] =
+        {[X_WS] = HTTP1_CK_EXT_END_WS, [X_SEMI] = HTTP1_CK_EXT_NAME_BWS, [X_CR] = HTTP1_CK_SIZE_LF},
+    [HTTP1_CK_EXT_END_WS] = {[X_WS] = HTTP1_CK_EXT_END_WS, [X_SEMI] = HTTP1_CK_EXT_NAME_BWS},
+};
+
 long http1_chunked_frame(struct http1_chunked *c, const char *p, size_t len)
 {
     size_t i = 0;
@@ -518,51 +570,19 @@ long http1_chunked_frame(struct http1_chunked *c, const char *p, size_t len)
             }
             break;
         }
-        /* chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted ) ] ) */
         case HTTP1_CK_EXT_NAME_BWS:
-            if (http1_tchar[ch])
-                c->st = HTTP1_CK_EXT_NAME;
-            else if (!is_ws((char)ch))
-                return -1;
-            break;
         case HTTP1_CK_EXT_NAME:
-            if (ch == '=')
-                c->st = HTTP1_CK_EXT_VAL_BWS;
-            else if (ch == ';')
-                c->st = HTTP1_CK_EXT_NAME_BWS;
-            else if (ch == '\r')
-                c->st = HTTP1_CK_SIZE_LF;
-            else if (is_ws((char)ch))
-                c->st = HTTP1_CK_EXT_NAME_END;
-            else if (!http1_tchar[ch])
-                return -1;
-            break;
         case HTTP1_CK_EXT_NAME_END:
-            if (ch == '=')
-                c->st = HTTP1_CK_EXT_VAL_BWS;
-            else if (ch == ';')
-                c->st = HTTP1_CK_EXT_NAME_BWS;
-            else if (!is_ws((char)ch))
-                return -1;
-            break;
         case HTTP1_CK_EXT_VAL_BWS:
-            if (ch == '"')
-                c->st = HTTP1_CK_EXT_QUOTE;
-            else if (http1_tchar[ch])
-                c->st = HTTP1_CK_EXT_TOKEN;
-            else if (!is_ws((char)ch))
-                return -1;
-            break;
         case HTTP1_CK_EXT_TOKEN:
-            if (ch == ';')
-                c->st = HTTP1_CK_EXT_NAME_BWS;
-            else if (ch == '\r')
-                c->st = HTTP1_CK_SIZE_LF;
-            else if (is_ws((char)ch))
-                c->st = HTTP1_CK_EXT_END_WS;
-            else if (!http1_tchar[ch])
+        case HTTP1_CK_EXT_END:
+        case HTTP1_CK_EXT_END_WS: {
+            unsigned char next = ext_next[c->st][ext_class(ch)];
+            if (next == HTTP1_CK_SIZE)
                 return -1;
+            c->st = (enum http1_ck_state)next;
             break;
+        }
         case HTTP1_CK_EXT_QUOTE:
             if (ch == '"')
                 c->st = HTTP1_CK_EXT_END;
@@ -575,23 +595,6 @@ long http1_chunked_frame(struct http1_chunked *c, const char *p, size_t len)
             if (!http1_vchar[ch])
                 return -1;
             c->st = HTTP1_CK_EXT_QUOTE;
-            break;
-        case HTTP1_CK_EXT_END:
-            if (ch == ';')
-                c->st = HTTP1_CK_EXT_NAME_BWS;
-            else if (ch == '\r')
-                c->st = HTTP1_CK_SIZE_LF;
-            else if (is_ws((char)ch))
-                c->st = HTTP1_CK_EXT_END_WS;
-            else
-                return -1;
-            break;
-        case HTTP1_CK_EXT_END_WS:
-            /* whitespace only before another ';' (BWS), never before CR */
-            if (ch == ';')
-                c->st = HTTP1_CK_EXT_NAME_BWS;
-            else if (!is_ws((char)ch))
-                return -1;
             break;
         case HTTP1_CK_SIZE_LF:
             if (ch != '\n')
