@@ -3,13 +3,6 @@
 
 #include <string.h>
 
-const bool http_tchar[256] = {
-    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['!'] = true,  ['#'] = true,
-    ['$'] = true,         ['%'] = true,         ['&'] = true,         ['\''] = true, ['*'] = true,
-    ['+'] = true,         ['-'] = true,         ['.'] = true,         ['^'] = true,  ['_'] = true,
-    ['`'] = true,         ['|'] = true,         ['~'] = true,
-};
-
 bool http_method_known(const char *m, size_t len)
 {
 #define XX(num, name, string)                                                                      \

@@ -1,5 +1,5 @@
-/* httpmethod: what the proxy's and the gateway's HTTP parsers share — the
- * token table, method and field-name compares, and llhttp 8.1.0 over a
+/* httpmethod: the method part of the HTTP/1 codec (http1.h) — method and
+ * field-name compares, llhttp's method table, and llhttp 8.1.0 over a
  * request head with any method.
  *
  * llhttp 8.1.0 parses only the methods of its table, but any token is a
@@ -14,7 +14,8 @@
  * parser's `method` field is GET: callers take the method from the head.
  *
  * Used by the proxy's and the gateway's request parsers (proxy/core/http.c,
- * gateway/gw_http.c), which check the method token themselves first. */
+ * gateway/gw_http.c), which check the method token (http1_request_line)
+ * first. */
 #ifndef CHAIN_HTTPMETHOD_H
 #define CHAIN_HTTPMETHOD_H
 
@@ -22,10 +23,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
-
-/* RFC 9110 token characters: ALPHA DIGIT and !#$%&'*+-.^_`|~ (a table: the
- * scanners ask for every byte of every method and field name). */
-extern const bool http_tchar[256];
 
 /* Is the method token `m` (len bytes) `name`?  Methods are case-sensitive
  * (RFC 9110 §9.1): "head" is an extension method, not HEAD. */

@@ -9,24 +9,14 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "gw_http.h"
+#include "http1.h"
 
-enum chunk_state {
-    CH_SIZE,     /* at a chunk-size line */
-    CH_DATA,     /* inside chunk data (body_left bytes left) */
-    CH_DATA_END, /* at the CRLF after chunk data */
-    CH_TRAILER,  /* at a trailer line or the final empty line */
-    CH_DONE,
-};
-
-#define RBUF_INITIAL   16384
-#define CHUNK_LINE_MAX 4096
-#define TRAILER_MAX    16384
+#define RBUF_INITIAL 16384
 
 int gw_conn_init(struct gw_conn *c, int fd, enum gw_proto proto, size_t rmax, int io_timeout_ms)
 {
@@ -112,7 +102,7 @@ void gw_conn_body_begin(struct gw_conn *c, enum gw_body_mode mode, uint64_t leng
     c->head_len = 0;
     c->body_mode = mode;
     c->body_left = mode == GW_BODY_LENGTH ? length : 0;
-    c->chunk_state = CH_SIZE;
+    http1_chunked_init(&c->ck);
     c->body_error = false;
     c->body_read = 0;
     c->continue_sent = !c->req.expect_continue;
@@ -137,127 +127,19 @@ fail:
     return -1;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* Finds a complete CRLF-terminated line at roff.  Returns its length without
- * CRLF, -1 when more bytes are needed, -2 when malformed (bare LF/CR) or
- * longer than `max`. */
-static ssize_t find_line(struct gw_conn *c, size_t max)
-{
-    const char *s = c->rbuf + c->roff;
-    size_t avail = c->rlen - c->roff;
-    const char *nl = memchr(s, '\n', avail);
-    if (!nl)
-        return avail > max + 1 ? -2 : -1;
-    size_t n = (size_t)(nl - s);
-    if (n == 0 || s[n - 1] != '\r' || n - 1 > max || memchr(s, '\r', n - 1))
-        return -2;
-    return (ssize_t)(n - 1);
-}
-
-static bool is_tchar(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-/* Fields a trailer must not carry (RFC 9110 6.5.1): framing, routing,
- * request modifiers, content metadata.  A request sending one is refused. */
-static bool forbidden_trailer(const char *name, size_t n)
-{
-    static const char *const names[] = {"content-length",
-                                        "transfer-encoding",
-                                        "host",
-                                        "trailer",
-                                        "te",
-                                        "content-type",
-                                        "content-encoding",
-                                        "content-range",
-                                        "authorization",
-                                        "expect",
-                                        "range",
-                                        "cookie",
-                                        "connection",
-                                        "upgrade",
-                                        "keep-alive",
-                                        "max-forwards",
-                                        "proxy-authorization"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strlen(names[i]) == n && strncasecmp(names[i], name, n) == 0)
-            return true;
-    for (size_t i = 0; i < n; i++)
-        if (!is_tchar((unsigned char)name[i]))
-            return true;
-    return false;
-}
-
-/* Parses a chunk-size line of `n` bytes: 1*HEXDIG [ ";" ext ].  0 or -1. */
-static int parse_chunk_size(const char *s, size_t n, uint64_t *out)
-{
-    size_t i = 0;
-    uint64_t v = 0;
-    int d;
-    while (i < n && (d = hexval(s[i])) >= 0) {
-        if (v >> 59)
-            return -1; /* overflow */
-        v = v * 16 + (uint64_t)d;
-        i++;
-    }
-    if (i == 0)
-        return -1;
-    /* chunk-ext: *( BWS ";" BWS name [ BWS "=" BWS value ] ); each name must
-     * be there (llhttp 9 refuses "5;"), values are not interpreted */
-    while (i < n) {
-        while (i < n && (s[i] == ' ' || s[i] == '\t'))
-            i++;
-        if (i == n)
-            break;
-        if (s[i++] != ';')
-            return -1;
-        while (i < n && (s[i] == ' ' || s[i] == '\t'))
-            i++;
-        size_t name = i;
-        while (i < n && is_tchar((unsigned char)s[i]))
-            i++;
-        if (i == name)
-            return -1;
-        while (i < n && s[i] != ';') {
-            if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
-                return -1;
-            i++;
-        }
-    }
-    *out = v;
-    return 0;
-}
-
 int gw_conn_body_avail(struct gw_conn *c, const char **p, size_t *n)
 {
     *n = 0;
     if (c->body_error)
         return -1;
-    size_t trailer_bytes = 0;
     for (;;) {
         size_t avail = c->rlen - c->roff;
         if (c->body_mode == GW_BODY_NONE)
             return 0;
-        if (c->body_mode == GW_BODY_LENGTH || c->chunk_state == CH_DATA) {
+        if (c->body_mode == GW_BODY_LENGTH) {
             if (c->body_left == 0) {
-                if (c->body_mode == GW_BODY_LENGTH) {
-                    c->body_mode = GW_BODY_NONE;
-                    return 0;
-                }
-                c->chunk_state = CH_DATA_END;
-                continue;
+                c->body_mode = GW_BODY_NONE;
+                return 0;
             }
             if (avail == 0) {
                 if (body_fill(c) < 0)
@@ -268,51 +150,38 @@ int gw_conn_body_avail(struct gw_conn *c, const char **p, size_t *n)
             *n = avail < c->body_left ? avail : (size_t)c->body_left;
             return 0;
         }
-        /* chunked framing lines */
-        if (c->chunk_state == CH_DONE) {
+        /* chunked: the codec's decoder, fed whatever the buffer holds */
+        if (http1_chunked_done(&c->ck)) {
             c->body_mode = GW_BODY_NONE;
             return 0;
         }
-        ssize_t ll = find_line(c, c->chunk_state == CH_DATA_END ? 0 : CHUNK_LINE_MAX);
-        if (ll == -1) {
+        if (avail == 0) {
             if (body_fill(c) < 0)
                 return -1;
             continue;
         }
-        if (ll < 0)
-            goto bad;
-        const char *s = c->rbuf + c->roff;
-        if (c->chunk_state == CH_DATA_END) {
-            c->chunk_state = CH_SIZE;
-        } else if (c->chunk_state == CH_SIZE) {
-            uint64_t size;
-            if (parse_chunk_size(s, (size_t)ll, &size) < 0)
-                goto bad;
-            c->body_left = size;
-            c->chunk_state = size ? CH_DATA : CH_TRAILER;
-        } else { /* CH_TRAILER */
-            if (ll == 0)
-                c->chunk_state = CH_DONE;
-            else {
-                trailer_bytes += (size_t)ll;
-                const char *colon = memchr(s, ':', (size_t)ll);
-                if (!colon || colon == s || s[0] == ' ' || s[0] == '\t' ||
-                    trailer_bytes > TRAILER_MAX || forbidden_trailer(s, (size_t)(colon - s)))
-                    goto bad;
-            }
+        if (http1_chunked_in_data(&c->ck)) {
+            *p = c->rbuf + c->roff;
+            *n = avail < c->ck.remaining ? avail : (size_t)c->ck.remaining;
+            return 0;
         }
-        c->roff += (size_t)ll + 2;
+        long k = http1_chunked_frame(&c->ck, c->rbuf + c->roff, avail);
+        if (k < 0) {
+            c->body_error = true;
+            errno = EPROTO;
+            return -1;
+        }
+        c->roff += (size_t)k;
     }
-bad:
-    c->body_error = true;
-    errno = EPROTO;
-    return -1;
 }
 
 void gw_conn_body_consume(struct gw_conn *c, size_t n)
 {
     c->roff += n;
-    c->body_left -= n;
+    if (c->body_mode == GW_BODY_CHUNKED)
+        http1_chunked_consumed(&c->ck, n);
+    else
+        c->body_left -= n;
     c->body_read += n;
 }
 

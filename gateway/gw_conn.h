@@ -1,6 +1,7 @@
-/* conn: one client connection's bytes: the read buffer, the request body
- * decoder (Content-Length or chunked, streamed through the read buffer so a
- * body of any size takes at most the buffer's memory), and blocking sends.
+/* gw_conn: one client connection's bytes: the read buffer, the request body
+ * (Content-Length, or chunked through the codec's decoder in common/http1.h,
+ * streamed through the read buffer so a body of any size takes at most the
+ * buffer's memory), and blocking sends.
  *
  * While the app runs, the worker is inside one request: body reads and
  * response writes wait on this one socket with poll() (bounded by
@@ -19,6 +20,7 @@
 #include "addr.h"
 #include "gw_opts.h"
 #include "gw_req.h"
+#include "http1.h"
 
 /* Unread request body the worker reads and drops after a response so the
  * connection can carry the next request; more than this and it closes. */
@@ -51,11 +53,11 @@ struct gw_conn {
     size_t head_len;   /* bytes of the current head (consumed when the body starts) */
 
     enum gw_body_mode body_mode;
-    uint64_t body_left; /* LENGTH: bytes left; CHUNKED: bytes left in this chunk */
-    int chunk_state;    /* CHUNKED: where the decoder is (conn.c) */
-    bool body_error;    /* framing error or I/O failure while reading the body */
-    bool continue_sent; /* "100 Continue" was sent (or not needed) */
-    uint64_t body_read; /* decoded body bytes handed out */
+    uint64_t body_left;      /* LENGTH: bytes left */
+    struct http1_chunked ck; /* CHUNKED: the codec's decoder */
+    bool body_error;         /* framing error or I/O failure while reading the body */
+    bool continue_sent;      /* "100 Continue" was sent (or not needed) */
+    uint64_t body_read;      /* decoded body bytes handed out */
 
     bool closing;          /* close after the current response */
     bool lingering;        /* the response is out, the write side shut: reading and dropping */

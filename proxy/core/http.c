@@ -2,73 +2,14 @@
 #define _GNU_SOURCE
 #include "http.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "httpmethod.h"
-
-/* --- character classes --------------------------------------------------- */
-
-static bool is_tchar(unsigned char c)
-{
-    return http_tchar[c];
-}
-
-/* field-vchar / obs-text / SP / HTAB (a table, as tchar) */
-static const bool vchar[256] = {['\t'] = true, [' ' ... '~'] = true, [0x80 ... 0xff] = true};
-
-static bool is_value_char(unsigned char c)
-{
-    return vchar[c];
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static bool str_ieq(const char *a, size_t alen, const char *b)
-{
-    return http_ieq(a, alen, b, strlen(b));
-}
-
 static bool method_is(const struct req_str *m, const char *name)
 {
     return http_method_is(m->p, m->len, name);
-}
-
-static void trim(const char **p, size_t *len)
-{
-    while (*len && (**p == ' ' || **p == '\t')) {
-        (*p)++;
-        (*len)--;
-    }
-    while (*len && ((*p)[*len - 1] == ' ' || (*p)[*len - 1] == '\t'))
-        (*len)--;
-}
-
-bool http_list_has(const char *list, size_t len, const char *tok)
-{
-    size_t i = 0;
-    while (i < len) {
-        size_t j = i;
-        while (j < len && list[j] != ',')
-            j++;
-        const char *e = list + i;
-        size_t el = j - i;
-        trim(&e, &el);
-        if (str_ieq(e, el, tok))
-            return true;
-        i = j + 1;
-    }
-    return false;
 }
 
 bool http_hop_by_hop(const char *name, size_t len, const struct req_str *conn)
@@ -106,89 +47,13 @@ bool http_hop_by_hop(const char *name, size_t len, const struct req_str *conn)
                 j++;
             const char *e = conn->p + i;
             size_t el = j - i;
-            trim(&e, &el);
+            http1_trim(&e, &el);
             if (el == len && strncasecmp(e, name, len) == 0)
                 return true;
             i = j + 1;
         }
     }
     return false;
-}
-
-/* --- finding a head ------------------------------------------------------ */
-
-int http_find_head(const char *p, size_t len, const struct http_limits *lim, size_t *skip,
-                   size_t *head_len)
-{
-    size_t i = 0;
-    while (i + 1 < len && p[i] == '\r' && p[i + 1] == '\n')
-        i += 2;
-    *skip = i;
-    if (i < len && p[i] == '\n')
-        return 400;
-    const char *s = p + i;
-    size_t n = len - i, pos = 0;
-    for (;;) {
-        const char *nl = memchr(s + pos, '\n', n - pos);
-        if (!nl) {
-            if (n - pos > lim->line_max + 1)
-                return pos == 0 ? 414 : 431;
-            if (n > lim->head_max)
-                return 431;
-            return 0;
-        }
-        size_t e = (size_t)(nl - s);
-        if (e == pos || s[e - 1] != '\r')
-            return 400; /* bare LF */
-        size_t ll = e - 1 - pos;
-        if (ll > lim->line_max)
-            return pos == 0 ? 414 : 431;
-        if (ll == 0 && pos > 0) {
-            if (e + 1 > lim->head_max)
-                return 431;
-            *head_len = e + 1;
-            return 1;
-        }
-        if (ll == 0)
-            return 400; /* cannot happen: empty lines were skipped */
-        pos = e + 1;
-        if (pos > lim->head_max)
-            return 431;
-    }
-}
-
-/* Strictly checks the header lines of a head, starting at `p` (just after
- * the start line) and ending with the empty line.  Returns NULL or why not. */
-static const char *scan_fields(const char *p, const char *end, int *nfields)
-{
-    int n = 0;
-    while (p < end) {
-        if (p[0] == '\r') {
-            if (p + 2 == end && p[1] == '\n')
-                break; /* the empty line ending the head */
-            return "bare CR";
-        }
-        if (*p == ' ' || *p == '\t')
-            return "obs-fold (line starting with whitespace)";
-        const char *q = p;
-        while (q < end && is_tchar((unsigned char)*q))
-            q++;
-        if (q == p)
-            return "empty or invalid header name";
-        if (q >= end || *q != ':')
-            return "invalid character in header name (or whitespace before colon)";
-        q++;
-        while (q < end && vchar[(unsigned char)*q])
-            q++;
-        if (q < end && *q != '\r')
-            return "invalid character in header value";
-        if (q + 1 >= end || q[1] != '\n')
-            return "bare CR";
-        p = q + 2;
-        n++;
-    }
-    *nfields = n;
-    return NULL;
 }
 
 /* --- llhttp callbacks, shared by both parsers ----------------------------- */
@@ -261,7 +126,7 @@ static int on_value_complete(llhttp_t *p)
     x->in_value = true; /* the next field starts a new header */
     if (*x->n) {
         struct req_header *h = &(*x->hdrs)[*x->n - 1];
-        trim(&h->value, &h->value_len);
+        http1_trim(&h->value, &h->value_len);
     }
     return 0;
 }
@@ -354,7 +219,8 @@ static int normalize_path(struct buf *out, const char *p, size_t len)
             if (ch == '%') {
                 if (i + 2 >= len)
                     return -1;
-                int a = hexval((unsigned char)p[i + 1]), b = hexval((unsigned char)p[i + 2]);
+                int a = http1_hexval((unsigned char)p[i + 1]),
+                    b = http1_hexval((unsigned char)p[i + 2]);
                 if (a < 0 || b < 0)
                     return -1;
                 ch = a * 16 + b;
@@ -401,116 +267,9 @@ static int refuse(struct http_reqp *hp, int status, const char *why)
     return status;
 }
 
-/* bytes a host never has: controls, space, DEL, / \\ @ ? # */
-static const bool host_bad[256] = {
-    [0 ... 0x20] = true, [0x7f] = true, ['/'] = true, ['\\'] = true,
-    ['@'] = true,        ['?'] = true,  ['#'] = true,
-};
-
-static bool valid_host(const char *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (host_bad[c] || (c == '.' && i + 1 < len && p[i + 1] == '.'))
-            return false;
-    }
-    return !(len > 0 && p[0] == '.');
-}
-
-/* Sets r->host from host[:port]: the port and trailing dots dropped, and
- * lowercased in place (the head copy is ours; the Host field forwarded
- * upstream is then lowercase too, which is harmless). */
-static int set_host(struct http_reqp *hp, const char *h, size_t len)
-{
-    if (!valid_host(h, len))
-        return -1;
-    size_t hl = len;
-    if (hl && h[0] == '[') {
-        const char *rb = memchr(h, ']', hl);
-        if (!rb)
-            return -1;
-        size_t rl = (size_t)(rb - h) + 1;
-        if (rl < hl && h[rl] != ':')
-            return -1;
-        hl = rl;
-    } else {
-        const char *colon = memchr(h, ':', hl);
-        if (colon)
-            hl = (size_t)(colon - h);
-    }
-    while (hl && h[hl - 1] == '.')
-        hl--;
-    /* the head copy is ours: lowercase the host where it lies */
-    char *w = (char *)h;
-    for (size_t i = 0; i < hl; i++)
-        if (w[i] >= 'A' && w[i] <= 'Z')
-            w[i] = (char)(w[i] - 'A' + 'a');
-    hp->r->host.p = h;
-    hp->r->host.len = hl;
-    return 0;
-}
-
-static int parse_content_length(const char *v, size_t len, int64_t *out)
-{
-    if (len == 0 || len > 18)
-        return -1;
-    int64_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        n = n * 10 + (v[i] - '0');
-    }
-    *out = n;
-    return 0;
-}
-
-/* Transfer-Encoding of a request: returns 0, 400 or 501.  Sets *chunked and
- * the codings to forward (hp->te_codings, a span of the last header). */
-static int parse_te(struct http_reqp *hp, const struct req_header *h, bool *chunked,
-                    bool *any_coding)
-{
-    static const char *const known[] = {"gzip", "x-gzip", "deflate", "compress", "x-compress"};
-    if (h->value_len == 0)
-        return 400;
-    size_t i = 0;
-    const char *v = h->value;
-    while (i < h->value_len) {
-        size_t j = i;
-        while (j < h->value_len && v[j] != ',')
-            j++;
-        const char *e = v + i;
-        size_t el = j - i;
-        trim(&e, &el);
-        i = j + 1;
-        if (el == 0)
-            continue;
-        if (*chunked)
-            return 400; /* chunked must be the final coding, once */
-        if (HTTP_IEQ(e, el, "chunked")) {
-            *chunked = true;
-            continue;
-        }
-        if (HTTP_IEQ(e, el, "identity"))
-            continue;
-        bool ok = false;
-        for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-            if (str_ieq(e, el, known[k]))
-                ok = true;
-        if (!ok)
-            return 501;
-        *any_coding = true;
-        if (!hp->te_codings.p) {
-            hp->te_codings.p = e;
-            hp->te_codings.len = el;
-        } else if (e > hp->te_codings.p) {
-            hp->te_codings.len = (size_t)(e + el - hp->te_codings.p);
-        }
-    }
-    return 0;
-}
-
 int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struct req *r)
 {
+    static const struct http1_limits lim = {0, 0, HTTP_MAX_HEADERS};
     hp->why = NULL;
     hp->expect_continue = false;
     hp->upgrade = false;
@@ -522,34 +281,15 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
         return refuse(hp, 500, "out of memory");
     const char *h = hp->head.data, *end = h + len;
 
-    /* request line: method SP target SP HTTP/d.d CRLF, nothing else */
-    const char *q = h;
-    while (q < end && is_tchar((unsigned char)*q))
-        q++;
-    if (q == h || q >= end || *q != ' ')
-        return refuse(hp, 400, "invalid method");
-    const char *m_end = q;
-    const char *t = ++q;
-    while (q < end && ((unsigned char)*q > 0x20 && (unsigned char)*q != 0x7f))
-        q++;
-    if (q == t || q >= end || *q != ' ')
-        return refuse(hp, 400, "invalid request target");
-    const char *t_end = q++;
-    if (end - q < 10 || memcmp(q, "HTTP/", 5) != 0 || q[5] < '0' || q[5] > '9' || q[6] != '.' ||
-        q[7] < '0' || q[7] > '9' || q[8] != '\r' || q[9] != '\n')
-        return refuse(hp, 400, "invalid HTTP version");
-    int major = q[5] - '0', minor = q[7] - '0';
-    if (major == 0)
-        return refuse(hp, 400, "HTTP/0.x");
-    if (major > 1)
-        return refuse(hp, 505, "HTTP major version not supported");
-    const char *fields = q + 10;
+    struct http1_reqline rl;
+    int st = http1_request_line(h, len, &rl, &hp->why);
+    if (st)
+        return st;
+    const char *fields = h + rl.len;
     int nf = 0;
-    const char *why = scan_fields(fields, end, &nf);
-    if (why)
-        return refuse(hp, 400, why);
-    if (nf > HTTP_MAX_HEADERS)
-        return refuse(hp, 431, "too many header fields");
+    st = http1_scan_fields(fields, end, &lim, &nf, &hp->why);
+    if (st)
+        return st;
     if (grow_headers(&hp->hdrs, &hp->hcap, nf + 1) < 0)
         return refuse(hp, 500, "out of memory");
 
@@ -557,17 +297,17 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
      * know (common/httpmethod.h); r->method is taken from the head */
     int n = 0;
     struct cb_ctx x = {.hdrs = &hp->hdrs, .n = &n, .cap = &hp->hcap};
-    if (run_llhttp(&hp->p, HTTP_REQUEST, &x, h, len, (size_t)(m_end - h)) < 0 || !x.url.p)
+    if (run_llhttp(&hp->p, HTTP_REQUEST, &x, h, len, rl.method_len) < 0 || !x.url.p)
         return refuse(hp, 400,
                       llhttp_get_error_reason(&hp->p) ? llhttp_get_error_reason(&hp->p)
                                                       : "malformed request");
     if (n != nf)
         return refuse(hp, 400, "header count mismatch");
 
-    r->method = (struct req_str){h, (size_t)(m_end - h)};
-    r->request_line = (struct req_str){h, (size_t)(fields - 2 - h)};
-    r->http_major = major;
-    r->http_minor = minor > 1 && major == 1 ? 1 : minor;
+    r->method = (struct req_str){rl.method, rl.method_len};
+    r->request_line = (struct req_str){h, rl.len - 2};
+    r->http_major = rl.major;
+    r->http_minor = rl.minor;
     r->headers = hp->hdrs;
     r->nheaders = n;
     r->content_length = -1;
@@ -577,39 +317,15 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
     if (HTTP_IEQ(r->method.p, r->method.len, "connect"))
         return refuse(hp, 405, "CONNECT is not supported");
 
-    /* target: origin-form, absolute-form, or * for OPTIONS */
-    const char *path = t;
-    size_t tl = (size_t)(t_end - t);
-    if (*t == '/') {
-        /* origin-form */
-    } else if (tl == 1 && *t == '*') {
-        /* asterisk-form is OPTIONS's (and SSDP's M-SEARCH, which llhttp knows) */
-        if (!method_is(&r->method, "OPTIONS") && !method_is(&r->method, "M-SEARCH"))
-            return refuse(hp, 400, "* target without OPTIONS");
-    } else {
-        size_t sl = 0;
-        if (tl > 7 && strncasecmp(t, "http://", 7) == 0)
-            sl = 7;
-        else if (tl > 8 && strncasecmp(t, "https://", 8) == 0)
-            sl = 8;
-        else
-            return refuse(hp, 400, "invalid request target");
-        const char *a = t + sl;
-        const char *ae = a;
-        while (ae < t_end && *ae != '/' && *ae != '?' && *ae != '#')
-            ae++;
-        const char *at = memchr(a, '@', (size_t)(ae - a));
-        if (at)
-            a = at + 1;
-        if (ae == a)
-            return refuse(hp, 400, "empty authority");
-        hp->authority = (struct req_str){a, (size_t)(ae - a)};
-        path = ae;
-    }
-    size_t pl = (size_t)(t_end - path);
-    r->request_uri = (struct req_str){pl ? path : "/", pl ? pl : 1};
-    if (tl == 1 && *t == '*') {
-        r->request_uri = (struct req_str){t, 1};
+    struct http1_target t;
+    st = http1_target(&rl, &t, &hp->why);
+    if (st)
+        return st;
+    if (t.form == HTTP1_TARGET_ABSOLUTE)
+        hp->authority = (struct req_str){t.authority, t.authority_len};
+    const char *path = t.path, *t_end = t.path + t.path_len;
+    r->request_uri = (struct req_str){t.path_len ? path : "/", t.path_len ? t.path_len : 1};
+    if (t.form == HTTP1_TARGET_ASTERISK) {
         buf_reset(&hp->uri);
         if (buf_append(&hp->uri, "*", 1) < 0)
             return refuse(hp, 500, "out of memory");
@@ -629,85 +345,34 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
         r->uri = (struct req_str){hp->uri.data, hp->uri.len};
     }
 
-    /* framing and the fields that must be single */
-    int nhost = 0, ncl = 0, nte = 0, nct = 0;
-    bool chunked = false, codings = false, close = false, ka = false;
-    const struct req_header *host = NULL;
+    /* framing, Host and persistence: the codec's rules */
+    struct http1_framing f;
+    http1_framing_init(&f);
     for (int i = 0; i < n; i++) {
-        const struct req_header *f = &hp->hdrs[i];
-        switch (f->name_len) {
-        case 4:
-            if (HTTP_IEQ(f->name, 4, "host")) {
-                nhost++;
-                host = f;
-            }
-            break;
-        case 6:
-            if (HTTP_IEQ(f->name, 6, "expect") && HTTP_IEQ(f->value, f->value_len, "100-continue"))
-                hp->expect_continue = true;
-            break;
-        case 7:
-            if (HTTP_IEQ(f->name, 7, "upgrade"))
-                hp->upgrade = true;
-            break;
-        case 10:
-            if (HTTP_IEQ(f->name, 10, "connection")) {
-                if (http_list_has(f->value, f->value_len, "close"))
-                    close = true;
-                if (http_list_has(f->value, f->value_len, "keep-alive"))
-                    ka = true;
-            }
-            break;
-        case 12:
-            if (HTTP_IEQ(f->name, 12, "content-type"))
-                nct++;
-            break;
-        case 14:
-            if (HTTP_IEQ(f->name, 14, "content-length")) {
-                ncl++;
-                if (parse_content_length(f->value, f->value_len, &r->content_length) < 0)
-                    return refuse(hp, 400, "invalid Content-Length");
-            }
-            break;
-        case 17:
-            if (HTTP_IEQ(f->name, 17, "transfer-encoding")) {
-                nte++;
-                int st = parse_te(hp, f, &chunked, &codings);
-                if (st)
-                    return refuse(hp, st,
-                                  st == 501 ? "unknown transfer coding"
-                                            : "invalid Transfer-Encoding");
-            }
-            break;
-        }
+        const struct req_header *fl = &hp->hdrs[i];
+        st = http1_framing_field(&f, fl->name, fl->name_len, fl->value, fl->value_len, &hp->why);
+        if (st)
+            return st;
     }
-    if (ncl > 1)
-        return refuse(hp, 400, "several Content-Length fields");
-    if (nct > 1)
-        return refuse(hp, 400, "several Content-Type fields");
-    if (nte) {
-        if (ncl)
-            return refuse(hp, 400, "Content-Length with Transfer-Encoding");
-        if (major == 1 && minor == 0)
-            return refuse(hp, 400, "Transfer-Encoding in HTTP/1.0");
-        if (!chunked)
-            return refuse(hp, 400, "Transfer-Encoding without chunked");
-        r->chunked = true;
-    }
-    if (nhost > 1)
-        return refuse(hp, 400, "several Host fields");
-    if (nhost == 0 && major == 1 && minor >= 1)
-        return refuse(hp, 400, "HTTP/1.1 request without Host");
-    if (hp->authority.p) {
-        if (set_host(hp, hp->authority.p, hp->authority.len) < 0)
-            return refuse(hp, 400, "invalid host in request target");
-    } else if (host) {
-        if (set_host(hp, host->value, host->value_len) < 0)
-            return refuse(hp, 400, "invalid Host");
-    } else {
-        r->host = (struct req_str){"", 0};
-    }
-    r->keepalive = (minor >= 1) ? !close : (ka && !close);
+    const char *host;
+    size_t host_len;
+    st = http1_framing_end(&f, rl.minor, &t, &r->keepalive, &host, &host_len, &hp->why);
+    if (st)
+        return st;
+    r->content_length = f.content_length;
+    r->chunked = f.chunked;
+    hp->expect_continue = f.expect_continue;
+    hp->upgrade = f.upgrade;
+    if (f.codings)
+        hp->te_codings = (struct req_str){f.codings, f.codings_len};
+    /* $host is lower case: the head copy is ours, so lowercase it where it
+     * lies (the Host field forwarded upstream is then lowercase too, which
+     * is harmless) */
+    char *w = (char *)host;
+    for (size_t i = 0; i < host_len; i++)
+        if (w[i] >= 'A' && w[i] <= 'Z')
+            w[i] = (char)(w[i] - 'A' + 'a');
+    r->host = (struct req_str){host, host_len};
     return 0;
 }
 
@@ -718,7 +383,7 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
  * more than everything else in a response head, could only accept it the
  * same way: HTTP/1.0 or 1.1, no Transfer-Encoding, at most one
  * Content-Length, and that one only digits.  Field values are the bytes
- * scan_fields() let through, which are llhttp's strict header value
+ * http1_scan_fields() let through, which are llhttp's strict header value
  * characters too.  False (hdrs then undefined) sends the head to llhttp. */
 static bool plain_response(const char *h, const char *fields, const char *end, int nf,
                            struct req_header *hdrs)
@@ -728,18 +393,18 @@ static bool plain_response(const char *h, const char *fields, const char *end, i
     bool cl = false;
     const char *p = fields;
     for (int i = 0; i < nf; i++) {
-        /* both exist: scan_fields() saw them */
+        /* both exist: http1_scan_fields() saw them */
         const char *colon = memchr(p, ':', (size_t)(end - p));
         const char *cr = memchr(colon, '\r', (size_t)(end - colon));
         const char *v = colon + 1;
         size_t nl = (size_t)(colon - p), vl = (size_t)(cr - v);
-        trim(&v, &vl);
+        http1_trim(&v, &vl);
         if (HTTP_IEQ(p, nl, "transfer-encoding"))
             return false;
         if (HTTP_IEQ(p, nl, "content-length")) {
             /* llhttp allows spaces only after the digits (a tab: its error) */
             int64_t dummy;
-            if (cl || memchr(v, '\t', (size_t)(cr - v)) || parse_content_length(v, vl, &dummy) < 0)
+            if (cl || memchr(v, '\t', (size_t)(cr - v)) || http1_content_length(v, vl, &dummy) < 0)
                 return false; /* llhttp's refusal and reason, not ours */
             cl = true;
         }
@@ -787,7 +452,7 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
     }
     const char *q = h + 12;
     while (q < end && *q != '\r') {
-        if (!is_value_char((unsigned char)*q)) {
+        if (!http1_is_vchar((unsigned char)*q)) {
             rp->why = "invalid reason phrase";
             return -1;
         }
@@ -797,12 +462,11 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
         rp->why = "bare CR in status line";
         return -1;
     }
+    /* an upstream's response: as many fields as the head's size allows */
+    static const struct http1_limits lim = {0, 0, INT_MAX};
     int nf = 0;
-    const char *why = scan_fields(q + 2, end, &nf);
-    if (why) {
-        rp->why = why;
+    if (http1_scan_fields(q + 2, end, &lim, &nf, &rp->why))
         return -1;
-    }
     if (grow_headers(&rp->hdrs, &rp->hcap, nf + 1) < 0) {
         rp->why = "out of memory";
         return -1;
@@ -829,7 +493,7 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
         const struct req_header *f = &rp->hdrs[i];
         if (HTTP_IEQ(f->name, f->name_len, "content-length")) {
             int64_t v;
-            if (parse_content_length(f->value, f->value_len, &v) < 0 ||
+            if (http1_content_length(f->value, f->value_len, &v) < 0 ||
                 (rp->content_length >= 0 && v != rp->content_length)) {
                 rp->why = "invalid Content-Length";
                 return -1;
@@ -845,7 +509,7 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
                 if (v[k] == ',')
                     last = v + k + 1;
             size_t ll = (size_t)(v + vl - last);
-            trim(&last, &ll);
+            http1_trim(&last, &ll);
             rp->chunked = HTTP_IEQ(last, ll, "chunked");
         } else if (HTTP_IEQ(f->name, f->name_len, "connection")) {
             rp->connection = (struct req_str){f->value, f->value_len};
@@ -873,173 +537,4 @@ bool http_resp_has_body(const struct http_resp *rp, const struct req_str *method
     if (method && method_is(method, "HEAD"))
         return false;
     return !(rp->status < 200 || rp->status == 204 || rp->status == 304);
-}
-
-/* --- chunked bodies -------------------------------------------------------- */
-
-#define CK_LINE_MAX    4096
-#define CK_TRAILER_MAX 16384
-
-void http_chunked_init(struct http_chunked *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->st = HTTP_CK_SIZE;
-}
-
-static bool forbidden_trailer(const char *n, size_t len)
-{
-    static const char *const bad[] = {"content-length", "transfer-encoding", "host",
-                                      "connection",     "trailer",           "te",
-                                      "keep-alive",     "upgrade",           "content-type",
-                                      "expect",         "content-encoding",  "content-range"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (str_ieq(n, len, bad[i]))
-            return true;
-    return false;
-}
-
-long http_chunked_frame(struct http_chunked *c, const char *p, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char ch = (unsigned char)p[i];
-        if (c->st == HTTP_CK_DATA || c->st == HTTP_CK_DONE)
-            return (long)i;
-        if (++c->line_len > (c->last ? CK_TRAILER_MAX : CK_LINE_MAX))
-            return -1;
-        switch (c->st) {
-        case HTTP_CK_SIZE: {
-            int v = hexval(ch);
-            if (v >= 0) {
-                if (c->digits >= 15)
-                    return -1;
-                c->remaining = c->remaining * 16 + (unsigned)v;
-                c->digits++;
-            } else if (c->digits == 0) {
-                return -1;
-            } else if (ch == ';') {
-                c->st = HTTP_CK_EXT;
-                c->ext_chars = 0;
-            } else if (ch == '\r') {
-                c->st = HTTP_CK_SIZE_LF;
-            } else {
-                return -1;
-            }
-            break;
-        }
-        case HTTP_CK_EXT:
-            if (ch == ';') {
-                if (c->ext_chars == 0)
-                    return -1;
-                c->ext_chars = 0;
-            } else if (ch == ' ' || ch == '\t') {
-                /* BWS */
-            } else if (ch == '"') {
-                if (c->ext_chars == 0)
-                    return -1;
-                c->st = HTTP_CK_EXT_QUOTE;
-            } else if (ch == '\r') {
-                if (c->ext_chars == 0)
-                    return -1;
-                c->st = HTTP_CK_SIZE_LF;
-            } else if (is_tchar(ch) || ch == '=') {
-                c->ext_chars++;
-            } else {
-                return -1;
-            }
-            break;
-        case HTTP_CK_EXT_QUOTE:
-            if (ch == '"') {
-                c->st = HTTP_CK_EXT;
-                c->ext_chars++;
-            } else if (ch == '\\') {
-                c->st = HTTP_CK_EXT_QESC;
-            } else if (!is_value_char(ch)) {
-                return -1;
-            }
-            break;
-        case HTTP_CK_EXT_QESC:
-            if (!is_value_char(ch))
-                return -1;
-            c->st = HTTP_CK_EXT_QUOTE;
-            break;
-        case HTTP_CK_SIZE_LF:
-            if (ch != '\n')
-                return -1;
-            c->line_len = 0;
-            if (c->remaining == 0) {
-                c->last = true;
-                c->st = HTTP_CK_TRAILER;
-            } else {
-                c->st = HTTP_CK_DATA;
-            }
-            break;
-        case HTTP_CK_DATA_CR:
-            if (ch != '\r')
-                return -1;
-            c->st = HTTP_CK_DATA_LF;
-            break;
-        case HTTP_CK_DATA_LF:
-            if (ch != '\n')
-                return -1;
-            c->st = HTTP_CK_SIZE;
-            c->digits = 0;
-            c->remaining = 0;
-            c->line_len = 0;
-            break;
-        case HTTP_CK_TRAILER:
-            if (ch == '\r') {
-                c->st = HTTP_CK_END_LF;
-                break;
-            }
-            c->st = HTTP_CK_TR_LINE;
-            c->tr_in_name = true;
-            c->tr_name_len = 0;
-            /* fall through: this byte starts the field name */
-            /* FALLTHROUGH */
-        case HTTP_CK_TR_LINE:
-            if (c->tr_in_name) {
-                if (is_tchar(ch)) {
-                    if (c->tr_name_len < sizeof(c->tr_name))
-                        c->tr_name[c->tr_name_len] = (char)ch;
-                    c->tr_name_len++;
-                } else if (ch == ':' && c->tr_name_len > 0) {
-                    size_t nl = c->tr_name_len;
-                    if (nl <= sizeof(c->tr_name) && forbidden_trailer(c->tr_name, nl))
-                        return -1;
-                    c->tr_in_name = false;
-                } else {
-                    return -1;
-                }
-            } else if (ch == '\r') {
-                c->st = HTTP_CK_TR_LF;
-            } else if (!is_value_char(ch)) {
-                return -1;
-            }
-            break;
-        case HTTP_CK_TR_LF:
-            if (ch != '\n')
-                return -1;
-            c->st = HTTP_CK_TRAILER;
-            break;
-        case HTTP_CK_END_LF:
-            if (ch != '\n')
-                return -1;
-            c->st = HTTP_CK_DONE;
-            return (long)(i + 1);
-        default:
-            return -1;
-        }
-        i++;
-    }
-    return (long)i;
-}
-
-void http_chunked_consumed(struct http_chunked *c, size_t n)
-{
-    c->remaining -= n;
-    c->total += n;
-    if (c->remaining == 0)
-        c->st = HTTP_CK_DATA_CR;
-    c->line_len = 0;
 }

@@ -1,21 +1,20 @@
-/* http: HTTP/1.x message heads (llhttp glue) and the strict framing checks
- * Debian's llhttp 8.1.0 lacks, plus a strict chunked-body decoder.
+/* http: the proxy's side of HTTP/1.x: request and response heads through
+ * llhttp, judged by the one codec both programs share (common/http1.h), and
+ * what only a proxy needs: the decoded, normalised $uri, $host, the
+ * authority of an absolute-form target, upstream response heads and
+ * hop-by-hop fields.
  *
  * The connection finds a complete head in its input (http_find_head), copies
  * it into the parser's own buffer and parses it (http_parse_request or
- * http_parse_response).  Before llhttp sees a head, a strict scanner refuses
- * every shape used for request smuggling that llhttp 8.1.0 lets through: bare
- * CR or LF, NUL and other controls, obs-fold, whitespace before a colon,
- * empty or non-token header names.  After llhttp, the framing headers are
- * judged here (Content-Length, Transfer-Encoding, Host, Connection).  The
- * method is checked here too: any RFC 9110 token is one, while llhttp 8.1.0
- * knows only its table (see http_parse_request for how it is given the
- * others).
+ * http_parse_response).  Before llhttp sees a head, the codec's strict
+ * scanner refuses every shape used for request smuggling that Debian's
+ * llhttp 8.1.0 lets through; after llhttp, the codec judges the framing
+ * fields.  Any RFC 9110 token is a method (common/httpmethod.h).
  *
  * Bodies are not given to llhttp: Content-Length bodies are counted by the
- * caller and chunked bodies go through http_chunked, which is stricter than
- * llhttp 8.1.0 on chunk sizes, extensions and trailers.  Nothing here
- * allocates per request once the buffers have grown. */
+ * caller and chunked bodies go through the codec's decoder (http_chunked,
+ * an alias of http1_chunked).  Nothing here allocates per request once the
+ * buffers have grown. */
 #ifndef PROXY_HTTP_H
 #define PROXY_HTTP_H
 
@@ -25,7 +24,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "httpmethod.h"
+#include "http1.h"
 #include "req.h"
 
 #define HTTP_MAX_HEADERS 128 /* more fields than this: 431 */
@@ -35,15 +34,15 @@ struct http_limits {
     size_t head_max; /* the whole head (number * size) */
 };
 
-/* Looks for the end of a head at the start of `p` (len bytes, borrowed).
- * Empty lines before a request line are skipped (RFC 9112 §2.2): *skip says
- * how many bytes of them to drop first.  Returns 1 with *head_len (counted
- * after the skipped bytes, including the final CRLF CRLF) when a whole head is
- * there, 0 when more bytes are needed, or an HTTP status when the bytes can
- * never become a valid head: 414 (request line too long), 431 (a header line
- * or the head too long), 400 (a bare LF or other garbage). */
-int http_find_head(const char *p, size_t len, const struct http_limits *lim, size_t *skip,
-                   size_t *head_len);
+/* http1_find_head() with the proxy's limits (see common/http1.h): 1 with
+ * *skip and *head_len when a whole head is there, 0 when more bytes are
+ * needed, or 414, 431 or 400. */
+static inline int http_find_head(const char *p, size_t len, const struct http_limits *lim,
+                                 size_t *skip, size_t *head_len)
+{
+    struct http1_limits l = {lim->line_max, lim->head_max, HTTP_MAX_HEADERS};
+    return http1_find_head(p, len, &l, skip, head_len);
+}
 
 /* A request head parser, one per client connection. */
 struct http_reqp {
@@ -103,56 +102,16 @@ bool http_resp_has_body(const struct http_resp *rp, const struct req_str *method
 bool http_hop_by_hop(const char *name, size_t len, const struct req_str *conn);
 
 /* Is `tok` (lower case) one of the comma-separated tokens of `list`, in any
- * case? */
-bool http_list_has(const char *list, size_t len, const char *tok);
+ * case?  (The codec's http1_list_has.) */
+#define http_list_has http1_list_has
 
-/* Strict chunked decoder.  The caller owns the bytes: while
- * http_chunked_in_data() is true it moves up to c->remaining body bytes
- * itself and reports them with http_chunked_consumed(); otherwise it shows
- * the decoder contiguous framing bytes with http_chunked_frame(). */
-enum http_ck_state {
-    HTTP_CK_SIZE,      /* hex digits of a chunk size */
-    HTTP_CK_EXT,       /* after ';': chunk extensions up to CR */
-    HTTP_CK_EXT_QUOTE, /* inside a quoted extension value */
-    HTTP_CK_EXT_QESC,  /* after a backslash inside quotes */
-    HTTP_CK_SIZE_LF,   /* CR seen after the size line, LF expected */
-    HTTP_CK_DATA,      /* chunk data (remaining > 0) */
-    HTTP_CK_DATA_CR,   /* CR expected after data */
-    HTTP_CK_DATA_LF,   /* LF expected after data */
-    HTTP_CK_TRAILER,   /* at the start of a trailer line (or the final CRLF) */
-    HTTP_CK_TR_LINE,   /* inside a trailer line */
-    HTTP_CK_TR_LF,     /* CR seen in a trailer line, LF expected */
-    HTTP_CK_END_LF,    /* CR of the final empty line seen, LF expected */
-    HTTP_CK_DONE,      /* the last chunk and trailers are over */
-};
-
-struct http_chunked {
-    enum http_ck_state st;
-    uint64_t remaining; /* data bytes left in the current chunk */
-    int digits;         /* size digits seen */
-    int ext_chars;      /* bytes in the current extension (name must be non-empty) */
-    bool last;          /* size 0 seen */
-    size_t line_len;    /* bytes in the current size or trailer line */
-    char tr_name[24];   /* start of the current trailer field name, lowercased */
-    size_t tr_name_len;
-    bool tr_in_name;
-    uint64_t total; /* data bytes so far */
-};
-
-void http_chunked_init(struct http_chunked *c);
-static inline bool http_chunked_in_data(const struct http_chunked *c)
-{
-    return c->st == HTTP_CK_DATA;
-}
-static inline bool http_chunked_done(const struct http_chunked *c)
-{
-    return c->st == HTTP_CK_DONE;
-}
-/* Consumes framing bytes from p (len > 0, borrowed).  Stops at the first
- * data byte or at the end of the body.  Returns the bytes consumed (may be
- * 0 only when already in data or done), or -1 on a framing error. */
-long http_chunked_frame(struct http_chunked *c, const char *p, size_t len);
-/* The caller moved n (<= remaining) data bytes. */
-void http_chunked_consumed(struct http_chunked *c, size_t n);
+/* The codec's strict chunked decoder (common/http1.h) under the names the
+ * proxy's connection and upstream code use. */
+#define http_chunked          http1_chunked
+#define http_chunked_init     http1_chunked_init
+#define http_chunked_in_data  http1_chunked_in_data
+#define http_chunked_done     http1_chunked_done
+#define http_chunked_frame    http1_chunked_frame
+#define http_chunked_consumed http1_chunked_consumed
 
 #endif

@@ -1,18 +1,12 @@
 /* method_vectors: request heads with an extension method that the proxy's
- * and the gateway's parsers must refuse alike (tests/proxy/test_http.c,
- * tests/gateway/test_http.c); each test adds the few where they differ. */
+ * and the gateway's parsers must refuse alike (tests/proxy/core/test_http.c,
+ * tests/gateway/test_gw_http.c); each test adds the few where they differ. */
 #ifndef TESTS_COMMON_METHOD_VECTORS_H
 #define TESTS_COMMON_METHOD_VECTORS_H
 
-#include <check.h>
-#include <stddef.h>
+#include "common/http1_vectors.h"
 
-struct method_vector {
-    const char *raw;
-    int status;
-};
-
-static const struct method_vector method_vectors_bad[] = {
+static const struct http1_head_vector method_vectors_bad[] = {
     {"QU/ERY / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
     {"FOO(BAR) / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
     {"FOO\"BAR / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
@@ -46,16 +40,10 @@ static const struct method_vector method_vectors_bad[] = {
 
 /* Checks method_vectors_bad, then the suite's own `extra` (NULL-ended), with
  * the suite's status_of(raw head) -> the status its parser answers. */
-static inline void method_vectors_check(const struct method_vector *extra,
+static inline void method_vectors_check(const struct http1_head_vector *extra,
                                         int (*status_of)(const char *))
 {
-    const struct method_vector *sets[] = {method_vectors_bad, extra};
-    for (int k = 0; k < 2; k++)
-        for (int i = 0; sets[k][i].raw; i++) {
-            int st = status_of(sets[k][i].raw);
-            ck_assert_msg(st == sets[k][i].status, "bad method vector %d.%d got %d, want %d", k, i,
-                          st, sets[k][i].status);
-        }
+    head_vectors_check(method_vectors_bad, extra, status_of);
 }
 
 #endif

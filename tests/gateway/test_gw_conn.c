@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/http1_vectors.h"
 #include "gw_conn.h"
 
 struct pair {
@@ -113,6 +114,50 @@ START_TEST(chunked_errors)
 }
 END_TEST
 
+/* The chunked bodies the proxy's decoder judges too
+ * (tests/common/http1_vectors.h), sent whole and then one byte at a time
+ * by a peer that closes after. */
+START_TEST(shared_body_vectors)
+{
+    for (int v = 0; http1_body_vectors[v].raw; v++) {
+        const struct http1_body_vector *bv = &http1_body_vectors[v];
+        size_t len = strlen(bv->raw);
+        size_t rest = len >= 4 && memcmp(bv->raw + len - 4, "NEXT", 4) == 0 ? 4 : 0;
+        struct pair p;
+        setup(&p, bv->raw, len, true);
+        gw_conn_body_begin(&p.c, GW_BODY_CHUNKED, 0);
+        char out[256];
+        ssize_t n = read_all(&p.c, out, sizeof(out));
+        ck_assert_msg(n == bv->len, "body vector %d: %zd, want %ld", v, n, bv->len);
+        if (n >= 0)
+            ck_assert_uint_eq(p.c.rlen - p.c.roff, rest);
+        else
+            ck_assert(p.c.body_error);
+        teardown(&p);
+    }
+}
+END_TEST
+
+/* A chunked body read one byte per recv() (a one-byte read buffer): the
+ * decoder resumes inside size lines, extensions, data and trailers. */
+START_TEST(chunked_bytewise)
+{
+    const char *s = "5;a=\"b c\"\r\nhello\r\n7\r\n, world\r\n0\r\nX-T: 1\r\n\r\n";
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    struct gw_conn c;
+    ck_assert_int_eq(gw_conn_init(&c, sv[0], GW_PROTO_HTTP, 1, 200), 0);
+    ck_assert_int_eq(write(sv[1], s, strlen(s)), (ssize_t)strlen(s));
+    gw_conn_body_begin(&c, GW_BODY_CHUNKED, 0);
+    char out[64];
+    ck_assert_int_eq(read_all(&c, out, sizeof(out)), 12);
+    ck_assert(memcmp(out, "hello, world", 12) == 0);
+    ck_assert_uint_eq(c.rlen - c.roff, 0);
+    gw_conn_close(&c);
+    close(sv[1]);
+}
+END_TEST
+
 START_TEST(stalled_client_times_out)
 {
     struct pair p;
@@ -147,6 +192,8 @@ Suite *gw_conn_suite(void)
     tcase_add_test(tc, length_body_then_next_request);
     tcase_add_test(tc, chunked_body);
     tcase_add_test(tc, chunked_errors);
+    tcase_add_test(tc, shared_body_vectors);
+    tcase_add_test(tc, chunked_bytewise);
     tcase_add_test(tc, stalled_client_times_out);
     tcase_add_test(tc, drain);
     suite_add_tcase(s, tc);

@@ -324,7 +324,7 @@ START_TEST(test_extension_methods)
 
     /* what they differ in: CONNECT in any case (an upstream may take
      * "connect" for CONNECT), identity after chunked, a target above the root */
-    static const struct method_vector bad[] = {
+    static const struct http1_head_vector bad[] = {
         {"connect / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
         {"QUERY / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400},
         {"QUERY /../x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
@@ -340,6 +340,28 @@ START_TEST(test_extension_methods)
     ck_assert_int_eq(parse(&hp2, &r2, nul, sizeof(nul) - 1), 400);
     http_reqp_free(&hp2);
     req_free(&r2);
+}
+END_TEST
+
+/* The verdicts the gateway reaches too (tests/common/http1_vectors.h), and
+ * where the proxy differs by design. */
+START_TEST(test_shared_vectors)
+{
+    static const struct http1_head_vector own[] = {
+        /* a coding before chunked is forwarded upstream */
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 0},
+        /* CONNECT in any case: an upstream may fold it */
+        {"connect / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
+        /* $uri is normalised: nothing above the root */
+        {"GET /a/../../x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {NULL, 0},
+    };
+    http1_head_vectors_check(own, status_of);
+    for (int v = 0; http1_body_vectors[v].raw; v++) {
+        const struct http1_body_vector *bv = &http1_body_vectors[v];
+        long n = chunked_len(bv->raw, NULL, 0);
+        ck_assert_msg(n == bv->len, "body vector %d: %ld, want %ld", v, n, bv->len);
+    }
 }
 END_TEST
 
@@ -555,6 +577,7 @@ Suite *http_suite(void)
     tcase_add_test(tc, test_valid_vectors);
     tcase_add_test(tc, test_invalid_vectors);
     tcase_add_test(tc, test_extension_methods);
+    tcase_add_test(tc, test_shared_vectors);
     tcase_add_test(tc, test_nul_bytes);
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_chunked);
