@@ -230,8 +230,3 @@ size_t gw_http_pct_decode(const char *in, size_t n, char *out)
     }
     return o;
 }
-
-const char *gw_http_reason(int status)
-{
-    return http1_reason(status);
-}

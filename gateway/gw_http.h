@@ -42,8 +42,4 @@ void gw_req_free(struct gw_req *r);
  * in itself).  Invalid escapes are copied as they are.  Returns the length. */
 size_t gw_http_pct_decode(const char *in, size_t n, char *out);
 
-/* The reason phrase for a status we generate ("Bad Request"): the codec's
- * http1_reason(). */
-const char *gw_http_reason(int status);
-
 #endif

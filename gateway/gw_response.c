@@ -12,6 +12,7 @@
 #include "gw_filewrapper.h"
 #include "gw_http.h"
 #include "gw_py.h"
+#include "http1.h"
 #include "log.h"
 
 volatile sig_atomic_t gw_response_head_sent;
@@ -65,12 +66,6 @@ static const char *date_line(size_t *len)
 }
 
 /* ---- start_response and write ---- */
-
-static bool is_tchar(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
 
 /* A str as latin-1 bytes without copying.  NULL with a Python error. */
 static const char *latin1(PyObject *s, Py_ssize_t *n, const char *what)
@@ -143,7 +138,7 @@ static int format_head(struct resp *r, PyObject *status, PyObject *headers)
         if (!v)
             return -1;
         for (Py_ssize_t k = 0; k < nl; k++)
-            if (!is_tchar((unsigned char)n[k])) {
+            if (!http1_is_tchar((unsigned char)n[k])) {
                 PyErr_Format(PyExc_ValueError, "invalid header name %R",
                              PySequence_Fast_GET_ITEM(h, 0));
                 return -1;
@@ -511,7 +506,7 @@ static int send_iterable(struct resp *r, PyObject *result)
 int gw_response_send_error(struct gw_conn *c, int status)
 {
     char out[256];
-    const char *reason = gw_http_reason(status);
+    const char *reason = http1_reason(status);
     size_t dl;
     const char *date = date_line(&dl);
     int n = snprintf(out, sizeof(out),

@@ -12,87 +12,13 @@
 #include "filter.h"
 #include "handler.h"
 #include "httpmethod.h"
+#include "http1.h"
 #include "log.h"
 #include "wstate.h"
 
 #define BODY_HIGH      (256 * 1024) /* body sink: stop feeding above */
 #define SERVER_NAME    "proxy"
 #define SERVER_VERSION "proxy/0.1"
-
-const char *request_status_text(int status)
-{
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 101:
-        return "Switching Protocols";
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 206:
-        return "Partial Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Moved Temporarily";
-    case 303:
-        return "See Other";
-    case 304:
-        return "Not Modified";
-    case 307:
-        return "Temporary Redirect";
-    case 308:
-        return "Permanent Redirect";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Not Allowed";
-    case 408:
-        return "Request Time-out";
-    case 409:
-        return "Conflict";
-    case 411:
-        return "Length Required";
-    case 413:
-        return "Request Entity Too Large";
-    case 414:
-        return "Request-URI Too Large";
-    case 416:
-        return "Requested Range Not Satisfiable";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Temporarily Unavailable";
-    case 504:
-        return "Gateway Time-out";
-    case 505:
-        return "HTTP Version Not Supported";
-    default:
-        return status < 300   ? "OK"
-               : status < 400 ? "Redirect"
-               : status < 500 ? "Client Error"
-                              : "Server Error";
-    }
-}
 
 const struct cf_loc *request_loc(const struct request *q)
 {
@@ -352,7 +278,7 @@ void request_head_begin(struct request *q, int status, const char *reason, size_
     buf_reset(&q->head);
     buf_reset(&q->head_more);
     if (!reason) {
-        reason = request_status_text(status);
+        reason = http1_reason(status);
         reason_len = strlen(reason);
     }
     q->sess->ops->head_begin(q->sess, q, reason, reason_len);
@@ -484,7 +410,7 @@ void request_send_simple(struct request *q, int status, const char *ctype, const
 void request_page(struct request *q, int status, const char *location)
 {
     char page[512];
-    const char *t = request_status_text(status);
+    const char *t = http1_reason(status);
     int n = snprintf(page, sizeof(page),
                      "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d "
                      "%s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",

@@ -164,9 +164,6 @@ const struct cf_loc *request_loc(const struct request *q);
 /* nginx's small page of `status` (an error or a redirect, signed with our
  * name) as the response, with Location when given (borrowed).  May close. */
 void request_page(struct request *q, int status, const char *location);
-/* The reason phrase of a status code (static storage; a generic one for
- * codes without their own). */
-const char *request_status_text(int status);
 /* "proxy" or "proxy/0.1", as server_tokens says. */
 const char *request_server_name(const struct request *q);
 

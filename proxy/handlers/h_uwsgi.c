@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "http1.h"
 #include "request.h"
 #include "uwsgi.h"
 #include "vars.h"
@@ -124,7 +125,7 @@ int uwsgi_cgi_head(const char *p, size_t hl, struct buf *out)
         s = e + 1;
     }
     buf_reset(out);
-    if (buf_printf(out, "HTTP/1.0 %d %s\r\n", status, request_status_text(status)) < 0 ||
+    if (buf_printf(out, "HTTP/1.0 %d %s\r\n", status, http1_reason(status)) < 0 ||
         buf_append(out, p, hl) < 0)
         return -1;
     return 0;
