@@ -34,14 +34,11 @@ Measured here with PROXY_IMPL=nginx (Debian nginx 1.22.1, 2026-11-22):
     extensions llhttp 9 rejects); 2 ok vectors refused: method.md:135
     (M-SEARCH *, 400), sample.md:314 (HTTP/0.9, answered without a status line).
 
-Measured with ours (config branch 817dc68 + engine on main, 21:55 UTC):
+Measured with ours:
   gunicorn: 107 passed, 0 failed, 3 informational answered 200 (gunicorn's
     own size limits), 2 refused by policy (CONNECT -> 405).
-  llhttp: 119 passed, 0 failed, 4 refused by policy (ICE/RTSP, HTTP/0.9
-    -> 400), 1 known bug (QUERY -> 400, see KNOWN_BUGS).
-Measured with ours on branch query-method (any token method, 17:42 UTC):
-  gunicorn: 107 passed as before; llhttp: 120 passed (method.md:482 QUERY now 2xx),
-    0 failed, 4 refused by policy, 0 known bugs.
+  llhttp: 120 passed, 0 failed, 4 refused by policy (ICE/RTSP, HTTP/0.9
+    -> 400).
 """
 import base64
 import concurrent.futures

@@ -96,7 +96,7 @@ class WsgiOverHttp(harness.SharedGatewayTestCase):
         self.assertNotIn("HTTP_CONTENT_LENGTH", env)
 
     def test_environ_content_keys_only_when_known(self):
-        """Issue 3: CONTENT_TYPE and CONTENT_LENGTH only when known.  PEP
+        """CONTENT_TYPE and CONTENT_LENGTH only when known.  PEP
         3333 allows them empty or absent; this gateway leaves them out (not
         empty) when the request has no such header, each on its own."""
         cases = (("GET", {}, b"", {}),

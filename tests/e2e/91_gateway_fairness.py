@@ -15,7 +15,7 @@ harness.need_gateway()  # exits 77 (skip) when the gateway under test is not bui
 
 PID_APP = os.path.join(harness.TEST_APPS_DIR, "pid_app.py")
 N = 64
-LIMIT = 1.0  # seconds, from the issue
+LIMIT = 1.0  # seconds: the longest wait a fair gateway may give one connection
 
 
 def one_round(socks, sel, timeout=15.0):

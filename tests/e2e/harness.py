@@ -968,7 +968,7 @@ class StreamBackend:
 # (/usr/sbin/nginx -g 'daemon off; master_process on;', as root, pid and
 # error_log in the test's folder).  Tests write one nginx config text and run
 # it through either, so each test can be validated against nginx itself.
-# Where nginx is known to be more lenient than the issue asks, the test says
+# Where nginx is known to be more lenient than this project, the test says
 # so with @nginx_differs(reason).
 # (PROXY_IMPL and NGINX_BIN are defined above, with ProxyCase.)
 
@@ -1074,7 +1074,7 @@ def start_proxy(tmp, http_body, ports, workers=1, main="", impl=None, timeout=20
 
 def nginx_differs(reason):
     """Decorator for a test that nginx is known to fail (it is more lenient
-    than the issue asks): under PROXY_IMPL=nginx its failure becomes a skip
+    than this project): under PROXY_IMPL=nginx its failure becomes a skip
     that says why (a pass is noted).  Under ours the test runs normally."""
     def deco(fn):
         def wrapper(self, *a, **kw):
