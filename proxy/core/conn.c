@@ -1,6 +1,6 @@
 /* conn: the client connection (see conn.h).
  *
- * One libevent bufferevent per connection.  The read callback dispatches on
+ * One edge-triggered sock (sock.h) per connection.  The read callback dispatches on
  * the state to the session; the write callback ends a response when the
  * output has drained or tells the session it may feed more; a timer carries
  * the deadlines that are not per-read (header, keep-alive, linger).
@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -20,9 +19,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bevio.h"
 #include "log.h"
 #include "route.h"
+#include "sock.h"
 #include "wstate.h"
 
 #define CONN_HIGH    (256 * 1024) /* client output: stop feeding above */
@@ -34,17 +33,17 @@ static void conn_free(struct conn *c);
 
 struct evbuffer *conn_input(struct conn *c)
 {
-    return bufferevent_get_input(c->bev);
+    return sock_input(c->sk);
 }
 
 struct evbuffer *conn_output(struct conn *c)
 {
-    return bufferevent_get_output(c->bev);
+    return sock_output(c->sk);
 }
 
 bool conn_output_full(const struct conn *c)
 {
-    return evbuffer_get_length(bufferevent_get_output(c->bev)) >= CONN_HIGH;
+    return evbuffer_get_length(sock_output(c->sk)) >= CONN_HIGH;
 }
 
 void conn_file_out(struct conn *c)
@@ -54,7 +53,7 @@ void conn_file_out(struct conn *c)
 
 void conn_stop_reading(struct conn *c)
 {
-    bufferevent_disable(c->bev, EV_READ);
+    sock_disable(c->sk, EV_READ);
     c->peer_eof = true;
 }
 
@@ -68,7 +67,7 @@ static void set_timer(struct conn *c, int ms)
     evtimer_add(c->timer, &tv);
 }
 
-/* The bufferevent's read and write timeouts; set only when they change
+/* The sock's read and write timeouts; set only when they change
  * (each call re-adds both events: the same values in every state of a
  * keep-alive request would cost four timer-heap operations per request). */
 static void set_read_timeout(struct conn *c, int ms)
@@ -82,7 +81,7 @@ static void set_read_timeout(struct conn *c, int ms)
     c->wt_ms = sm;
     struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
     struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
-    bufferevent_set_timeouts(c->bev, ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
+    sock_set_timeouts(c->sk, ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
 }
 
 void conn_set_state(struct conn *c, enum conn_state st)
@@ -92,7 +91,7 @@ void conn_set_state(struct conn *c, enum conn_state st)
     case CONN_ST_IDLE:
         set_read_timeout(c, 0);
         set_timer(c, c->proto->loc(c)->keepalive_timeout_ms);
-        bufferevent_setwatermark(c->bev, EV_WRITE, CONN_LOW, 0);
+        sock_set_write_low(c->sk, CONN_LOW);
         break;
     case CONN_ST_HEAD:
         set_read_timeout(c, 0);
@@ -105,23 +104,22 @@ void conn_set_state(struct conn *c, enum conn_state st)
         break;
     case CONN_ST_ACTIVE:
         evtimer_del(c->timer);
-        bufferevent_setwatermark(c->bev, EV_WRITE, CONN_LOW, 0);
+        sock_set_write_low(c->sk, CONN_LOW);
         /* reading stays on (pipelined bytes wait in the input, bounded by the
          * read watermark): toggling it would cost two epoll_ctl per request */
         set_read_timeout(c, c->body_wait ? c->proto->loc(c)->client_body_timeout_ms : 0);
         break;
     case CONN_ST_FLUSH:
         set_read_timeout(c, 0);
-        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+        sock_set_write_low(c->sk, 0);
         break;
     case CONN_ST_LINGER: {
         set_read_timeout(c, 0);
         set_timer(c, LINGER_MS);
-        evutil_socket_t fd = bufferevent_getfd(c->bev);
-        if (fd >= 0 && shutdown(fd, SHUT_WR) < 0 && errno != ENOTCONN)
+        if (sock_shutdown(c->sk) < 0 && errno != ENOTCONN)
             log_debug("shutdown: %s", strerror(errno));
         evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
-        bufferevent_enable(c->bev, EV_READ);
+        sock_enable(c->sk, EV_READ);
         break;
     }
     }
@@ -197,9 +195,8 @@ static void conn_free(struct conn *c)
     if (c->timer)
         event_free(c->timer);
     c->timer = NULL;
-    if (c->bev)
-        bufferevent_free(c->bev);
-    c->bev = NULL;
+    sock_free(c->sk);
+    c->sk = NULL;
     list_unlink(c);
     c->proto->free(c);
 }
@@ -212,8 +209,8 @@ void conn_close(struct conn *c)
     c->dead = true;
     if (c->timer)
         evtimer_del(c->timer);
-    if (c->bev)
-        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (c->sk)
+        sock_disable(c->sk, EV_READ | EV_WRITE);
     if (c->busy == 0)
         conn_free(c);
 }
@@ -222,22 +219,22 @@ void conn_close(struct conn *c)
  * (else queuing output would arm the write event per response). */
 static bool writing(const struct conn *c)
 {
-    return bufferevent_get_enabled(c->bev) & EV_WRITE;
+    return sock_enabled(c->sk) & EV_WRITE;
 }
 
-/* Output waits for the socket: the write event's writer (bevio) takes it
+/* Output waits for the socket: the sock's writer takes it
  * from here and reports the drain to on_write(). */
 static void want_write(struct conn *c)
 {
     if (!writing(c))
-        bevio_enable(c->bev, EV_WRITE);
+        sock_enable(c->sk, EV_WRITE); /* kicks the writer */
 }
 
 /* The output is out: the next one is written directly again. */
 static void write_off(struct conn *c)
 {
     if (writing(c))
-        bufferevent_disable(c->bev, EV_WRITE);
+        sock_disable(c->sk, EV_WRITE);
 }
 
 bool conn_release(struct conn *c)
@@ -261,20 +258,20 @@ bool conn_release(struct conn *c)
 bool conn_flush(struct conn *c)
 {
     conn_set_state(c, CONN_ST_FLUSH);
-    if (bevio_write_now(c->bev, !c->file_out)) {
+    if (sock_write_now(c->sk, !c->file_out)) {
         write_off(c); /* left on by an earlier stream: the event is gone already */
         return true;
     }
-    want_write(c); /* on_write() tells the session (or libevent reports the error) */
+    want_write(c); /* on_write() tells the session (or on_event() gets the error) */
     return false;
 }
 
-/* --- libevent callbacks ------------------------------------------------------ */
+/* --- sock callbacks ---------------------------------------------------------- */
 
-static void on_read(struct bufferevent *bev, void *ud)
+static void on_read(struct sock *sk, void *ud)
 {
     struct conn *c = ud;
-    (void)bev;
+    (void)sk;
     conn_hold(c);
     switch (c->st) {
     case CONN_ST_IDLE:
@@ -302,10 +299,10 @@ static void on_read(struct bufferevent *bev, void *ud)
     conn_release(c);
 }
 
-static void on_write(struct bufferevent *bev, void *ud)
+static void on_write(struct sock *sk, void *ud)
 {
     struct conn *c = ud;
-    (void)bev;
+    (void)sk;
     conn_hold(c);
     if (c->st == CONN_ST_FLUSH) {
         if (evbuffer_get_length(conn_output(c)) == 0)
@@ -314,25 +311,25 @@ static void on_write(struct bufferevent *bev, void *ud)
         c->proto->drain(c);
     }
     if (!c->dead && evbuffer_get_length(conn_output(c)) == 0)
-        write_off(c); /* drained (libevent has stopped the write event) */
+        write_off(c); /* drained (the sock has stopped the write event) */
     conn_release(c);
 }
 
-static void on_event(struct bufferevent *bev, short what, void *ud)
+static void on_event(struct sock *sk, short what, void *ud)
 {
     struct conn *c = ud;
-    (void)bev;
+    (void)sk;
     conn_hold(c);
-    if (what & BEV_EVENT_TIMEOUT) {
-        if ((what & BEV_EVENT_READING) && c->st == CONN_ST_ACTIVE) {
+    if (what & SOCK_TIMEOUT) {
+        if ((what & SOCK_READING) && c->st == CONN_ST_ACTIVE) {
             c->proto->body_timeout(c);
         } else {
-            log_info("client timed out (%s)", (what & BEV_EVENT_READING) ? "reading" : "writing");
+            log_info("client timed out (%s)", (what & SOCK_READING) ? "reading" : "writing");
             conn_close(c);
         }
-    } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        if ((c->st == CONN_ST_ACTIVE || c->st == CONN_ST_FLUSH) && (what & BEV_EVENT_EOF) &&
-            !(what & BEV_EVENT_WRITING) && c->proto->peer_eof(c)) {
+    } else if (what & (SOCK_EOF | SOCK_ERROR)) {
+        if ((c->st == CONN_ST_ACTIVE || c->st == CONN_ST_FLUSH) && (what & SOCK_EOF) &&
+            !(what & SOCK_WRITING) && c->proto->peer_eof(c)) {
             /* half-close after a complete request: finish the response,
              * and the pipelined requests already read, then close */
             conn_stop_reading(c);
@@ -388,15 +385,13 @@ int conn_init(struct conn *c, const struct conn_proto *proto, struct worker *w,
         c->peer_sa.sin6_family = sa->sa_family;
         c->local_len = 0;
     }
-    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->sk = sock_new(w->base, fd, SOCK_EDGE); /* closes fd on failure */
     c->timer = evtimer_new(w->base, on_timer, c);
     c->rt_ms = c->wt_ms = -1; /* nothing set yet */
-    if (!c->bev || !c->timer) {
+    if (!c->sk || !c->timer) {
         log_error("accept: out of memory");
-        if (!c->bev)
-            close(fd);
-        if (c->bev)
-            bufferevent_free(c->bev);
+        sock_free(c->sk);
+        c->sk = NULL;
         if (c->timer)
             event_free(c->timer);
         return -1;
@@ -408,12 +403,11 @@ int conn_init(struct conn *c, const struct conn_proto *proto, struct worker *w,
 
 void conn_start(struct conn *c)
 {
-    bevio_own(c->bev, true);
-    /* writing is on in a new bufferevent: off until output waits (want_write) */
-    bufferevent_disable(c->bev, EV_WRITE);
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    bevio_set_read_high(c->bev, CONN_READ_WM);
-    bufferevent_enable(c->bev, EV_READ);
+    /* writing is on in a new sock: off until output waits (want_write) */
+    sock_disable(c->sk, EV_WRITE);
+    sock_setcb(c->sk, on_read, on_write, on_event, c);
+    sock_set_read_high(c->sk, CONN_READ_WM);
+    sock_enable(c->sk, EV_READ);
     /* a new connection waits for its first request under client_header_timeout */
     conn_set_state(c, CONN_ST_HEAD);
     conn_head_wait(c);

@@ -1,5 +1,5 @@
-/* conn: one client connection: its socket and transport (a libevent
- * bufferevent through bevio.h; TLS would sit here), reads and writes with
+/* conn: one client connection: its socket and transport (a sock,
+ * sock.h; TLS would sit there), reads and writes with
  * backpressure, its timeouts, the keep-alive and lingering-close states, and
  * the worker's list of open connections.
  *
@@ -10,9 +10,9 @@
  * The connection knows no protocol: the session on top of it (h1.c) embeds
  * struct conn, decides the transitions (conn_set_state) and is told of what
  * happens through struct conn_proto.  No other module touches the
- * bufferevent.
+ * sock.
  *
- * Ownership: the connection owns its bufferevent (which closes the socket)
+ * Ownership: the connection owns its sock (which closes the socket)
  * and its timer; it frees itself (through proto->free, which frees the
  * container) when closed and no callback holds it, so after any call
  * documented "may close" the caller must not touch c again unless it holds
@@ -28,7 +28,7 @@
 #include "config.h"
 
 struct worker;
-struct bufferevent;
+struct sock;
 struct evbuffer;
 struct event;
 
@@ -82,7 +82,7 @@ struct conn_proto {
 struct conn {
     const struct conn_proto *proto;
     struct worker *w;
-    struct bufferevent *bev;
+    struct sock *sk; /* edge-triggered (SOCK_EDGE) */
     const struct cf_listen *ls;
     /* the client's and our address, kept compact (an idle connection holds
      * them for hours): inet only; for a unix listener the peer is unnamed
@@ -92,7 +92,7 @@ struct conn {
     enum conn_state st;
     struct event *timer;            /* header, keep-alive and linger deadlines */
     struct conn *prev, *next;       /* the worker's list (conn.c only) */
-    int rt_ms, wt_ms;               /* the bufferevent's read/write timeouts now (0: none) */
+    int rt_ms, wt_ms;               /* the sock's read/write timeouts now (0: none) */
     const struct cf_server *defsrv; /* the listener's default server: head limits, timeouts */
     int busy;                       /* callbacks running on the stack: freeing waits */
     bool head_timer;                /* HEAD: client_header_timeout is armed (conn_head_wait) */

@@ -337,7 +337,7 @@ static void p_idle(struct conn *c)
 {
     struct h1 *h = of_conn(c);
     if (h->q) {
-        /* an idle keep-alive connection keeps only its bufferevent: the
+        /* an idle keep-alive connection keeps only its sock: the
          * request state goes back to the cache (as nginx frees its request
          * pool), which matters at 10,000 idle ones.  Done when no callback
          * of ours is on the stack any more. */

@@ -1,9 +1,9 @@
 /* sock: a connection's socket and its transport, owned outright: the fd, an
  * input and an output evbuffer, a read and a write event, and callbacks for
  * "input arrived", "output drained" and "something happened" (EOF, error,
- * timeout, connected).  It replaces libevent's socket bufferevent (and the
- * bevio layer that rewrote its reader and writer through libevent's internal
- * struct) with the same rules, so that nothing depends on the layout of one
+ * timeout, connected).  It replaces libevent's socket bufferevent (whose reader
+ * and writer could be changed only through libevent's internal struct) with
+ * the rules below, so that nothing depends on the layout of one
  * libevent release.
  *
  * - Transport: the bytes go through a small table of functions (struct
@@ -63,10 +63,9 @@
  * its events.  Callbacks may call sock_free() on their own sock: the memory
  * goes when the callback returns.  Single-threaded (one worker, one loop).
  *
- * Porting from bufferevents and bevio (old call -> new call):
+ * Porting from bufferevents (old call -> new call):
  *   bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE)
- *       + bevio_own(bev, true)       -> sock_new(base, fd, SOCK_EDGE)
- *       + bevio_own(bev, false)      -> sock_new(base, fd, 0)
+ *                                    -> sock_new(base, fd, 0 or SOCK_EDGE)
  *       (new: reading off, writing on, as bufferevent_socket_new())
  *   bufferevent_socket_connect(bev, NULL, 0) -> sock_connect_wait(s)
  *   bufferevent_free(bev)            -> sock_free(s)
@@ -75,14 +74,12 @@
  *   bufferevent_get_input/_output(bev) -> sock_input/sock_output(s)
  *   bufferevent_getfd(bev)           -> sock_fd(s)
  *   bufferevent_enable(bev, what)    -> sock_enable(s, what) (EV_READ/EV_WRITE)
- *   bevio_enable(bev, what)          -> sock_enable(s, what) (it kicks)
  *   bufferevent_disable(bev, what)   -> sock_disable(s, what)
  *   bufferevent_get_enabled(bev)     -> sock_enabled(s)
  *   bufferevent_set_timeouts(bev, rt, wt) -> sock_set_timeouts(s, rt, wt)
- *   bevio_set_timeouts(bev, rt, wt)  -> sock_set_timeouts_lazy(s, rt, wt)
- *   bevio_set_read_high(bev, n)      -> sock_set_read_high(s, n)
+ *       (lazy: sock_set_timeouts_lazy(s, rt, wt))
+ *   bufferevent_setwatermark(bev, EV_READ, 0, n) -> sock_set_read_high(s, n)
  *   bufferevent_setwatermark(bev, EV_WRITE, low, 0) -> sock_set_write_low(s, low)
- *   bevio_write_now(bev, no_files)   -> sock_write_now(s, no_files)
  *   shutdown(bufferevent_getfd(bev), SHUT_WR) -> sock_shutdown(s)
  *   BEV_EVENT_READING/WRITING/EOF/ERROR/TIMEOUT/CONNECTED
  *                                    -> SOCK_READING/... (same bits)

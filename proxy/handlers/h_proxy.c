@@ -12,14 +12,12 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "bevio.h"
 #include "f_headers.h"
 #include "h_proxy_req.h"
 #include "handler.h"
@@ -28,6 +26,7 @@
 #include "httpmethod.h"
 #include "log.h"
 #include "pool.h"
+#include "sock.h"
 #include "h_uwsgi.h"
 #include "timing.h"
 #include "upstream.h"
@@ -130,7 +129,7 @@ static void end_try(struct proxy *px, enum up_result res, int status, bool keep_
     if (px->peer >= 0)
         up_done(px->g, px->peer, res, &tm);
     px->peer = -1;
-    if (px->pc && px->q->sink == bufferevent_get_output(px->pc->bev))
+    if (px->pc && px->q->sink == sock_output(px->pc->sk))
         request_body_pause(px->q); /* the sink goes away with the connection */
     if (px->pc) {
         if (keep_conn)
@@ -227,7 +226,7 @@ static void on_body(void *ud, bool done)
         int ms = px->loc->read_timeout_ms, sm = px->loc->proxy_send_timeout_ms;
         struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
         struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
-        bevio_set_timeouts(px->pc->bev, &rt, sm > 0 ? &wt : NULL);
+        sock_set_timeouts_lazy(px->pc->sk, &rt, sm > 0 ? &wt : NULL);
     }
 }
 
@@ -237,14 +236,13 @@ static void set_connected_timeouts(struct proxy *px)
     struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
     struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
     bool reading = px->q->body_done;
-    bevio_set_timeouts(px->pc->bev, reading && ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
+    sock_set_timeouts_lazy(px->pc->sk, reading && ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
 }
 
 static void complete(struct proxy *px)
 {
     struct request *q = px->q;
-    bool sent_all =
-        q->body_done && px->pc && evbuffer_get_length(bufferevent_get_output(px->pc->bev)) == 0;
+    bool sent_all = q->body_done && px->pc && evbuffer_get_length(sock_output(px->pc->sk)) == 0;
     bool keep = px->reusable && sent_all && !px->uwsgi;
     end_try(px, UP_OK, px->rp.status, keep);
     /* the upstream answered before the whole body came: drop the rest */
@@ -259,7 +257,7 @@ static void on_client_drain(void *ud)
         return;
     if (px->paused) {
         px->paused = false;
-        bufferevent_enable(px->pc->bev, EV_READ);
+        sock_enable(px->pc->sk, EV_READ);
     }
     relay(px);
 }
@@ -268,7 +266,7 @@ static void on_client_drain(void *ud)
 static void relay(struct proxy *px)
 {
     struct request *q = px->q;
-    struct evbuffer *in = bufferevent_get_input(px->pc->bev);
+    struct evbuffer *in = sock_input(px->pc->sk);
     for (;;) {
         if (px->rf == RF_NONE || (px->rf == RF_LENGTH && px->left == 0) ||
             (px->rf == RF_CHUNKED && http_chunked_done(&px->ck))) {
@@ -280,7 +278,7 @@ static void relay(struct proxy *px)
             break;
         if (request_output_full(q)) {
             px->paused = true;
-            bufferevent_disable(px->pc->bev, EV_READ);
+            sock_disable(px->pc->sk, EV_READ);
             q->on_drain = on_client_drain;
             q->drain_ud = px;
             return;
@@ -383,12 +381,12 @@ static void on_head(struct proxy *px)
     relay(px);
 }
 
-static void on_up_read(struct bufferevent *bev, void *ud)
+static void on_up_read(struct sock *sk, void *ud)
 {
     struct proxy *px = ud;
     struct request *q = px->q;
     request_hold(q);
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = sock_input(sk);
     while (px->phase == PX_WAIT_HEAD) {
         size_t len = evbuffer_get_length(in);
         if (len == 0)
@@ -440,15 +438,15 @@ static void on_up_read(struct bufferevent *bev, void *ud)
         on_head(px);
         break;
     }
-    if (px->phase == PX_BODY && px->pc && px->pc->bev == bev && !px->paused)
+    if (px->phase == PX_BODY && px->pc && px->pc->sk == sk && !px->paused)
         relay(px);
     request_release(q);
 }
 
-static void on_up_write(struct bufferevent *bev, void *ud)
+static void on_up_write(struct sock *sk, void *ud)
 {
     struct proxy *px = ud;
-    (void)bev;
+    (void)sk;
     struct request *q = px->q;
     request_hold(q);
     if (!q->body_done && q->sink)
@@ -456,33 +454,32 @@ static void on_up_write(struct bufferevent *bev, void *ud)
     request_release(q);
 }
 
-static void on_up_event(struct bufferevent *bev, short what, void *ud)
+static void on_up_event(struct sock *sk, short what, void *ud)
 {
     struct proxy *px = ud;
     struct request *q = px->q;
-    (void)bev;
     request_hold(q);
-    if (what & BEV_EVENT_CONNECTED) {
+    if (what & SOCK_CONNECTED) {
         px->t_conn = timing_now();
         q->tm.t[TM_CONNECTED] = px->t_conn;
         px->phase = PX_WAIT_HEAD;
         px->sent = true;
         set_connected_timeouts(px);
-    } else if (what & BEV_EVENT_TIMEOUT) {
+    } else if (what & SOCK_TIMEOUT) {
         fail_try(px, PF_TIMEOUT, "timed out");
-    } else if (what & BEV_EVENT_EOF) {
+    } else if (what & SOCK_EOF) {
         if (px->phase == PX_BODY && px->rf == RF_EOF) {
             /* the end of a close-delimited body: what is left is bounded by
              * the read watermark */
-            request_body_out(q, bufferevent_get_input(bev), -1);
+            request_body_out(q, sock_input(sk), -1);
             complete(px);
         } else {
             fail_try(px, PF_ERROR, "prematurely closed the connection");
         }
-    } else if (what & BEV_EVENT_ERROR) {
-        int e = EVUTIL_SOCKET_ERROR();
+    } else if (what & SOCK_ERROR) {
+        int e = errno;
         char why[128];
-        snprintf(why, sizeof(why), "failed (%d: %s)", e, evutil_socket_error_to_string(e));
+        snprintf(why, sizeof(why), "failed (%d: %s)", e, strerror(e));
         fail_try(px, PF_ERROR, why);
     }
     request_release(q);
@@ -531,10 +528,10 @@ static void px_try(struct proxy *px)
             }
         }
         px->pc = pc;
-        bufferevent_setcb(pc->bev, on_up_read, on_up_write, on_up_event, px);
+        sock_setcb(pc->sk, on_up_read, on_up_write, on_up_event, px);
         if (!pc->reused) { /* a pooled one keeps what its first owner set */
-            bevio_set_read_high(pc->bev, PX_HIGH);
-            bufferevent_setwatermark(pc->bev, EV_WRITE, PX_LOW, 0);
+            sock_set_read_high(pc->sk, PX_HIGH);
+            sock_set_write_low(pc->sk, PX_LOW);
         }
         if (pc->reused || pc->ready) {
             px->t_conn = pc->reused ? px->t_try : timing_now();
@@ -546,9 +543,9 @@ static void px_try(struct proxy *px)
             px->phase = PX_CONNECTING;
             int ms = px->loc->connect_timeout_ms;
             struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-            bevio_set_timeouts(pc->bev, NULL, ms > 0 ? &tv : NULL);
+            sock_set_timeouts_lazy(pc->sk, NULL, ms > 0 ? &tv : NULL);
         }
-        struct evbuffer *out = bufferevent_get_output(pc->bev);
+        struct evbuffer *out = sock_output(pc->sk);
         evbuffer_add(out, px->req.data, px->req.len);
         /* the body bytes earlier tries consumed, then the rest as it comes */
         if (px->replay && evbuffer_get_length(px->replay) > 0) {
@@ -566,10 +563,10 @@ static void px_try(struct proxy *px)
         /* a pooled connection's writing is off (pool_put): the request goes
          * out at once, and the write event is armed only if some is left or
          * a body follows */
-        if (!(pc->reused || pc->ready) || !bevio_write_now(pc->bev, true) || !q->body_done)
-            bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
-        else if (!(bufferevent_get_enabled(pc->bev) & EV_READ))
-            bufferevent_enable(pc->bev, EV_READ);
+        if (!(pc->reused || pc->ready) || !sock_write_now(pc->sk, true) || !q->body_done)
+            sock_enable(pc->sk, EV_READ | EV_WRITE);
+        else if (!(sock_enabled(pc->sk) & EV_READ))
+            sock_enable(pc->sk, EV_READ);
         request_send_continue(q);
         if (!q->body_done)
             request_body_attach(q, out, r->chunked && !px->uwsgi, on_body, px);

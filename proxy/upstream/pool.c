@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -12,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bevio.h"
+#include "sock.h"
 
 struct pool_slot { /* the idle connections of one upstream */
     const struct cf_upstream *up;
@@ -69,22 +68,21 @@ void pool_free(struct pconn *pc)
     if (!pc)
         return;
     unlink_idle(pc);
-    if (pc->bev)
-        bufferevent_free(pc->bev);
+    sock_free(pc->sk);
     free(pc);
 }
 
 /* An idle connection heard something: the peer closed it, timed out, or
  * sent bytes nobody asked for.  Either way it is no longer reusable. */
-static void on_idle_read(struct bufferevent *bev, void *ud)
+static void on_idle_read(struct sock *sk, void *ud)
 {
-    (void)bev;
+    (void)sk;
     pool_free(ud);
 }
 
-static void on_idle_event(struct bufferevent *bev, short what, void *ud)
+static void on_idle_event(struct sock *sk, short what, void *ud)
 {
-    (void)bev;
+    (void)sk;
     (void)what;
     pool_free(ud);
 }
@@ -101,7 +99,7 @@ struct pconn *pool_take(const struct cf_upstream *up, int peer)
         /* reading stays enabled: the new owner sets its callbacks and
          * timeouts at once (the idle keepalive_timeout is not cleared first:
          * two timer operations less) */
-        bufferevent_setcb(pc->bev, NULL, NULL, NULL, NULL);
+        sock_setcb(pc->sk, NULL, NULL, NULL, NULL);
         pc->reused = true;
         return pc;
     }
@@ -116,31 +114,30 @@ struct pconn *pool_connect(struct event_base *base, const struct cf_upstream *up
         return NULL;
     pc->up = up;
     pc->peer = peer;
-    /* connect() here rather than in bufferevent_socket_connect(): a unix
+    /* connect() here rather than waiting for writability first: a unix
      * socket connects at once (or fails: EAGAIN is a full listen queue), and
      * then the request can go out now, with no wait for writability and no
      * SO_ERROR query, which matters for uwsgi_pass's connection per request */
     int fd = addr_connect(a, &pc->ready);
     if (fd < 0)
         goto fail;
-    pc->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!pc->bev) {
+    /* level-triggered (sock.h says why upstreams are) */
+    pc->sk = sock_new(base, fd, 0);
+    fd = -1; /* the sock's now (closed by sock_new() on failure) */
+    if (!pc->sk) {
         errno = ENOMEM;
         goto fail;
     }
-    fd = -1;       /* the bufferevent's now */
     if (pc->ready) /* writing off, as for a pooled one: px_try writes at once */
-        bufferevent_disable(pc->bev, EV_WRITE);
-    else if (bufferevent_socket_connect(pc->bev, NULL, 0) < 0) /* reports the handshake */
+        sock_disable(pc->sk, EV_WRITE);
+    else if (sock_connect_wait(pc->sk) < 0) /* reports the handshake */
         goto fail;
-    bevio_own(pc->bev, false);
     return pc;
 fail:;
     int e = errno ? errno : ECONNREFUSED;
     if (fd >= 0)
         close(fd);
-    if (pc->bev)
-        bufferevent_free(pc->bev);
+    sock_free(pc->sk);
     free(pc);
     errno = e;
     return NULL;
@@ -152,8 +149,8 @@ void pool_put(struct pconn *pc)
     pc->nreq++;
     if (up->keepalive <= 0 ||
         (up->keepalive_requests > 0 && pc->nreq >= (unsigned)up->keepalive_requests) ||
-        evbuffer_get_length(bufferevent_get_input(pc->bev)) > 0 ||
-        evbuffer_get_length(bufferevent_get_output(pc->bev)) > 0) {
+        evbuffer_get_length(sock_input(pc->sk)) > 0 ||
+        evbuffer_get_length(sock_output(pc->sk)) > 0) {
         pool_free(pc);
         return;
     }
@@ -171,16 +168,16 @@ void pool_put(struct pconn *pc)
         s->tail = pc;
     pc->slot = s;
     s->count++;
-    bufferevent_setcb(pc->bev, on_idle_read, NULL, on_idle_event, pc);
+    sock_setcb(pc->sk, on_idle_read, NULL, on_idle_event, pc);
     int ms = up->keepalive_timeout_ms > 0 ? up->keepalive_timeout_ms : 60000;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    bevio_set_timeouts(pc->bev, &tv, NULL);
+    sock_set_timeouts_lazy(pc->sk, &tv, NULL);
     /* watermarks stay as proxy_http.c set them (an idle connection reads
      * nothing: any byte closes it); writing off, so that the next owner's
      * request does not arm the write event before it writes directly */
-    bufferevent_disable(pc->bev, EV_WRITE);
-    if (!(bufferevent_get_enabled(pc->bev) & EV_READ))
-        bufferevent_enable(pc->bev, EV_READ);
+    sock_disable(pc->sk, EV_WRITE);
+    if (!(sock_enabled(pc->sk) & EV_READ))
+        sock_enable(pc->sk, EV_READ);
     while (s->count > up->keepalive)
         pool_free(s->tail);
 }

@@ -14,12 +14,12 @@
 #include "addr.h"
 #include "config.h"
 
-struct bufferevent;
 struct event_base;
+struct sock;
 struct pool_slot;
 
 struct pconn {
-    struct bufferevent *bev; /* owned; closes the socket */
+    struct sock *sk; /* owned (level-triggered); closes the socket */
     const struct cf_upstream *up;
     int peer;
     unsigned nreq;             /* exchanges completed on it */
@@ -30,11 +30,11 @@ struct pconn {
 };
 
 /* Takes an idle connection to `peer` of `up`, or NULL.  The caller owns it
- * and sets its bufferevent callbacks. */
+ * and sets its sock callbacks (sock_setcb()). */
 struct pconn *pool_take(const struct cf_upstream *up, int peer);
 /* Connects to `a` (non-blocking).  Either connected at once (ready: a unix
- * socket, usually) or in progress (the bufferevent reports
- * BEV_EVENT_CONNECTED or an error).  NULL, errno set, when it could not
+ * socket, usually) or in progress (the sock reports
+ * SOCK_CONNECTED or an error, sock_connect_wait()).  NULL, errno set, when it could not
  * even start (refused, a full listen queue, out of memory). */
 struct pconn *pool_connect(struct event_base *base, const struct cf_upstream *up, int peer,
                            const struct addr *a);
