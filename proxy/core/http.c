@@ -272,10 +272,7 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
     static const struct http1_limits lim = {0, 0, HTTP_MAX_HEADERS};
     hp->why = NULL;
     hp->expect_continue = false;
-    hp->upgrade = false;
     hp->te_codings = (struct req_str){NULL, 0};
-    hp->authority = (struct req_str){NULL, 0};
-    hp->r = r;
     buf_reset(&hp->head);
     if (buf_append(&hp->head, head, len) < 0)
         return refuse(hp, 500, "out of memory");
@@ -321,8 +318,6 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
     st = http1_target(&rl, &t, &hp->why);
     if (st)
         return st;
-    if (t.form == HTTP1_TARGET_ABSOLUTE)
-        hp->authority = (struct req_str){t.authority, t.authority_len};
     const char *path = t.path, *t_end = t.path + t.path_len;
     r->request_uri = (struct req_str){t.path_len ? path : "/", t.path_len ? t.path_len : 1};
     if (t.form == HTTP1_TARGET_ASTERISK) {
@@ -362,7 +357,6 @@ int http_parse_request(struct http_reqp *hp, const char *head, size_t len, struc
     r->content_length = f.content_length;
     r->chunked = f.chunked;
     hp->expect_continue = f.expect_continue;
-    hp->upgrade = f.upgrade;
     if (f.codings)
         hp->te_codings = (struct req_str){f.codings, f.codings_len};
     /* $host is lower case: the head copy is ours, so lowercase it where it

@@ -1,8 +1,7 @@
 /* http: the proxy's side of HTTP/1.x: request and response heads through
  * llhttp, judged by the one codec both programs share (common/http1.h), and
- * what only a proxy needs: the decoded, normalised $uri, $host, the
- * authority of an absolute-form target, upstream response heads and
- * hop-by-hop fields.
+ * what only a proxy needs: the decoded, normalised $uri, $host in lower
+ * case, upstream response heads and hop-by-hop fields.
  *
  * The connection finds a complete head in its input (http_find_head), copies
  * it into the parser's own buffer and parses it (http_parse_request or
@@ -53,11 +52,8 @@ struct http_reqp {
     int hcap;
     /* what the head says beyond struct req */
     bool expect_continue;      /* Expect: 100-continue */
-    bool upgrade;              /* Upgrade header present (not supported: ignored) */
     struct req_str te_codings; /* codings before "chunked" ("gzip"), forwarded upstream */
-    struct req_str authority;  /* host[:port] of an absolute-form target */
     const char *why;           /* reason of the last refusal, for the error log */
-    struct req *r;             /* the request being filled (borrowed during a parse) */
 };
 
 void http_reqp_init(struct http_reqp *hp);
