@@ -24,20 +24,26 @@ void http1_trim(const char **p, size_t *len)
         (*len)--;
 }
 
+bool http1_list_next(const char **p, const char *end, const char **e, size_t *elen)
+{
+    if (*p >= end)
+        return false;
+    const char *comma = memchr(*p, ',', (size_t)(end - *p));
+    const char *ee = comma ? comma : end;
+    *e = *p;
+    *elen = (size_t)(ee - *p);
+    http1_trim(e, elen);
+    *p = comma ? comma + 1 : end;
+    return true;
+}
+
 bool http1_list_has(const char *list, size_t len, const char *lower)
 {
-    size_t tl = strlen(lower), i = 0;
-    while (i < len) {
-        size_t j = i;
-        while (j < len && list[j] != ',')
-            j++;
-        const char *e = list + i;
-        size_t el = j - i;
-        http1_trim(&e, &el);
+    size_t tl = strlen(lower), el;
+    const char *p = list, *e;
+    while (http1_list_next(&p, list + len, &e, &el))
         if (http_ieq(e, el, lower, tl))
             return true;
-        i = j + 1;
-    }
     return false;
 }
 
@@ -302,15 +308,9 @@ static int parse_te(struct http1_framing *f, const char *v, size_t vl, const cha
         *why = "empty Transfer-Encoding";
         return 400;
     }
-    size_t i = 0;
-    while (i < vl) {
-        size_t j = i;
-        while (j < vl && v[j] != ',')
-            j++;
-        const char *e = v + i;
-        size_t el = j - i;
-        http1_trim(&e, &el);
-        i = j + 1;
+    const char *p = v, *e;
+    size_t el;
+    while (http1_list_next(&p, v + vl, &e, &el)) {
         if (el == 0)
             continue;
         if (f->chunked) {

@@ -171,6 +171,12 @@ int http1_framing_field(struct http1_framing *f, const char *name, size_t name_l
 int http1_framing_end(struct http1_framing *f, int minor, const struct http1_target *t,
                       bool *keepalive, const char **host, size_t *host_len, const char **why);
 
+/* Takes the next element of the comma-separated list [*p, end) (a field
+ * value, borrowed): *e and *elen span it without surrounding SP and HTAB
+ * (it may be empty), and *p moves past its comma.  False when the list is
+ * over. */
+bool http1_list_next(const char **p, const char *end, const char **e, size_t *elen);
+
 /* Does the comma-separated `list` (len bytes) hold the token `lower` (lower
  * case), in any case? */
 bool http1_list_has(const char *list, size_t len, const char *lower);

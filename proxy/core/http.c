@@ -40,18 +40,11 @@ bool http_hop_by_hop(const char *name, size_t len, const struct req_str *conn)
         return true;
     if (conn && conn->p) {
         /* a field the sender named in Connection is also hop-by-hop */
-        size_t i = 0;
-        while (i < conn->len) {
-            size_t j = i;
-            while (j < conn->len && conn->p[j] != ',')
-                j++;
-            const char *e = conn->p + i;
-            size_t el = j - i;
-            http1_trim(&e, &el);
+        const char *p = conn->p, *e;
+        size_t el;
+        while (http1_list_next(&p, conn->p + conn->len, &e, &el))
             if (el == len && strncasecmp(e, name, len) == 0)
                 return true;
-            i = j + 1;
-        }
     }
     return false;
 }

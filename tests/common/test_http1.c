@@ -316,6 +316,18 @@ START_TEST(lists)
     ck_assert(http1_list_has("close", 5, "close"));
     ck_assert(!http1_list_has("closed, x", 9, "close"));
     ck_assert(!http1_list_has("", 0, "close"));
+    /* every element, trimmed, empty ones too; none after a final comma */
+    static const char l[] = " a ,,\tb c\t, ,d,";
+    static const char *const want[] = {"a", "", "b c", "", "d"};
+    const char *lp = l, *e;
+    size_t el, k = 0;
+    while (http1_list_next(&lp, l + sizeof(l) - 1, &e, &el)) {
+        ck_assert_uint_lt(k, 5);
+        ck_assert_msg(el == strlen(want[k]) && memcmp(e, want[k], el) == 0, "element %zu", k);
+        k++;
+    }
+    ck_assert_uint_eq(k, 5);
+    ck_assert(lp == l + sizeof(l) - 1);
     const char *p = " \t a b\t ";
     size_t n = strlen(p);
     http1_trim(&p, &n);
