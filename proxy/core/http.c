@@ -500,9 +500,9 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
             rp->chunked = HTTP_IEQ(last, ll, "chunked");
         } else if (HTTP_IEQ(f->name, f->name_len, "connection")) {
             rp->connection = (struct req_str){f->value, f->value_len};
-            if (http_list_has(f->value, f->value_len, "close"))
+            if (http1_list_has(f->value, f->value_len, "close"))
                 close = true;
-            if (http_list_has(f->value, f->value_len, "keep-alive"))
+            if (http1_list_has(f->value, f->value_len, "keep-alive"))
                 ka = true;
         }
     }

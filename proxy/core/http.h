@@ -97,10 +97,6 @@ bool http_resp_has_body(const struct http_resp *rp, const struct req_str *method
  * Connection value `conn`? */
 bool http_hop_by_hop(const char *name, size_t len, const struct req_str *conn);
 
-/* Is `tok` (lower case) one of the comma-separated tokens of `list`, in any
- * case?  (The codec's http1_list_has.) */
-#define http_list_has http1_list_has
-
 /* The codec's strict chunked decoder (common/http1.h) under the names the
  * proxy's connection and upstream code use. */
 #define http_chunked          http1_chunked

@@ -563,7 +563,7 @@ START_TEST(test_response)
     ck_assert(!http_resp_has_body(&rp, NULL));
     ck_assert_int_eq(http_parse_response(&rp, a, strlen(a)), 0);
     ck_assert(!http_resp_has_body(&rp, &head));
-    ck_assert(http_list_has("a, Close ,b", 11, "close"));
+    ck_assert(http1_list_has("a, Close ,b", 11, "close"));
     http_resp_free(&rp);
 }
 END_TEST
