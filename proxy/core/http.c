@@ -7,11 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-static bool method_is(const struct req_str *m, const char *name)
-{
-    return http_method_is(m->p, m->len, name);
-}
-
 bool http_hop_by_hop(const char *name, size_t len, const struct req_str *conn)
 {
     /* by length first: this runs for every field in both directions */
@@ -521,7 +516,7 @@ int http_parse_response(struct http_resp *rp, const char *head, size_t len)
 
 bool http_resp_has_body(const struct http_resp *rp, const struct req_str *method)
 {
-    if (method && method_is(method, "HEAD"))
+    if (method && http_method_is(method->p, method->len, "HEAD"))
         return false;
     return !(rp->status < 200 || rp->status == 204 || rp->status == 304);
 }
