@@ -652,6 +652,26 @@ START_TEST(test_static_mime)
 }
 END_TEST
 
+/* Two types { } at one level make one map (the later type wins for an
+ * extension named twice, as in nginx); a level with its own replaces the
+ * inherited one. */
+START_TEST(test_types_blocks_add_up)
+{
+    struct cf_main *cf = load_ok(EV "http { types { a/one one; a/x x; }\n"
+                                    "types { a/two two; a/y x; }\n"
+                                    "server { listen 127.0.0.1:8080;\n"
+                                    "location /own/ { types { b/three three; } } } }\n");
+    const struct cf_server *s = &cf->servers[0];
+    ck_assert_int_eq(s->def_loc->types->n, 3);
+    ck_assert_str_eq(conf_mime_type(s->def_loc, "f.one"), "a/one");
+    ck_assert_str_eq(conf_mime_type(s->def_loc, "f.two"), "a/two");
+    ck_assert_str_eq(conf_mime_type(s->def_loc, "f.x"), "a/y");
+    ck_assert_str_eq(conf_mime_type(&s->locs[0], "f.three"), "b/three");
+    ck_assert_str_eq(conf_mime_type(&s->locs[0], "f.one"), "text/plain");
+    cf_free(cf);
+}
+END_TEST
+
 Suite *conf_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -668,6 +688,7 @@ Suite *conf_suite(void)
     tcase_add_test(tc, test_pass_targets);
     tcase_add_test(tc, test_mime_builtin_is_mime_types);
     tcase_add_test(tc, test_static_mime);
+    tcase_add_test(tc, test_types_blocks_add_up);
     suite_add_tcase(s, tc);
     return s;
 }
