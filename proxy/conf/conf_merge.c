@@ -95,7 +95,7 @@ static void merge(struct loc_conf *c, const struct loc_conf *p)
     INH(F_LHB, (c->lhb_n = p->lhb_n, c->lhb_size = p->lhb_size))
 #undef INH
     uint64_t keep = (1ULL << F_RETURN) | (1ULL << F_PASS) | (1ULL << F_STATUS) | (1ULL << F_ALIAS);
-    c->set = (c->set & keep) | (p->set & ~keep) | (c->set & ~keep);
+    c->set |= p->set & ~keep;
     if (c->access_off) {
         l->access_logs = NULL;
         l->naccess_logs = 0;
@@ -168,7 +168,7 @@ int conf_merge_layout(struct conf_build *b)
         }
         srv->listens = sc->listens;
         srv->nlistens = sc->nlistens;
-        if (!sc->has_names) {
+        if (!sc->nnames) {
             static char *empty[] = {""};
             srv->names = empty;
             srv->nnames = 1;

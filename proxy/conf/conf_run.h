@@ -134,9 +134,8 @@ struct srv_conf {           /* one server { } */
     int nlocs;
     struct cf_listen *listens;
     int nlistens;
-    char **names;
+    char **names; /* server_name values; none when it was not given */
     int nnames;
-    bool has_names;
     struct conf_node *n;
 };
 
