@@ -73,7 +73,8 @@ static int set_upstream(struct conf_build *b, const struct conf_cmd *cmd, struct
                         struct conf_scope *s)
 {
     (void)cmd;
-    if (conf_upstream_find(b, n->args[1]) && !conf_upstream_find(b, n->args[1])->implicit)
+    /* implicit upstreams are made after every directive ran (conf_proxy_finish) */
+    if (conf_upstream_find(b, n->args[1]))
         return conf_error(b->R, n->file, n->line, "duplicate upstream \"%s\"", n->args[1]);
     struct cf_upstream *u = conf_upstream_new(b, n->args[1], n);
     if (!u)
