@@ -141,21 +141,32 @@ static enum tok lex_next(struct conf_reader *R, struct lex *L, char **word)
     return T_WORD;
 }
 
+/* "CALL \"PATH\" failed (errno: text)" at the include, or without a position
+ * for the main file.  Always -1. */
+static int file_error(struct conf_reader *R, const char *from_file, int from_line, const char *call,
+                      const char *path, int e)
+{
+    if (from_file)
+        return conf_error(R, from_file, from_line, "%s \"%s\" failed (%d: %s)", call, path, e,
+                          strerror(e));
+    snprintf(R->err, R->errlen, "%s \"%s\" failed (%d: %s)", call, path, e, strerror(e));
+    return -1;
+}
+
 int conf_read_file(struct conf_reader *R, const char *path, const char *from_file, int from_line,
                    struct conf_node **kids, int *nkids)
 {
-    const char *call = "open()";
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    int e = 0;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        e = fd < 0 ? errno : EISDIR;
+        int e = fd < 0 ? errno : EISDIR;
         if (fd >= 0)
             close(fd);
-        goto fail;
+        return file_error(R, from_file, from_line, "open()", path, e);
     }
     char *text = malloc((size_t)st.st_size + 1);
     size_t got = 0;
+    int e = 0;
     while (text && got < (size_t)st.st_size) { /* a file that shrank meanwhile ends early */
         ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
         if (r < 0 && errno == EINTR)
@@ -171,19 +182,12 @@ int conf_read_file(struct conf_reader *R, const char *path, const char *from_fil
         return conf_oom(R);
     if (e) {
         free(text);
-        call = "read()";
-        goto fail;
+        return file_error(R, from_file, from_line, "read()", path, e);
     }
     const char *fname = conf_strdup(R->A, path);
     int rc = fname ? conf_read_text(R, fname, text, got, kids, nkids) : conf_oom(R);
     free(text);
     return rc;
-fail:
-    if (from_file)
-        return conf_error(R, from_file, from_line, "%s \"%s\" failed (%d: %s)", call, path, e,
-                          strerror(e));
-    snprintf(R->err, R->errlen, "%s \"%s\" failed (%d: %s)", call, path, e, strerror(e));
-    return -1;
 }
 
 char *conf_path(struct conf_all *A, const char *base, const char *path)
