@@ -387,6 +387,14 @@ START_TEST(test_sizes_times)
     ck_assert_int_eq(v, 86400000);
     ck_assert_int_eq(conf_parse_msec("5x", &v), -1);
     ck_assert_int_eq(conf_parse_msec("", &v), -1);
+    /* over the limit, and over int64 when multiplied out (UBSan checks the latter) */
+    ck_assert_int_eq(conf_parse_msec("2147483", &v), 0);
+    ck_assert_int_eq(v, 2147483000);
+    ck_assert_int_eq(conf_parse_msec("2147484s", &v), -1);
+    ck_assert_int_eq(conf_parse_msec("2147483647y", &v), -1);
+    ck_assert_int_eq(conf_parse_time("2147483647y", 100LL * 365 * 86400000, &v), -1);
+    ck_assert_int_eq(conf_parse_time("100y", 100LL * 365 * 86400000, &v), 0);
+    ck_assert_int_eq(conf_parse_time("100y 1ms", 100LL * 365 * 86400000, &v), -1);
 }
 END_TEST
 
