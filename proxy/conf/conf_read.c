@@ -39,6 +39,13 @@ struct lex {
 
 enum tok { T_WORD, T_SEMI, T_LBRACE, T_RBRACE, T_EOF, T_ERR };
 
+/* What ends an unquoted word, as in nginx.  Not strchr(): it would match a
+ * NUL byte in the file, ending a word before it starts, forever. */
+static bool word_end(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == ';' || ch == '{';
+}
+
 /* Reads one token as nginx's ngx_conf_read_token does.  A word's value (with
  * \" \' \\ \t \r \n escapes applied) goes to *word (arena). */
 static enum tok lex_next(struct conf_reader *R, struct lex *L, char **word)
@@ -88,7 +95,7 @@ static enum tok lex_next(struct conf_reader *R, struct lex *L, char **word)
             L->p++;
         }
         e = L->p++;
-        if (L->p < L->end && !strchr(" \t\r\n;{", *L->p)) {
+        if (L->p < L->end && !word_end(*L->p)) {
             conf_error(R, L->file, L->line, "unexpected \"%c\"", *L->p);
             return T_ERR;
         }
@@ -107,7 +114,7 @@ static enum tok lex_next(struct conf_reader *R, struct lex *L, char **word)
             }
             if (ch == '$')
                 var = true;
-            if (strchr(" \t\r\n;{", ch))
+            if (word_end(ch))
                 break;
             L->p++;
         }

@@ -680,6 +680,25 @@ START_TEST(test_types_blocks_add_up)
 }
 END_TEST
 
+/* A NUL byte is a character of its word (as in nginx), not the end of
+ * every word: the load ends with an error instead of looping. */
+START_TEST(test_nul_byte)
+{
+    static const char text[] = EV "http { a\0b; }\n";
+    put("conf/t.conf", "");
+    char p[512];
+    snprintf(p, sizeof(p), "%s/conf/t.conf", dir);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+    fclose(f);
+    struct cf_main *cf = NULL;
+    char err[512] = "";
+    ck_assert_int_eq(conf_load("conf/t.conf", dir, NULL, &cf, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "t.conf:2: unknown directive \"a\""));
+}
+END_TEST
+
 Suite *conf_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -697,6 +716,7 @@ Suite *conf_suite(void)
     tcase_add_test(tc, test_mime_builtin_is_mime_types);
     tcase_add_test(tc, test_static_mime);
     tcase_add_test(tc, test_types_blocks_add_up);
+    tcase_add_test(tc, test_nul_byte);
     suite_add_tcase(s, tc);
     return s;
 }
