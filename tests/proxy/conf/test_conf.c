@@ -610,6 +610,13 @@ START_TEST(test_pass_targets)
     ck_assert_str_eq(l[3].pass_uri, "/");
     ck_assert_str_eq(l[3].proxy_host, "127.0.0.1");
     ck_assert_str_eq(l[3].upstream->name, "127.0.0.1:80");
+    /* an implicit upstream's peer has a server line's defaults */
+    const struct cf_upstream *u = l[3].upstream;
+    ck_assert(u->implicit);
+    ck_assert_int_eq(u->npeers, 1);
+    ck_assert_int_eq(u->peers[0].weight, 1);
+    ck_assert_int_eq(u->peers[0].max_fails, 1);
+    ck_assert_int_eq(u->peers[0].fail_timeout_ms, 10000);
     cf_free(cf);
 }
 END_TEST
