@@ -73,7 +73,6 @@ int conf_load(const char *file, const char *prefix, const char *globals, struct 
 
     cf->worker_processes = 1;
     cf->worker_connections = 512;
-    cf->yield = false;
     struct conf_build b = {
         .R = &R, .cf = cf, .tables = modules, .ntables = sizeof(modules) / sizeof(modules[0])};
     b.http = conf_http_new_level(&b, NULL, NULL);
@@ -83,8 +82,8 @@ int conf_load(const char *file, const char *prefix, const char *globals, struct 
     if (conf_run_block(&b, &root, &s) < 0)
         goto fail;
     if (!(b.main_set & (1ULL << MAIN_EVENTS))) {
-        snprintf(err, errlen, "%s:%d: no \"events\" section in configuration", cf->conf_file,
-                 root.nkids ? root.kids[root.nkids - 1].line : 1);
+        conf_error(&R, cf->conf_file, root.nkids ? root.kids[root.nkids - 1].line : 1,
+                   "no \"events\" section in configuration");
         goto fail;
     }
     if (!cf->pid_file && !(cf->pid_file = conf_prefixed(&b, "logs/proxy.pid")))

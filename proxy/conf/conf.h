@@ -8,18 +8,19 @@
  * implement, is an error "FILE:LINE: message" in nginx's wording.  Settings
  * are merged http -> server -> location at load time (config.h).
  *
+ * docs/directives.md lists every directive and how it differs from nginx.
  * Accepted with nginx's meaning but without effect here: `sendfile`,
  * `tcp_nopush`, `tcp_nodelay` (we always send files with sendfile(2)),
  * `client_body_temp_path`, `proxy_temp_path`, `uwsgi_temp_path` (nothing is
  * buffered to disk), `proxy_request_buffering off` (bodies are streamed),
- * `proxy_buffers` and `proxy_busy_buffers_size` and their uwsgi_ twins
- * (the values are checked; response bodies are streamed with backpressure,
- * not buffered), `types_hash_*` and `server_names_hash_*` (nginx's table
- * sizes), `proxy_redirect off` (Location is never rewritten; nginx's
- * default rewriting and explicit rules are refused), `accept_mutex` (off, nginx's default
- * since 1.11.3), `use epoll`, `daemon off`, `master_process on`, `error_log` in http { } (there is
- * one error log, set in the main or the http context), and `user` (workers keep the user the master
- * runs as: run the proxy as the user it should be).
+ * `proxy_buffering`, `proxy_buffers` and `proxy_busy_buffers_size` and their
+ * uwsgi_ twins (the values are checked; response bodies are streamed with
+ * backpressure, not buffered), `types_hash_*` and `server_names_hash_*`
+ * (nginx's table sizes), `proxy_redirect off` (Location is never
+ * rewritten), `accept_mutex` (off, nginx's default since 1.11.3), `use
+ * epoll`, `daemon off`, `master_process on` and `user` (workers keep the
+ * user the master runs as: run the proxy as the user it should be).
+ * `error_log` sets the one error log, in the main or the http context.
  *
  * Refused with a message where we do not do what they ask: `gzip on`
  * (responses go uncompressed; `gzip off` is accepted),
@@ -34,8 +35,7 @@
  * event loop one turn at a time and calls sched_yield() between turns, so
  * that upstreams and other busy processes sharing its cores get them
  * promptly (proxy/core/worker.c).  The gateway's workers do it by default
- * (--yield), where it cuts p99 by 4x; in front of one fast upstream the
- * proxy's p99 was 1.10x nginx's with it and 1.01x without
+ * (--yield); in front of one fast upstream it raised the proxy's p99
  * (bench/proxy_bench.md), so the proxy leaves it off unless asked. */
 #ifndef PROXY_CONF_H
 #define PROXY_CONF_H

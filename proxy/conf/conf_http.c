@@ -230,7 +230,6 @@ static int set_server_name(struct conf_build *b, const struct conf_cmd *cmd, str
             return conf_oom(b->R);
         *slot = name;
     }
-    sc->has_names = true;
     return 0;
 }
 

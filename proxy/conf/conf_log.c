@@ -143,15 +143,8 @@ static const struct conf_cmd cmds[] = {
      .dup = CONF_ONCE,
      .dup_msg = "\"error_log\" directive is duplicate (one error log is supported, in the main "
                 "or the http context)"},
-    {.name = "log_format", .ctx = CONF_HTTP, .min = 2, .max = -1, .set = set_log_format, .bit = -1},
-    {.name = "access_log",
-     .ctx = CONF_HSL,
-     .min = 1,
-     .max = -1,
-     .set = set_access_log,
-     .store = CONF_ST_LOC,
-     .bit = F_ACCESS_LOG,
-     .dup = CONF_MANY},
+    CONF_CMD("log_format", CONF_HTTP, 2, -1, set_log_format),
+    CONF_LOC_LIST("access_log", 1, -1, set_access_log, F_ACCESS_LOG),
 };
 
 const struct conf_cmds conf_log_cmds = CONF_CMDS(cmds);

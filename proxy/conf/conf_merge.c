@@ -10,7 +10,9 @@
 #include "conf_proxy.h"
 #include "conf_upstream.h"
 
-static void set_http_defaults(struct conf_build *b, struct loc_conf *h)
+/* nginx's defaults for what the http level left unset.  0, or -1 with the
+ * error written. */
+static int set_http_defaults(struct conf_build *b, struct loc_conf *h)
 {
     struct cf_loc *l = &h->loc;
 #define DEF(F, stmt)                                                                               \
@@ -33,8 +35,8 @@ static void set_http_defaults(struct conf_build *b, struct loc_conf *h)
     DEF(F_HDR_TO, h->hdr_to = 60000)
     DEF(F_LHB, (h->lhb_n = 4, h->lhb_size = 8192))
 #undef DEF
-    if (!(h->set & (1ULL << F_ROOT)))
-        l->root = conf_prefixed(b, "html");
+    if (!(h->set & (1ULL << F_ROOT)) && !(l->root = conf_prefixed(b, "html")))
+        return conf_oom(b->R);
     if (!(h->set & (1ULL << F_INDEX))) {
         static char *def_index[] = {"index.html"};
         l->index = def_index;
@@ -42,15 +44,15 @@ static void set_http_defaults(struct conf_build *b, struct loc_conf *h)
     }
     if (!(h->set & (1ULL << F_ACCESS_LOG))) {
         struct cf_access_log *al = conf_alloc(b->R->A, sizeof(*al));
-        if (al) {
-            al->path = conf_prefixed(b, "logs/access.log");
-            al->format = conf_log_find_format(b, "combined");
-            l->access_logs = al;
-            l->naccess_logs = 1;
-        }
+        if (!al || !(al->path = conf_prefixed(b, "logs/access.log")))
+            return conf_oom(b->R);
+        al->format = conf_log_find_format(b, "combined");
+        l->access_logs = al;
+        l->naccess_logs = 1;
     }
     h->set =
         ~0ULL & ~((1ULL << F_RETURN) | (1ULL << F_PASS) | (1ULL << F_STATUS) | (1ULL << F_ALIAS));
+    return 0;
 }
 
 /* Fills every setting the child did not set from its (already merged) parent. */
@@ -93,7 +95,7 @@ static void merge(struct loc_conf *c, const struct loc_conf *p)
     INH(F_LHB, (c->lhb_n = p->lhb_n, c->lhb_size = p->lhb_size))
 #undef INH
     uint64_t keep = (1ULL << F_RETURN) | (1ULL << F_PASS) | (1ULL << F_STATUS) | (1ULL << F_ALIAS);
-    c->set = (c->set & keep) | (p->set & ~keep) | (c->set & ~keep);
+    c->set |= p->set & ~keep;
     if (c->access_off) {
         l->access_logs = NULL;
         l->naccess_logs = 0;
@@ -139,7 +141,8 @@ int conf_merge_layout(struct conf_build *b)
 {
     struct conf_all *A = b->R->A;
     struct cf_main *cf = b->cf;
-    set_http_defaults(b, b->http);
+    if (set_http_defaults(b, b->http) < 0)
+        return -1;
     if (!(b->t_proxy_host = conf_compile(b, NULL, "$proxy_host")) ||
         !(b->t_close = conf_compile(b, NULL, "close")))
         return -1;
@@ -165,7 +168,7 @@ int conf_merge_layout(struct conf_build *b)
         }
         srv->listens = sc->listens;
         srv->nlistens = sc->nlistens;
-        if (!sc->has_names) {
+        if (!sc->nnames) {
             static char *empty[] = {""};
             srv->names = empty;
             srv->nnames = 1;

@@ -1,4 +1,4 @@
-/* conf_mime: the MIME map (conf_mime_type in conf.h) and its built-in table.
+/* conf_mime: the MIME map (conf_mime_type) and its built-in table.
  *
  * One table: nginx's mime.types as nginx ships it, built in (conf/mime.types
  * is the same list; a unit test holds them equal).  A location with a

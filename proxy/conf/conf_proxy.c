@@ -165,8 +165,7 @@ int conf_proxy_finish(struct conf_build *b, struct loc_conf *lc)
         if (!u)
             return -1;
         u->implicit = true;
-        struct cf_peer pt = {.weight = 1, .max_fails = 1, .fail_timeout_ms = 10000};
-        if (conf_upstream_add_peers(b, n, u, ps->target, &pt) < 0)
+        if (conf_upstream_add_peers(b, n, u, ps->target, NULL) < 0)
             return -1;
     }
     l->upstream = u;

@@ -39,6 +39,13 @@ struct lex {
 
 enum tok { T_WORD, T_SEMI, T_LBRACE, T_RBRACE, T_EOF, T_ERR };
 
+/* What ends an unquoted word, as in nginx.  Not strchr(): it would match a
+ * NUL byte in the file, ending a word before it starts, forever. */
+static bool word_end(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == ';' || ch == '{';
+}
+
 /* Reads one token as nginx's ngx_conf_read_token does.  A word's value (with
  * \" \' \\ \t \r \n escapes applied) goes to *word (arena). */
 static enum tok lex_next(struct conf_reader *R, struct lex *L, char **word)
@@ -88,7 +95,7 @@ static enum tok lex_next(struct conf_reader *R, struct lex *L, char **word)
             L->p++;
         }
         e = L->p++;
-        if (L->p < L->end && !strchr(" \t\r\n;{", *L->p)) {
+        if (L->p < L->end && !word_end(*L->p)) {
             conf_error(R, L->file, L->line, "unexpected \"%c\"", *L->p);
             return T_ERR;
         }
@@ -107,7 +114,7 @@ static enum tok lex_next(struct conf_reader *R, struct lex *L, char **word)
             }
             if (ch == '$')
                 var = true;
-            if (strchr(" \t\r\n;{", ch))
+            if (word_end(ch))
                 break;
             L->p++;
         }
@@ -141,6 +148,18 @@ static enum tok lex_next(struct conf_reader *R, struct lex *L, char **word)
     return T_WORD;
 }
 
+/* "CALL \"PATH\" failed (errno: text)" at the include, or without a position
+ * for the main file.  Always -1. */
+static int file_error(struct conf_reader *R, const char *from_file, int from_line, const char *call,
+                      const char *path, int e)
+{
+    if (from_file)
+        return conf_error(R, from_file, from_line, "%s \"%s\" failed (%d: %s)", call, path, e,
+                          strerror(e));
+    snprintf(R->err, R->errlen, "%s \"%s\" failed (%d: %s)", call, path, e, strerror(e));
+    return -1;
+}
+
 int conf_read_file(struct conf_reader *R, const char *path, const char *from_file, int from_line,
                    struct conf_node **kids, int *nkids)
 {
@@ -150,16 +169,17 @@ int conf_read_file(struct conf_reader *R, const char *path, const char *from_fil
         int e = fd < 0 ? errno : EISDIR;
         if (fd >= 0)
             close(fd);
-        if (from_file)
-            return conf_error(R, from_file, from_line, "open() \"%s\" failed (%d: %s)", path, e,
-                              strerror(e));
-        snprintf(R->err, R->errlen, "open() \"%s\" failed (%d: %s)", path, e, strerror(e));
-        return -1;
+        return file_error(R, from_file, from_line, "open()", path, e);
     }
     char *text = malloc((size_t)st.st_size + 1);
     size_t got = 0;
-    while (text && got < (size_t)st.st_size) {
+    int e = 0;
+    while (text && got < (size_t)st.st_size) { /* a file that shrank meanwhile ends early */
         ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) /* a config cut short by an I/O error must not load */
+            e = errno;
         if (r <= 0)
             break;
         got += (size_t)r;
@@ -167,6 +187,10 @@ int conf_read_file(struct conf_reader *R, const char *path, const char *from_fil
     close(fd);
     if (!text)
         return conf_oom(R);
+    if (e) {
+        free(text);
+        return file_error(R, from_file, from_line, "read()", path, e);
+    }
     const char *fname = conf_strdup(R->A, path);
     int rc = fname ? conf_read_text(R, fname, text, got, kids, nkids) : conf_oom(R);
     free(text);

@@ -41,7 +41,7 @@ int conf_error(struct conf_reader *R, const char *file, int line, const char *fm
 int conf_oom(struct conf_reader *R);
 
 /* Reads the file at `path` and appends its statements to kids[nkids].  A
- * failure to open it is reported at from_file:from_line (the include), or
+ * failure to open or read it is reported at from_file:from_line (the include), or
  * without a position when from_file is NULL (the main file).  0 or -1. */
 int conf_read_file(struct conf_reader *R, const char *path, const char *from_file, int from_line,
                    struct conf_node **kids, int *nkids);

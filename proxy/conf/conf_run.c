@@ -224,9 +224,9 @@ int conf_parse_time(const char *s, int64_t max, int64_t *out)
             }
             p++;
         }
-        total += v * mul;
-        if (total > max)
+        if (v > (max - total) / mul) /* checked before multiplying: 2147483647y overflows */
             return -1;
+        total += v * mul;
         any = true;
     }
     if (!any)

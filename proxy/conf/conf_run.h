@@ -134,9 +134,8 @@ struct srv_conf {           /* one server { } */
     int nlocs;
     struct cf_listen *listens;
     int nlistens;
-    char **names;
+    char **names; /* server_name values; none when it was not given */
     int nnames;
-    bool has_names;
     struct conf_node *n;
 };
 
@@ -240,14 +239,14 @@ struct tmpl *conf_compile(struct conf_build *b, const struct conf_node *n, const
 /* A path relative to the -p prefix, made absolute, in the arena; NULL: out of memory. */
 char *conf_prefixed(struct conf_build *b, const char *path);
 
-/* Values: a non-negative decimal int; nginx's time syntax in milliseconds, at
- * most max.  0 or -1. */
-/* Parses nginx sizes ("512", "8k", "1m", "1g") and times ("500ms", "30s",
- * "1h 30m"; no unit = seconds) into bytes / milliseconds.  0 or -1. */
+/* Values, each 0 or -1: nginx sizes ("512", "8k", "1m", "1g") in bytes;
+ * nginx times ("500ms", "30s", "1h 30m"; no unit = seconds) in milliseconds,
+ * at most INT32_MAX (conf_parse_msec) or max (conf_parse_time); a
+ * non-negative decimal int. */
 int conf_parse_size(const char *s, int64_t *out);
 int conf_parse_msec(const char *s, int64_t *out);
-int conf_parse_int(const char *s, int *out);
 int conf_parse_time(const char *s, int64_t max, int64_t *out);
+int conf_parse_int(const char *s, int *out);
 
 /* Generic setters: the value into the store at cmd->off. */
 int conf_set_flag(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,

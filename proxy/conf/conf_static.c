@@ -66,7 +66,7 @@ static int set_types(struct conf_build *b, const struct conf_cmd *cmd, struct co
     struct loc_conf *lc = s->lc;
     struct conf_all *A = b->R->A;
     struct cf_types *t = (struct cf_types *)lc->loc.types;
-    if (!(lc->set & (1ULL << F_TYPES)) || !t) {
+    if (!t) { /* the level's first types { }; a later one adds to it */
         t = conf_alloc(A, sizeof(*t));
         if (!t)
             return conf_oom(b->R);

@@ -10,6 +10,9 @@
 
 #define MAX_RESOLVED 16
 
+/* A `server` line without parameters, as nginx's. */
+static const struct cf_peer peer_defaults = {.weight = 1, .max_fails = 1, .fail_timeout_ms = 10000};
+
 static int set_resolver(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
                         struct conf_scope *s)
 {
@@ -73,7 +76,8 @@ static int set_upstream(struct conf_build *b, const struct conf_cmd *cmd, struct
                         struct conf_scope *s)
 {
     (void)cmd;
-    if (conf_upstream_find(b, n->args[1]) && !conf_upstream_find(b, n->args[1])->implicit)
+    /* implicit upstreams are made after every directive ran (conf_proxy_finish) */
+    if (conf_upstream_find(b, n->args[1]))
         return conf_error(b->R, n->file, n->line, "duplicate upstream \"%s\"", n->args[1]);
     struct cf_upstream *u = conf_upstream_new(b, n->args[1], n);
     if (!u)
@@ -92,6 +96,8 @@ static int set_upstream(struct conf_build *b, const struct conf_cmd *cmd, struct
 int conf_upstream_add_peers(struct conf_build *b, struct conf_node *n, struct cf_upstream *u,
                             const char *spec, const struct cf_peer *tmpl)
 {
+    if (!tmpl)
+        tmpl = &peer_defaults;
     struct addr addrs[MAX_RESOLVED];
     char e[256];
     int na = addr_resolve(spec, 80, addrs, MAX_RESOLVED, e, sizeof(e));
@@ -116,7 +122,7 @@ static int set_ups_server(struct conf_build *b, const struct conf_cmd *cmd, stru
                           struct conf_scope *s)
 {
     (void)cmd;
-    struct cf_peer pt = {.weight = 1, .max_fails = 1, .fail_timeout_ms = 10000};
+    struct cf_peer pt = peer_defaults;
     for (int i = 2; i < n->nargs; i++) {
         const char *a = n->args[i];
         const char *eq = strchr(a, '=');

@@ -15,7 +15,8 @@ struct cf_upstream *conf_upstream_find(struct conf_build *b, const char *name);
  * with the error written. */
 struct cf_upstream *conf_upstream_new(struct conf_build *b, const char *name, struct conf_node *n);
 /* Resolves `spec` and adds one peer per address to u, each a copy of `tmpl`
- * (borrowed).  0, or -1 with "host not found" at n. */
+ * (borrowed; NULL: a `server` line's defaults).  0, or -1 with "host not
+ * found" at n. */
 int conf_upstream_add_peers(struct conf_build *b, struct conf_node *n, struct cf_upstream *u,
                             const char *spec, const struct cf_peer *tmpl);
 /* Runs each upstream's policy create() on its peers and arguments: the one

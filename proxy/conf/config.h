@@ -131,7 +131,7 @@ struct cf_mime { /* one extension of a types { } block */
     char *type;
 };
 
-struct cf_types { /* sorted by ext for bsearch (conf_mime_type in conf.h) */
+struct cf_types { /* sorted by ext for bsearch (conf_mime_type in conf_mime.h) */
     struct cf_mime *m;
     int n;
 };

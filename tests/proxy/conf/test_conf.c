@@ -387,6 +387,14 @@ START_TEST(test_sizes_times)
     ck_assert_int_eq(v, 86400000);
     ck_assert_int_eq(conf_parse_msec("5x", &v), -1);
     ck_assert_int_eq(conf_parse_msec("", &v), -1);
+    /* over the limit, and over int64 when multiplied out (UBSan checks the latter) */
+    ck_assert_int_eq(conf_parse_msec("2147483", &v), 0);
+    ck_assert_int_eq(v, 2147483000);
+    ck_assert_int_eq(conf_parse_msec("2147484s", &v), -1);
+    ck_assert_int_eq(conf_parse_msec("2147483647y", &v), -1);
+    ck_assert_int_eq(conf_parse_time("2147483647y", 100LL * 365 * 86400000, &v), -1);
+    ck_assert_int_eq(conf_parse_time("100y", 100LL * 365 * 86400000, &v), 0);
+    ck_assert_int_eq(conf_parse_time("100y 1ms", 100LL * 365 * 86400000, &v), -1);
 }
 END_TEST
 
@@ -602,6 +610,13 @@ START_TEST(test_pass_targets)
     ck_assert_str_eq(l[3].pass_uri, "/");
     ck_assert_str_eq(l[3].proxy_host, "127.0.0.1");
     ck_assert_str_eq(l[3].upstream->name, "127.0.0.1:80");
+    /* an implicit upstream's peer has a server line's defaults */
+    const struct cf_upstream *u = l[3].upstream;
+    ck_assert(u->implicit);
+    ck_assert_int_eq(u->npeers, 1);
+    ck_assert_int_eq(u->peers[0].weight, 1);
+    ck_assert_int_eq(u->peers[0].max_fails, 1);
+    ck_assert_int_eq(u->peers[0].fail_timeout_ms, 10000);
     cf_free(cf);
 }
 END_TEST
@@ -652,6 +667,45 @@ START_TEST(test_static_mime)
 }
 END_TEST
 
+/* Two types { } at one level make one map (the later type wins for an
+ * extension named twice, as in nginx); a level with its own replaces the
+ * inherited one. */
+START_TEST(test_types_blocks_add_up)
+{
+    struct cf_main *cf = load_ok(EV "http { types { a/one one; a/x x; }\n"
+                                    "types { a/two two; a/y x; }\n"
+                                    "server { listen 127.0.0.1:8080;\n"
+                                    "location /own/ { types { b/three three; } } } }\n");
+    const struct cf_server *s = &cf->servers[0];
+    ck_assert_int_eq(s->def_loc->types->n, 3);
+    ck_assert_str_eq(conf_mime_type(s->def_loc, "f.one"), "a/one");
+    ck_assert_str_eq(conf_mime_type(s->def_loc, "f.two"), "a/two");
+    ck_assert_str_eq(conf_mime_type(s->def_loc, "f.x"), "a/y");
+    ck_assert_str_eq(conf_mime_type(&s->locs[0], "f.three"), "b/three");
+    ck_assert_str_eq(conf_mime_type(&s->locs[0], "f.one"), "text/plain");
+    cf_free(cf);
+}
+END_TEST
+
+/* A NUL byte is a character of its word (as in nginx), not the end of
+ * every word: the load ends with an error instead of looping. */
+START_TEST(test_nul_byte)
+{
+    static const char text[] = EV "http { a\0b; }\n";
+    put("conf/t.conf", "");
+    char p[512];
+    snprintf(p, sizeof(p), "%s/conf/t.conf", dir);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+    fclose(f);
+    struct cf_main *cf = NULL;
+    char err[512] = "";
+    ck_assert_int_eq(conf_load("conf/t.conf", dir, NULL, &cf, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "t.conf:2: unknown directive \"a\""));
+}
+END_TEST
+
 Suite *conf_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -668,6 +722,8 @@ Suite *conf_suite(void)
     tcase_add_test(tc, test_pass_targets);
     tcase_add_test(tc, test_mime_builtin_is_mime_types);
     tcase_add_test(tc, test_static_mime);
+    tcase_add_test(tc, test_types_blocks_add_up);
+    tcase_add_test(tc, test_nul_byte);
     suite_add_tcase(s, tc);
     return s;
 }
