@@ -2,7 +2,8 @@
 
 GET /          -> "pid=<worker pid> version=<VERSION> n=<requests this worker served>
                    imported=<pid that imported this module>"
-GET /sleep?s=S -> sleeps S seconds first (harakiri, graceful stop)
+GET /sleep?s=S -> sleeps S seconds first (harakiri, graceful stop); a line
+                  "<pid> sleeping" in $WSGI_RECORD_DIR/sleep.log says it has begun
 GET /exit?code=N -> the worker exits at once with status N (no answer)
 The reload test copies this file and edits VERSION to see new code picked up.
 $WSGI_RECORD_DIR/validator.log receives anything the validator raises."""
@@ -16,10 +17,10 @@ IMPORTED_BY = os.getpid()  # the worker, or the master with --preload
 served = 0
 
 
-def record(line):
+def record(line, name="validator.log"):
     d = os.environ.get("WSGI_RECORD_DIR")
     if d:
-        with open(os.path.join(d, "validator.log"), "a") as f:
+        with open(os.path.join(d, name), "a") as f:
             f.write("%d %s\n" % (os.getpid(), line))
 
 
@@ -30,6 +31,7 @@ def inner(environ, start_response):
     if environ.get("PATH_INFO", "").startswith("/exit"):
         os._exit(int(q.get("code", "3")))
     if environ.get("PATH_INFO", "").startswith("/sleep"):
+        record("sleeping", "sleep.log")  # the request is in the app: tests wait for this
         time.sleep(float(q.get("s", "1")))
     body = ("pid=%d version=%s n=%d imported=%d" % (os.getpid(), VERSION, served, IMPORTED_BY)).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])

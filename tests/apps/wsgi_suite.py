@@ -17,8 +17,9 @@ Routes (PATH_INFO prefix):
   /status?code=C       answers status C
   /write               body via write() then the iterable ("abc")
   /gen?n=N&cl=0|1      generator of N pieces, Content-Length only if cl=1
-  /slowgen?n=N&delay=S generator of N pieces "slow-I;", sleeping S seconds
-                       after each (no Content-Length): a streamed response
+  /handgen?go=NAME     generator (no Content-Length): "hand-0;", then waits
+                       until the client creates $WSGI_RECORD_DIR/NAME (60 s
+                       safety net), then "hand-1;": a streamed response
   /excinfo/before      start_response twice, the second with exc_info: 500
   /excinfo/after       exc_info after the body started: re-raised, recorded
   /close?id=X&mode=ok|raise|slow   an iterable whose close() is recorded
@@ -185,15 +186,16 @@ def r_gen(environ, start_response):
     return gen()
 
 
-def r_slowgen(environ, start_response):
-    q = qs(environ)
-    n, delay = int(q.get("n", "4")), float(q.get("delay", "0.5"))
+def r_handgen(environ, start_response):
+    go = os.path.join(os.environ["WSGI_RECORD_DIR"], os.path.basename(qs(environ)["go"]))
     start_response("200 OK", [("Content-Type", "text/plain")])
 
     def gen():
-        for i in range(n):
-            yield b"slow-%d;" % i
-            time.sleep(delay)
+        yield b"hand-0;"
+        deadline = time.monotonic() + 60  # longer than the client waits for hand-0
+        while not os.path.exists(go) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        yield b"hand-1;"
     return gen()
 
 
@@ -293,7 +295,7 @@ def r_pid(environ, start_response):
 
 ROUTES = [
     ("/environ", r_environ), ("/echo", r_echo), ("/upload", r_upload), ("/status", r_status),
-    ("/write", r_write), ("/gen", r_gen), ("/slowgen", r_slowgen), ("/excinfo/before", r_excinfo_before),
+    ("/write", r_write), ("/gen", r_gen), ("/handgen", r_handgen), ("/excinfo/before", r_excinfo_before),
     ("/excinfo/after", r_excinfo_after), ("/close", r_close), ("/file", r_file),
     ("/raise_after", r_raise_after), ("/raise", r_raise), ("/sleep", r_sleep), ("/pid", r_pid),
     ("/errors", r_errors),

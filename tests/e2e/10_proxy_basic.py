@@ -115,10 +115,13 @@ class ProxyBasic(ProxyCase):
         self.assertEqual(r.header("Content-Type"), "text/html")
 
     def test_read_timeout_is_504(self):
+        """proxy_read_timeout 1s, not the default 60s: the 504 comes long
+        before the upstream's answer (the bound is a safety net, far from 1 s
+        for a busy machine and far from 60 s)."""
         t = time.monotonic()
-        r = self.get("/slow/3")
+        r = self.get("/slow/30", timeout=40)
         self.assertEqual(r.status, 504)
-        self.assertLess(time.monotonic() - t, 2.9)
+        self.assertLess(time.monotonic() - t, 20)
 
     def test_upstream_status_passed(self):
         r = self.get("/status/404")

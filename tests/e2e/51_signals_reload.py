@@ -28,6 +28,24 @@ SLOW_BACKEND = """
 """
 
 
+def holds(path):
+    """A predicate on a pid: whether that process has `path` open."""
+    def held(pid):
+        fds = "/proc/%d/fd" % pid
+        try:
+            names = os.listdir(fds)
+        except OSError:  # gone
+            return False
+        for fd in names:
+            try:
+                if os.readlink(os.path.join(fds, fd)) == path:
+                    return True
+            except OSError:
+                pass
+        return False
+    return held
+
+
 def read(path):
     try:
         with open(path, errors="replace") as f:
@@ -169,7 +187,10 @@ class Signals(harness.ProxyTestCase):
             return os.path.exists(log) and "/after" in read(log)
 
         harness.wait_for(moved, 20, step=0.2, what="a new access.log after USR1")
-        time.sleep(0.5)  # every worker has reopened by now
+        # each worker reopens on its own: wait until none writes to the old file
+        rotated = holds(os.path.realpath(log + ".1"))
+        harness.wait_for(lambda: not any(map(rotated, p.workers())), 20,
+                         what="every worker to close the rotated access.log")
         for i in range(10):
             harness.request(self.port, path="/final%d" % i)
         harness.wait_for(lambda: "/final9" in read(log), 10, what="the last lines")

@@ -15,7 +15,6 @@ is nothing to compare with (a pass would claim a sameness never checked)."""
 import os
 import socket
 import threading
-import time
 import unittest
 
 import harness
@@ -104,6 +103,14 @@ class SameChoice(harness.TempDirTestCase):
         self.assertEqual(out["ours"], out["nginx"], "ours differs from nginx")
         return out["nginx"]
 
+    def hits(self):
+        """How many requests the backends have received so far."""
+        return sum(len(b.hits) for b in self.backends)
+
+    def wait_hits(self, n):
+        """Waits until the backends have received `n` requests in all."""
+        harness.wait_for(lambda: self.hits() >= n, 20, step=0.01, what="%d backend requests" % n)
+
     def seq(self, port, n, path="/"):
         return "".join(backend_of(get(port, path)) for _ in range(n))
 
@@ -174,11 +181,13 @@ class SameChoice(harness.TempDirTestCase):
             order = []
             held = []
             # two slow requests hold connections to the first two servers
+            # (long enough that the picks below happen while they are held)
             for _ in range(2):
-                c = RawClient(port, timeout=10)
-                c.send("GET /sleep/1.5 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                n = self.hits()
+                c = RawClient(port, timeout=20)
+                c.send("GET /sleep/4 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
                 held.append(c)
-                time.sleep(0.3)
+                self.wait_hits(n + 1)
             order.append(self.seq(port, 6))
             for c in held:
                 order.append(backend_of(c.read_response()))
@@ -191,9 +200,10 @@ class SameChoice(harness.TempDirTestCase):
 
     def test_max_conns_with_one_held(self):
         def run(port):
-            c = RawClient(port, timeout=10)
-            c.send("GET /sleep/1.2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-            time.sleep(0.3)
+            n = self.hits()
+            c = RawClient(port, timeout=20)
+            c.send("GET /sleep/4 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            self.wait_hits(n + 1)  # held from here on, for 4 s
             during = self.seq(port, 6)
             first = backend_of(c.read_response())
             c.close()

@@ -4,10 +4,9 @@ ways, HEAD, extension methods, app errors."""
 import json
 import os
 import socket
-import time
 
 from harness import (GatewayTestCase, RawClient, UwsgiClient, free_port, main, need_gateway,
-                     request)
+                     request, wait_for)
 
 APP = r'''
 import json, os, sys
@@ -234,7 +233,9 @@ class GatewayWSGI(GatewayTestCase):
         self.assertEqual(r.status, 500)
         self.assertNotIn("Injected", [k for k, v in r.headers])
         c.close()
-        time.sleep(0.2)
+        # the traceback reaches the log through a pipe: wait for it to arrive
+        wait_for(lambda: "RuntimeError: boom from the app" in self.gw.output(), 20,
+                 what="the app's traceback in the gateway log")
         out = self.gw.output()
         self.assertIn("RuntimeError: boom from the app", out)
         self.assertIn("Traceback", out)

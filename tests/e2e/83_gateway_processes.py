@@ -164,7 +164,10 @@ class Processes(harness.GatewayTestCase):
         self.assertEqual(r.status, 200)
         wpid = int(r.body.split()[1])
         os.kill(wpid, signal.SIGTERM)  # the master respawns it; the old one winds down
-        time.sleep(0.05)
+        if harness.GATEWAY_IMPL == "ours":  # wait until it has begun to stop
+            wait_for(lambda: "(pid %d) stopping" % wpid in g.output(), 20, what="the worker stopping")
+        else:
+            time.sleep(0.05)
         # the client reuses its idle connection just as the worker stops
         c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         r = c.read_response()

@@ -91,8 +91,7 @@ class Signals(harness.GatewayTestCase):
     def graceful(self, sig):
         g = self.gw(processes=1)
         g.wait_workers(1)
-        # the worker has imported the app and waits in its loop: the slow
-        # request below is in the app well before the signal, even under load
+        # the worker has imported the app and waits in its loop
         self.assertEqual(harness.request(self.port, timeout=20).status, 200)
         out = {}
 
@@ -103,7 +102,7 @@ class Signals(harness.GatewayTestCase):
                 out["e"] = e
         t = threading.Thread(target=slow)
         t.start()
-        time.sleep(0.7)  # the request is in the app now
+        wait_for(lambda: self.record_lines("sleep.log"), 20, what="the request in the app")
         t0 = time.monotonic()
         g.signal(sig)
         t.join(20)

@@ -1,8 +1,11 @@
 """Gateway, black box: concurrency is fair.  With --processes 2, 64
-keep-alive connections opened at once each get their request answered
-within a second, twice in a row on the same connections (uWSGI's
+keep-alive connections opened at once each get their request answered while
+all of them stay open, twice in a row on the same connections (uWSGI's
 --http11-socket fails this: each worker holds one keep-alive connection and
-the others wait)."""
+the others wait until it is closed).  How long the answers take is printed,
+not judged: on a busy machine that is the scheduler's business; a gateway
+that is not fair leaves some connection unanswered however long one waits
+(ROUND_LIMIT is only the safety net)."""
 import os
 import selectors
 import socket
@@ -15,17 +18,18 @@ harness.need_gateway()  # exits 77 (skip) when the gateway under test is not bui
 
 PID_APP = os.path.join(harness.TEST_APPS_DIR, "pid_app.py")
 N = 64
-LIMIT = 1.0  # seconds: the longest wait a fair gateway may give one connection
+ROUND_LIMIT = 30.0  # seconds: safety net for one round, far beyond a fair one
 
 
-def one_round(socks, sel, timeout=15.0):
-    """Sends one request on every socket at once; returns each latency."""
+def one_round(socks, sel, timeout=ROUND_LIMIT):
+    """Sends one request on every socket at once; returns each latency
+    (infinite when the connection was closed first or never answered)."""
     start = {}
     bufs = {s: b"" for s in socks}
     for s in socks:
         start[s] = time.monotonic()
         s.sendall(b"GET / HTTP/1.1\r\nHost: fair\r\n\r\n")
-    lat, pids = {}, set()
+    lat = {}
     deadline = time.monotonic() + timeout
     while len(lat) < len(socks) and time.monotonic() < deadline:
         for key, _ in sel.select(0.2):
@@ -46,9 +50,8 @@ def one_round(socks, sel, timeout=15.0):
             cl = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
             if cl and len(body) >= int(cl[0].split(b":")[1]):
                 lat[s] = time.monotonic() - start[s]
-                pids.add(body.split()[0])
                 bufs[s] = b""
-    return [lat.get(s, float("inf")) for s in socks], pids
+    return [lat.get(s, float("inf")) for s in socks]
 
 
 class Fairness(harness.GatewayTestCase):
@@ -57,8 +60,7 @@ class Fairness(harness.GatewayTestCase):
         g = self.start_gateway([sockopt, "127.0.0.1:%d" % port, "--wsgi-file", PID_APP,
                                 "--processes", "2", "--disable-logging"])
         g.wait_workers(2)
-        harness.request(port)  # both workers have imported the app by now, or soon
-        time.sleep(0.5)
+        harness.request(port)
         sel = selectors.DefaultSelector()
         socks = []
         try:
@@ -67,12 +69,12 @@ class Fairness(harness.GatewayTestCase):
                 s.setblocking(False)
                 sel.register(s, selectors.EVENT_READ)
                 socks.append(s)
-            lat1, pids1 = one_round(socks, sel)
-            slow = sorted(lat1)[-3:]
-            self.assertLess(max(lat1), LIMIT, "slowest first answers: %r" % slow)
-            alive = [s for s, l in zip(socks, lat1)]
-            lat2, pids2 = one_round(alive, sel)
-            self.assertLess(max(lat2), LIMIT, "keep-alive round, slowest: %r" % sorted(lat2)[-3:])
+            for what in ("first", "keep-alive"):
+                lat = one_round(socks, sel)
+                unanswered = sum(1 for x in lat if x == float("inf"))
+                print("%s round: slowest answers after %r s" % (what, sorted(lat)[-3:]))
+                self.assertEqual(unanswered, 0, "%s round: %d of %d connections unanswered or closed"
+                                 % (what, unanswered, N))
         finally:
             for s in socks:
                 sel.unregister(s)

@@ -16,6 +16,7 @@ the test shown passing on the real tree is one that can fail.
 Run directly (python3 tests/layout/test_include_graph.py) or from ctest."""
 import os
 import re
+import shutil
 import sys
 import tempfile
 import unittest
@@ -126,7 +127,7 @@ class Checker(unittest.TestCase):
 
     def tree(self, files):
         d = tempfile.mkdtemp(prefix="incgraph.")
-        self.addCleanup(lambda: __import__("shutil").rmtree(d))
+        self.addCleanup(shutil.rmtree, d)
         for path, text in files.items():
             os.makedirs(os.path.join(d, os.path.dirname(path)), exist_ok=True)
             with open(os.path.join(d, path), "w") as f:
