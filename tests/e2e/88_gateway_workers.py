@@ -78,7 +78,7 @@ class Workers(harness.GatewayTestCase):
             hit(self.port, "/exit?code=3", timeout=10)
         except (ConnectionError, OSError, http.client.HTTPException):
             pass  # the worker died under the request: no answer, or a 5xx
-        wait_for(lambda: len(g.workers()) == 1 and victim not in g.workers(), 20, what="respawn")
+        wait_for(lambda: (lambda w: len(w) == 1 and victim not in w)(g.workers()), 20, what="respawn")
         self.assertEqual(hit(self.port).status, 200)
         wait_for(lambda: str(victim) in g.output()[mark:], 5, what="log naming the dead worker")
         lines = [l for l in g.output()[mark:].splitlines() if str(victim) in l and "respawn" in l]
@@ -89,7 +89,7 @@ class Workers(harness.GatewayTestCase):
         old = g.wait_workers(2)
         for p in old:
             os.kill(p, signal.SIGKILL)
-        wait_for(lambda: len(g.workers()) == 2 and not set(old) & set(g.workers()), 20, what="respawn")
+        wait_for(lambda: (lambda w: len(w) == 2 and not set(old) & set(w))(g.workers()), 20, what="respawn")
         for _ in range(20):
             self.assertEqual(hit(self.port).status, 200)
 
@@ -102,7 +102,7 @@ class Workers(harness.GatewayTestCase):
         took = time.monotonic() - t0
         self.assertEqual(r.status, 504)
         self.assertLess(took, 20)  # harakiri 2 s; the app would answer at 30 s
-        wait_for(lambda: len(g.workers()) == 1 and before not in g.workers(), 15, what="replacement")
+        wait_for(lambda: (lambda w: len(w) == 1 and before not in w)(g.workers()), 15, what="replacement")
         self.assertEqual(hit(self.port).status, 200)
 
     @uwsgi_differs("uWSGI's harakiri closes the connection without a response")
@@ -123,7 +123,7 @@ class Workers(harness.GatewayTestCase):
             hit(self.port, "/sleep?s=8", timeout=20)
         except (ConnectionError, OSError, harness.http.client.HTTPException):
             pass  # uWSGI closes; ours answers 504 (test_harakiri_504)
-        wait_for(lambda: len(g.workers()) == 1 and before not in g.workers(), 15, what="replacement")
+        wait_for(lambda: (lambda w: len(w) == 1 and before not in w)(g.workers()), 15, what="replacement")
         r = hit(self.port)
         self.assertEqual(r.status, 200)
         self.assertNotEqual(pid_n(r)[0], before)

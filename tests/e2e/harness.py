@@ -589,7 +589,7 @@ class GatewayProc(Proc):
         return proc_children(self.pid)
 
     def wait_workers(self, n, timeout=20.0):
-        return wait_for(lambda: len(self.workers()) == n and self.workers(), timeout,
+        return wait_for(lambda: (lambda w: len(w) == n and w)(self.workers()), timeout,
                         what="%d workers of %s" % (n, self.impl))
 
     def stop_signal(self):
@@ -1035,7 +1035,7 @@ class ProxyProc(Proc):
         return proc_children(self.pid)
 
     def wait_workers(self, n, timeout=20.0):
-        return wait_for(lambda: len(self.workers()) >= n and self.workers(), timeout,
+        return wait_for(lambda: (lambda w: len(w) >= n and w)(self.workers()), timeout,
                         what="%d workers of %s" % (n, self.impl))
 
     def rss(self, field="VmRSS"):
