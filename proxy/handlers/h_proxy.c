@@ -279,8 +279,7 @@ static void relay(struct proxy *px)
         if (request_output_full(q)) {
             px->paused = true;
             sock_disable(px->pc->sk, EV_READ);
-            q->on_drain = on_client_drain;
-            q->drain_ud = px;
+            request_on_drain(q, on_client_drain, px);
             return;
         }
         if (px->rf == RF_LENGTH) {
@@ -305,8 +304,7 @@ static void relay(struct proxy *px)
             evbuffer_drain(in, (size_t)k);
         }
     }
-    q->on_drain = on_client_drain;
-    q->drain_ud = px;
+    request_on_drain(q, on_client_drain, px);
 }
 
 /* The response head arrived: judge it, then start the client's response. */
