@@ -218,18 +218,8 @@ static void fail_try(struct proxy *px, enum px_fail kind, const char *why)
 
 /* --- upstream callbacks ---------------------------------------------------- */
 
-static void on_body(void *ud, bool done)
-{
-    struct proxy *px = ud;
-    if (done && px->pc && px->phase == PX_WAIT_HEAD && px->loc->read_timeout_ms > 0) {
-        /* proxy_read_timeout counts from the end of the request */
-        int ms = px->loc->read_timeout_ms, sm = px->loc->proxy_send_timeout_ms;
-        struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
-        struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
-        sock_set_timeouts_lazy(px->pc->sk, &rt, sm > 0 ? &wt : NULL);
-    }
-}
-
+/* The upstream connection's timeouts once connected: proxy_send_timeout,
+ * and proxy_read_timeout counted from the end of the request body. */
 static void set_connected_timeouts(struct proxy *px)
 {
     int ms = px->loc->read_timeout_ms, sm = px->loc->proxy_send_timeout_ms;
@@ -237,6 +227,13 @@ static void set_connected_timeouts(struct proxy *px)
     struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
     bool reading = px->q->body_done;
     sock_set_timeouts_lazy(px->pc->sk, reading && ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
+}
+
+static void on_body(void *ud, bool done)
+{
+    struct proxy *px = ud;
+    if (done && px->pc && px->phase == PX_WAIT_HEAD && px->loc->read_timeout_ms > 0)
+        set_connected_timeouts(px); /* the body is over: the read timeout starts */
 }
 
 static void complete(struct proxy *px)
