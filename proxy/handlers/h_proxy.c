@@ -142,26 +142,26 @@ static void end_try(struct proxy *px, enum up_result res, int status, bool keep_
     px->paused = false;
 }
 
-static bool flag_for_status(const struct cf_loc *loc, int status)
+/* The proxy_next_upstream flag of an upstream status (http_500, ...), or 0. */
+static int status_flag(int status)
 {
-    int f = loc->next_upstream;
     switch (status) {
     case 500:
-        return f & CF_NEXT_HTTP_500;
+        return CF_NEXT_HTTP_500;
     case 502:
-        return f & CF_NEXT_HTTP_502;
+        return CF_NEXT_HTTP_502;
     case 503:
-        return f & CF_NEXT_HTTP_503;
+        return CF_NEXT_HTTP_503;
     case 504:
-        return f & CF_NEXT_HTTP_504;
+        return CF_NEXT_HTTP_504;
     case 429:
-        return f & CF_NEXT_HTTP_429;
+        return CF_NEXT_HTTP_429;
     case 403:
-        return f & CF_NEXT_HTTP_403;
+        return CF_NEXT_HTTP_403;
     case 404:
-        return f & CF_NEXT_HTTP_404;
+        return CF_NEXT_HTTP_404;
     default:
-        return false;
+        return 0;
     }
 }
 
@@ -317,16 +317,11 @@ static void on_head(struct proxy *px)
      * one, as nginx's (ngx_http_upstream_test_next, then the state 0 of
      * ngx_http_upstream_finalize_request): the peer is not marked failed
      * for the answer the client gets. */
-    if (flag_for_status(px->loc, status)) {
+    int flag = status_flag(status);
+    if (px->loc->next_upstream & flag) {
         /* nginx retries only while another peer is left to try */
         bool more = px->tries.ntries < up_npeers(px->g);
-        if (more && can_retry(px, status == 500   ? CF_NEXT_HTTP_500
-                                  : status == 502 ? CF_NEXT_HTTP_502
-                                  : status == 503 ? CF_NEXT_HTTP_503
-                                  : status == 504 ? CF_NEXT_HTTP_504
-                                  : status == 429 ? CF_NEXT_HTTP_429
-                                  : status == 403 ? CF_NEXT_HTTP_403
-                                                  : CF_NEXT_HTTP_404)) {
+        if (more && can_retry(px, flag)) {
             /* 403 and 404 move on without counting a failure (nginx's
              * NGX_PEER_NEXT in ngx_http_upstream_next) */
             end_try(px, status == 403 || status == 404 ? UP_OK : UP_FAIL, status, false);
