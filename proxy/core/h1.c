@@ -262,7 +262,7 @@ static bool body_pump(struct h1 *h)
 static const struct cf_loc *p_loc(const struct conn *c)
 {
     const struct h1 *h = of_conn(c);
-    return h->q && h->q->r.loc ? h->q->r.loc : c->defsrv->def_loc;
+    return h->q ? request_loc(h->q) : c->defsrv->def_loc;
 }
 
 static bool p_begin(struct conn *c)
