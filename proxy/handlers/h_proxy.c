@@ -353,7 +353,7 @@ static void on_head(struct proxy *px)
     int64_t cl = -1;
     if (!has_body) {
         px->rf = RF_NONE;
-        if (method_is(&q->r, "HEAD"))
+        if (request_is_head(q))
             cl = rp->content_length;
     } else if (rp->content_length >= 0) {
         px->rf = RF_LENGTH;
