@@ -534,12 +534,10 @@ void request_body_attach(struct request *q, struct evbuffer *sink, bool chunked,
 bool request_body_discard(struct request *q)
 {
     /* as nginx when discarding: "100 Continue" first if the client waits */
-    struct session *s = q->sess;
     request_send_continue(q);
-    s->ops->hold(s);
+    request_hold(q);
     request_body_attach(q, NULL, false, NULL, NULL);
-    bool alive = s->ops->release(s);
-    return alive && !q->resp_done;
+    return request_release(q) && !q->resp_done;
 }
 
 void request_body_pause(struct request *q)
