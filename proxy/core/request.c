@@ -132,7 +132,6 @@ void request_reset(struct request *q, struct session *s, const struct cf_listen 
     q->tee_overflow = false;
     q->on_body = NULL;
     q->body_ud = NULL;
-    q->status = 0;
     q->content_length = -1;
     q->has_body = false;
     q->head_sent = false;
@@ -273,7 +272,6 @@ void request_close(struct request *q)
 
 void request_head_begin(struct request *q, int status, const char *reason, size_t reason_len)
 {
-    q->status = status;
     q->r.status = status;
     buf_reset(&q->head);
     buf_reset(&q->head_more);
