@@ -31,7 +31,6 @@
 #include "timing.h"
 #include "upstream.h"
 #include "vars.h"
-#include "worker.h"
 
 #define PX_HIGH       (256 * 1024) /* upstream input: stop reading above */
 #define PX_LOW        (64 * 1024)  /* upstream output: ask for more body below */
