@@ -60,8 +60,9 @@ typedef int (*f_end_fn)(struct request *q, int self);
 
 #define FILTER_MAX 8
 
-/* Appends a filter (config time); any of the functions may be NULL.  0, or
- * -1 when the chain is full. */
+/* Appends a filter (start-up, before the configuration is read); any of the
+ * functions may be NULL.  The same functions again are a no-op.  0, or -1
+ * when the chain is full. */
 int filter_add(const char *name, f_header_fn header, f_body_fn body, f_end_fn end);
 /* Sets the end of the chain. */
 void filter_set_sink(f_sink_fn sink);
