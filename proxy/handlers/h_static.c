@@ -271,12 +271,10 @@ static void static_start(struct request *q)
             request_fail(q, 500);
             return;
         }
-        char page[300];
-        int n =
-            snprintf(page, sizeof(page),
-                     "<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n"
-                     "<center><h1>301 Moved Permanently</h1></center>\r\n</body>\r\n</html>\r\n");
-        request_send_simple(q, 301, "text/html", page, (size_t)n, buf_cstr(&loc_url));
+        static const char page[] =
+            "<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n"
+            "<center><h1>301 Moved Permanently</h1></center>\r\n</body>\r\n</html>\r\n";
+        request_send_simple(q, 301, "text/html", page, sizeof(page) - 1, buf_cstr(&loc_url));
         buf_free(&loc_url);
         return;
     }
