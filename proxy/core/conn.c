@@ -51,7 +51,8 @@ void conn_file_out(struct conn *c)
     c->file_out = true;
 }
 
-void conn_stop_reading(struct conn *c)
+/* The client shut its side after a whole request: stop reading. */
+static void stop_reading(struct conn *c)
 {
     sock_disable(c->sk, EV_READ);
     c->peer_eof = true;
@@ -332,7 +333,7 @@ static void on_event(struct sock *sk, short what, void *ud)
             !(what & SOCK_WRITING) && c->proto->peer_eof(c)) {
             /* half-close after a complete request: finish the response,
              * and the pipelined requests already read, then close */
-            conn_stop_reading(c);
+            stop_reading(c);
         } else {
             conn_close(c);
         }

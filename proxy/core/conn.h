@@ -132,8 +132,6 @@ struct evbuffer *conn_output(struct conn *c);
 bool conn_output_full(const struct conn *c);
 /* The output may hold file segments from now on. */
 void conn_file_out(struct conn *c);
-/* The client shut its side after a whole request: stop reading. */
-void conn_stop_reading(struct conn *c);
 
 static inline void conn_hold(struct conn *c)
 {

@@ -18,7 +18,7 @@ int filter_add(const char *name, f_header_fn header, f_body_fn body, f_end_fn en
 {
     for (int i = 0; i < nchain; i++)
         if (chain[i].header == header && chain[i].body == body && chain[i].end == end)
-            return 0; /* registered already (a second config load) */
+            return 0; /* registered already: a module initialised twice */
     if (nchain >= FILTER_MAX)
         return -1;
     chain[nchain].name = name;

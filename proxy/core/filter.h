@@ -42,7 +42,9 @@ struct f_piece {
         NULL, NULL, -1, 0, 0, false                                                                \
     }
 
-/* A header filter: 0, or -1 when the response cannot go on (500). */
+/* A header filter: 0, or -1 when it failed: the filters after it do not
+ * run, and the response goes on without their fields (request_head_end
+ * logs it). */
 typedef int (*f_header_fn)(struct request *q);
 /* A body filter at position `self` of the chain: passes the piece (or what
  * it made of it) to filter_body_pass(q, ..., self + 1).  0, or -1 (the
@@ -58,8 +60,9 @@ typedef int (*f_end_fn)(struct request *q, int self);
 
 #define FILTER_MAX 8
 
-/* Appends a filter (config time); any of the functions may be NULL.  0, or
- * -1 when the chain is full. */
+/* Appends a filter (start-up, before the configuration is read); any of the
+ * functions may be NULL.  The same functions again are a no-op.  0, or -1
+ * when the chain is full. */
 int filter_add(const char *name, f_header_fn header, f_body_fn body, f_end_fn end);
 /* Sets the end of the chain. */
 void filter_set_sink(f_sink_fn sink);
@@ -68,7 +71,8 @@ void filter_reset(void);
 /* How many filters there are. */
 int filter_count(void);
 
-/* Runs every header filter.  0, or -1 when one failed. */
+/* Runs the header filters in order.  0, or -1 when one failed (the rest
+ * did not run). */
 int filter_header_run(struct request *q);
 /* Passes pc (borrowed) to the body filters from position `from` on (0 = the
  * whole chain), then to the sink.  0 or -1. */

@@ -262,7 +262,7 @@ static bool body_pump(struct h1 *h)
 static const struct cf_loc *p_loc(const struct conn *c)
 {
     const struct h1 *h = of_conn(c);
-    return h->q && h->q->r.loc ? h->q->r.loc : c->defsrv->def_loc;
+    return h->q ? request_loc(h->q) : c->defsrv->def_loc;
 }
 
 static bool p_begin(struct conn *c)
@@ -393,7 +393,7 @@ static void s_head_begin(struct session *s, struct request *q, const char *reaso
 {
     struct buf *h = &q->head;
     buf_append(h, "HTTP/1.1 ", 9);
-    buf_append_u64(h, (uint64_t)q->status);
+    buf_append_u64(h, (uint64_t)q->r.status);
     buf_append(h, " ", 1);
     buf_append(h, reason, reason_len);
     buf_append(h, "\r\nServer: ", 10);

@@ -1,5 +1,5 @@
 /* phase: the phase engine (see phase.h).  The lists are static arrays filled
- * at config time: running a phase is an index walk, no allocation. */
+ * at start-up: running a phase is an index walk, no allocation. */
 #include "phase.h"
 
 #include <stddef.h>

@@ -3,8 +3,9 @@
  *   server selection -> server rewrite -> find location -> rewrite ->
  *   access -> try_files -> content            ... and at the end: log
  *
- * Each phase is a list of handlers that modules register once, when the
- * configuration is read (before workers fork), through phase_add().  The
+ * Each phase is a list of handlers that modules register once, at start-up
+ * before the configuration is read (main.c:modules_init), through
+ * phase_add().  The
  * engine names no module and knows nothing of the request: it passes the
  * pointer it was given.  An empty phase is an empty list and costs one
  * comparison.
@@ -47,9 +48,9 @@ struct phase_cursor {
     unsigned char i;  /* index in the phase's list */
 };
 
-/* Appends fn to phase ph's list (config time).  0, or -1 when the list is
+/* Appends fn to phase ph's list (start-up).  0, or -1 when the list is
  * full or ph is not a phase.  Registering the same fn twice in one phase is
- * a no-op (init functions may run once per configuration load). */
+ * a no-op (a module initialised twice changes nothing). */
 int phase_add(enum phase_id ph, phase_fn fn);
 /* Empties every list (tests; a process that reloads its modules). */
 void phase_reset(void);

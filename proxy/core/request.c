@@ -132,7 +132,6 @@ void request_reset(struct request *q, struct session *s, const struct cf_listen 
     q->tee_overflow = false;
     q->on_body = NULL;
     q->body_ud = NULL;
-    q->status = 0;
     q->content_length = -1;
     q->has_body = false;
     q->head_sent = false;
@@ -273,7 +272,6 @@ void request_close(struct request *q)
 
 void request_head_begin(struct request *q, int status, const char *reason, size_t reason_len)
 {
-    q->status = status;
     q->r.status = status;
     buf_reset(&q->head);
     buf_reset(&q->head_more);
@@ -534,12 +532,10 @@ void request_body_attach(struct request *q, struct evbuffer *sink, bool chunked,
 bool request_body_discard(struct request *q)
 {
     /* as nginx when discarding: "100 Continue" first if the client waits */
-    struct session *s = q->sess;
     request_send_continue(q);
-    s->ops->hold(s);
+    request_hold(q);
     request_body_attach(q, NULL, false, NULL, NULL);
-    bool alive = s->ops->release(s);
-    return alive && !q->resp_done;
+    return request_release(q) && !q->resp_done;
 }
 
 void request_body_pause(struct request *q)

@@ -48,7 +48,7 @@ struct sess_ops {
     bool (*output_full)(struct session *s);
     /* The output may hold file segments from now on (sendfile). */
     void (*file_out)(struct session *s);
-    /* Starts q->head (empty): the status line of q->status with this reason
+    /* Starts q->head (empty): the status line of q->r.status with this reason
      * (borrowed) and the fields every response has (Server, Date). */
     void (*head_begin)(struct session *s, struct request *q, const char *reason, size_t reason_len);
     /* Ends the head (framing, connection, q->head_more) and queues it. */
@@ -99,9 +99,8 @@ struct request {
     void *body_ud;
 
     /* response */
-    struct buf head;      /* the head being built (status line, handler's fields) */
-    struct buf head_more; /* fields header filters add (after the framing) */
-    int status;
+    struct buf head;            /* the head being built (status line, handler's fields) */
+    struct buf head_more;       /* fields header filters add (after the framing) */
     int64_t content_length;     /* request_head_end's: -1 unknown */
     bool has_body;              /* request_head_end's */
     bool head_sent;             /* the head is queued */

@@ -22,6 +22,7 @@
 #include "request.h"
 #include "timing.h"
 #include "upstream.h"
+#include "wstate.h"
 
 struct acceptor { /* one listen socket's accept event */
     struct event *ev;

@@ -8,12 +8,7 @@
 #ifndef PROXY_WORKER_H
 #define PROXY_WORKER_H
 
-#include <stdbool.h>
-#include <stdint.h>
-#include <time.h>
-
 #include "config.h"
-#include "wstate.h"
 
 /* Runs the worker until it is told to stop: SIGQUIT = finish in-flight
  * requests then exit, SIGTERM/SIGINT = exit now, SIGUSR1 = reopen logs.

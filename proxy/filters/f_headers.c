@@ -66,14 +66,14 @@ static void add_expires(struct request *q, const struct cf_loc *loc)
 static int headers_header(struct request *q)
 {
     const struct cf_loc *loc = request_loc(q);
-    if (f_headers_sets_expires(loc, q->status))
+    if (f_headers_sets_expires(loc, q->r.status))
         add_expires(q, loc);
     if (!loc->nadd_headers)
         return 0;
     struct buf v = BUF_INIT;
     for (int i = 0; i < loc->nadd_headers; i++) {
         const struct cf_header *h = &loc->add_headers[i];
-        if (!h->always && !add_header_applies(q->status))
+        if (!h->always && !add_header_applies(q->r.status))
             continue;
         buf_reset(&v);
         if (tmpl_eval(h->value, &q->r, &v, CF_ESC_NONE) < 0 || v.len == 0)

@@ -31,7 +31,6 @@
 #include "timing.h"
 #include "upstream.h"
 #include "vars.h"
-#include "worker.h"
 
 #define PX_HIGH       (256 * 1024) /* upstream input: stop reading above */
 #define PX_LOW        (64 * 1024)  /* upstream output: ask for more body below */
@@ -142,26 +141,26 @@ static void end_try(struct proxy *px, enum up_result res, int status, bool keep_
     px->paused = false;
 }
 
-static bool flag_for_status(const struct cf_loc *loc, int status)
+/* The proxy_next_upstream flag of an upstream status (http_500, ...), or 0. */
+static int status_flag(int status)
 {
-    int f = loc->next_upstream;
     switch (status) {
     case 500:
-        return f & CF_NEXT_HTTP_500;
+        return CF_NEXT_HTTP_500;
     case 502:
-        return f & CF_NEXT_HTTP_502;
+        return CF_NEXT_HTTP_502;
     case 503:
-        return f & CF_NEXT_HTTP_503;
+        return CF_NEXT_HTTP_503;
     case 504:
-        return f & CF_NEXT_HTTP_504;
+        return CF_NEXT_HTTP_504;
     case 429:
-        return f & CF_NEXT_HTTP_429;
+        return CF_NEXT_HTTP_429;
     case 403:
-        return f & CF_NEXT_HTTP_403;
+        return CF_NEXT_HTTP_403;
     case 404:
-        return f & CF_NEXT_HTTP_404;
+        return CF_NEXT_HTTP_404;
     default:
-        return false;
+        return 0;
     }
 }
 
@@ -218,18 +217,8 @@ static void fail_try(struct proxy *px, enum px_fail kind, const char *why)
 
 /* --- upstream callbacks ---------------------------------------------------- */
 
-static void on_body(void *ud, bool done)
-{
-    struct proxy *px = ud;
-    if (done && px->pc && px->phase == PX_WAIT_HEAD && px->loc->read_timeout_ms > 0) {
-        /* proxy_read_timeout counts from the end of the request */
-        int ms = px->loc->read_timeout_ms, sm = px->loc->proxy_send_timeout_ms;
-        struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
-        struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
-        sock_set_timeouts_lazy(px->pc->sk, &rt, sm > 0 ? &wt : NULL);
-    }
-}
-
+/* The upstream connection's timeouts once connected: proxy_send_timeout,
+ * and proxy_read_timeout counted from the end of the request body. */
 static void set_connected_timeouts(struct proxy *px)
 {
     int ms = px->loc->read_timeout_ms, sm = px->loc->proxy_send_timeout_ms;
@@ -237,6 +226,13 @@ static void set_connected_timeouts(struct proxy *px)
     struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
     bool reading = px->q->body_done;
     sock_set_timeouts_lazy(px->pc->sk, reading && ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
+}
+
+static void on_body(void *ud, bool done)
+{
+    struct proxy *px = ud;
+    if (done && px->pc && px->phase == PX_WAIT_HEAD && px->loc->read_timeout_ms > 0)
+        set_connected_timeouts(px); /* the body is over: the read timeout starts */
 }
 
 static void complete(struct proxy *px)
@@ -279,8 +275,7 @@ static void relay(struct proxy *px)
         if (request_output_full(q)) {
             px->paused = true;
             sock_disable(px->pc->sk, EV_READ);
-            q->on_drain = on_client_drain;
-            q->drain_ud = px;
+            request_on_drain(q, on_client_drain, px);
             return;
         }
         if (px->rf == RF_LENGTH) {
@@ -305,8 +300,7 @@ static void relay(struct proxy *px)
             evbuffer_drain(in, (size_t)k);
         }
     }
-    q->on_drain = on_client_drain;
-    q->drain_ud = px;
+    request_on_drain(q, on_client_drain, px);
 }
 
 /* The response head arrived: judge it, then start the client's response. */
@@ -322,16 +316,11 @@ static void on_head(struct proxy *px)
      * one, as nginx's (ngx_http_upstream_test_next, then the state 0 of
      * ngx_http_upstream_finalize_request): the peer is not marked failed
      * for the answer the client gets. */
-    if (flag_for_status(px->loc, status)) {
+    int flag = status_flag(status);
+    if (px->loc->next_upstream & flag) {
         /* nginx retries only while another peer is left to try */
         bool more = px->tries.ntries < up_npeers(px->g);
-        if (more && can_retry(px, status == 500   ? CF_NEXT_HTTP_500
-                                  : status == 502 ? CF_NEXT_HTTP_502
-                                  : status == 503 ? CF_NEXT_HTTP_503
-                                  : status == 504 ? CF_NEXT_HTTP_504
-                                  : status == 429 ? CF_NEXT_HTTP_429
-                                  : status == 403 ? CF_NEXT_HTTP_403
-                                                  : CF_NEXT_HTTP_404)) {
+        if (more && can_retry(px, flag)) {
             /* 403 and 404 move on without counting a failure (nginx's
              * NGX_PEER_NEXT in ngx_http_upstream_next) */
             end_try(px, status == 403 || status == 404 ? UP_OK : UP_FAIL, status, false);
@@ -363,7 +352,7 @@ static void on_head(struct proxy *px)
     int64_t cl = -1;
     if (!has_body) {
         px->rf = RF_NONE;
-        if (method_is(&q->r, "HEAD"))
+        if (request_is_head(q))
             cl = rp->content_length;
     } else if (rp->content_length >= 0) {
         px->rf = RF_LENGTH;

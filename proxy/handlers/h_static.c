@@ -158,7 +158,7 @@ static void send_file(struct request *q, int fd, const struct stat *stb, const c
             request_head_add(q, "Content-Type", 12, "text/html", 9);
             request_head_add(q, "Content-Range", 13, cr, (size_t)n);
             request_head_end(q, (int64_t)sizeof(body) - 1, false);
-            if (!http_method_is(r->method.p, r->method.len, "HEAD"))
+            if (!request_is_head(q))
                 request_body_add(q, body, sizeof(body) - 1);
             request_done(q);
             return;
@@ -179,7 +179,7 @@ static void send_file(struct request *q, int fd, const struct stat *stb, const c
         request_head_add(q, "Content-Range", 13, cr, (size_t)n);
     }
     request_head_end(q, len, false);
-    bool head = http_method_is(r->method.p, r->method.len, "HEAD");
+    bool head = request_is_head(q);
     if (head || len == 0) {
         close(fd);
     } else if (request_body_file(q, fd, start, len) < 0) {
@@ -196,7 +196,7 @@ static void static_start(struct request *q)
         return;
     struct req *r = &q->r;
     const struct cf_loc *loc = r->loc;
-    bool head = http_method_is(r->method.p, r->method.len, "HEAD");
+    bool head = request_is_head(q);
     bool get = http_method_is(r->method.p, r->method.len, "GET");
     if (!get && !head) {
         request_fail(q, 405);
@@ -271,12 +271,10 @@ static void static_start(struct request *q)
             request_fail(q, 500);
             return;
         }
-        char page[300];
-        int n =
-            snprintf(page, sizeof(page),
-                     "<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n"
-                     "<center><h1>301 Moved Permanently</h1></center>\r\n</body>\r\n</html>\r\n");
-        request_send_simple(q, 301, "text/html", page, (size_t)n, buf_cstr(&loc_url));
+        static const char page[] =
+            "<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n"
+            "<center><h1>301 Moved Permanently</h1></center>\r\n</body>\r\n</html>\r\n";
+        request_send_simple(q, 301, "text/html", page, sizeof(page) - 1, buf_cstr(&loc_url));
         buf_free(&loc_url);
         return;
     }

@@ -1,4 +1,4 @@
-/* status: upstream state as JSON (see status.h). */
+/* h_status: upstream state as JSON (see h_status.h). */
 #include "h_status.h"
 
 #include <jansson.h>

@@ -9,7 +9,6 @@
 
 #include "http.h"
 #include "http1.h"
-#include "request.h"
 #include "uwsgi.h"
 #include "vars.h"
 

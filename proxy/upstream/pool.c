@@ -172,7 +172,7 @@ void pool_put(struct pconn *pc)
     int ms = up->keepalive_timeout_ms > 0 ? up->keepalive_timeout_ms : 60000;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     sock_set_timeouts_lazy(pc->sk, &tv, NULL);
-    /* watermarks stay as proxy_http.c set them (an idle connection reads
+    /* watermarks stay as h_proxy.c set them (an idle connection reads
      * nothing: any byte closes it); writing off, so that the next owner's
      * request does not arm the write event before it writes directly */
     sock_disable(pc->sk, EV_WRITE);

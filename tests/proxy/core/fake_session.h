@@ -43,7 +43,7 @@ static void f_file_out(struct session *s)
 static void f_head_begin(struct session *s, struct request *q, const char *reason, size_t len)
 {
     (void)s;
-    buf_printf(&q->head, "%d %.*s\r\n", q->status, (int)len, reason);
+    buf_printf(&q->head, "%d %.*s\r\n", q->r.status, (int)len, reason);
 }
 static void f_head_end(struct session *s, struct request *q)
 {
