@@ -22,8 +22,8 @@ struct h1 {
     unsigned nreq;     /* requests begun on this connection */
     /* the request body's framing */
     enum h1_body body_kind;
-    int64_t body_left;      /* H1_BODY_LENGTH: bytes still to read */
-    struct http_chunked ck; /* H1_BODY_CHUNKED */
+    int64_t body_left;       /* H1_BODY_LENGTH: bytes still to read */
+    struct http1_chunked ck; /* H1_BODY_CHUNKED */
 };
 
 static struct h1 *of_conn(const struct conn *c)
@@ -130,7 +130,7 @@ static void begin_request(struct h1 *h)
     struct req *r = &q->r;
     if (r->chunked) {
         h->body_kind = H1_BODY_CHUNKED;
-        http_chunked_init(&h->ck);
+        http1_chunked_init(&h->ck);
         q->body_done = false;
     } else if (r->content_length > 0) {
         h->body_kind = H1_BODY_LENGTH;
@@ -150,7 +150,7 @@ static void st_head(struct h1 *h)
     const struct cf_server *ds = c->defsrv;
     size_t bufsz = ds->large_header_buffer_size > 0 ? (size_t)ds->large_header_buffer_size : 8192;
     int nbuf = ds->large_header_buffers > 0 ? ds->large_header_buffers : 4;
-    struct http_limits lim = {bufsz, bufsz * (size_t)nbuf};
+    struct http1_limits lim = {bufsz, bufsz * (size_t)nbuf, HTTP_MAX_HEADERS};
     for (;;) {
         size_t len = evbuffer_get_length(in);
         if (len == 0) {
@@ -164,7 +164,7 @@ static void st_head(struct h1 *h)
             return;
         }
         size_t skip = 0, hl = 0;
-        int rc = http_find_head(p, want, &lim, &skip, &hl);
+        int rc = http1_find_head(p, want, &lim, &skip, &hl);
         if (rc == 0) {
             if (skip) {
                 evbuffer_drain(in, skip);
@@ -212,20 +212,20 @@ static bool body_pump(struct h1 *h)
             moved = true;
             if (h->body_left == 0)
                 q->body_done = true;
-        } else if (http_chunked_in_data(&h->ck)) {
+        } else if (http1_chunked_in_data(&h->ck)) {
             size_t n = avail < h->ck.remaining ? avail : (size_t)h->ck.remaining;
             if (max > 0 && (int64_t)(q->body_read + n) > max) {
                 request_fail(q, 413);
                 return !c->dead;
             }
             request_body_push(q, in, n);
-            http_chunked_consumed(&h->ck, n);
+            http1_chunked_consumed(&h->ck, n);
             moved = true;
         } else {
             struct evbuffer_iovec v;
             if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
                 break;
-            long k = http_chunked_frame(&h->ck, v.iov_base, v.iov_len);
+            long k = http1_chunked_frame(&h->ck, v.iov_base, v.iov_len);
             if (k < 0) {
                 q->hp.why = "invalid chunked body";
                 log_info("client %s: invalid chunked body", q->r.request_line.p ? "request" : "");
@@ -234,7 +234,7 @@ static bool body_pump(struct h1 *h)
             }
             evbuffer_drain(in, (size_t)k);
             q->r.request_length += (uint64_t)k;
-            if (http_chunked_done(&h->ck)) {
+            if (http1_chunked_done(&h->ck)) {
                 request_body_end(q);
                 moved = true;
             }

@@ -3,7 +3,7 @@
  * what only a proxy needs: the decoded, normalised $uri, $host in lower
  * case, upstream response heads and hop-by-hop fields.
  *
- * The connection finds a complete head in its input (http_find_head), copies
+ * The connection finds a complete head in its input (http1_find_head), copies
  * it into the parser's own buffer and parses it (http_parse_request or
  * http_parse_response).  Before llhttp sees a head, the codec's strict
  * scanner refuses every shape used for request smuggling that Debian's
@@ -11,9 +11,8 @@
  * fields.  Any RFC 9110 token is a method (common/httpmethod.h).
  *
  * Bodies are not given to llhttp: Content-Length bodies are counted by the
- * caller and chunked bodies go through the codec's decoder (http_chunked,
- * an alias of http1_chunked).  Nothing here allocates per request once the
- * buffers have grown. */
+ * caller and chunked bodies go through the codec's decoder (http1_chunked).
+ * Nothing here allocates per request once the buffers have grown. */
 #ifndef PROXY_HTTP_H
 #define PROXY_HTTP_H
 
@@ -27,21 +26,6 @@
 #include "req.h"
 
 #define HTTP_MAX_HEADERS 128 /* more fields than this: 431 */
-
-struct http_limits {
-    size_t line_max; /* request line and each header line (large_client_header_buffers size) */
-    size_t head_max; /* the whole head (number * size) */
-};
-
-/* http1_find_head() with the proxy's limits (see common/http1.h): 1 with
- * *skip and *head_len when a whole head is there, 0 when more bytes are
- * needed, or 414, 431 or 400. */
-static inline int http_find_head(const char *p, size_t len, const struct http_limits *lim,
-                                 size_t *skip, size_t *head_len)
-{
-    struct http1_limits l = {lim->line_max, lim->head_max, HTTP_MAX_HEADERS};
-    return http1_find_head(p, len, &l, skip, head_len);
-}
 
 /* A request head parser, one per client connection. */
 struct http_reqp {
@@ -59,7 +43,7 @@ struct http_reqp {
 void http_reqp_init(struct http_reqp *hp);
 void http_reqp_free(struct http_reqp *hp);
 
-/* Parses the head `head` (len bytes from http_find_head, borrowed; copied
+/* Parses the head `head` (len bytes from http1_find_head, borrowed; copied
  * into hp->head) into `r` (which must be freshly reset; its strings then point
  * into hp until the next parse).  Returns 0, or the HTTP status to refuse
  * with: 400 (malformed or hostile framing), 501 (unknown transfer coding),
@@ -84,7 +68,7 @@ struct http_resp {
 void http_resp_init(struct http_resp *rp);
 void http_resp_free(struct http_resp *rp);
 
-/* Parses a response head (from http_find_head with generous limits).
+/* Parses a response head (from http1_find_head with generous limits).
  * Returns 0, or -1 when it is invalid (the proxy answers 502); rp->why says
  * why. */
 int http_parse_response(struct http_resp *rp, const char *head, size_t len);
@@ -96,14 +80,5 @@ bool http_resp_has_body(const struct http_resp *rp, const struct req_str *method
  * Transfer-Encoding, Upgrade, Proxy-Connection), or listed in the
  * Connection value `conn`? */
 bool http_hop_by_hop(const char *name, size_t len, const struct req_str *conn);
-
-/* The codec's strict chunked decoder (common/http1.h) under the names the
- * proxy's connection and upstream code use. */
-#define http_chunked          http1_chunked
-#define http_chunked_init     http1_chunked_init
-#define http_chunked_in_data  http1_chunked_in_data
-#define http_chunked_done     http1_chunked_done
-#define http_chunked_frame    http1_chunked_frame
-#define http_chunked_consumed http1_chunked_consumed
 
 #endif

@@ -66,7 +66,7 @@ struct proxy {
     int fail_status; /* what to answer when no try is left: 502 or 504 */
     enum px_framing rf;
     int64_t left;
-    struct http_chunked ck;
+    struct http1_chunked ck;
     bool reusable;
     bool paused; /* upstream reading stopped: the client output is full */
 };
@@ -265,7 +265,7 @@ static void relay(struct proxy *px)
     struct evbuffer *in = sock_input(px->pc->sk);
     for (;;) {
         if (px->rf == RF_NONE || (px->rf == RF_LENGTH && px->left == 0) ||
-            (px->rf == RF_CHUNKED && http_chunked_done(&px->ck))) {
+            (px->rf == RF_CHUNKED && http1_chunked_done(&px->ck))) {
             complete(px);
             return;
         }
@@ -284,15 +284,15 @@ static void relay(struct proxy *px)
             px->left -= (int64_t)n;
         } else if (px->rf == RF_EOF) {
             request_body_out(q, in, -1);
-        } else if (http_chunked_in_data(&px->ck)) {
+        } else if (http1_chunked_in_data(&px->ck)) {
             size_t n = avail < px->ck.remaining ? avail : (size_t)px->ck.remaining;
             request_body_out(q, in, (int64_t)n);
-            http_chunked_consumed(&px->ck, n);
+            http1_chunked_consumed(&px->ck, n);
         } else {
             struct evbuffer_iovec v;
             if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
                 break;
-            long k = http_chunked_frame(&px->ck, v.iov_base, v.iov_len);
+            long k = http1_chunked_frame(&px->ck, v.iov_base, v.iov_len);
             if (k < 0) {
                 fail_try(px, PF_INVALID, "sent an invalid chunked body");
                 return;
@@ -360,7 +360,7 @@ static void on_head(struct proxy *px)
         cl = rp->content_length;
     } else if (rp->chunked) {
         px->rf = RF_CHUNKED;
-        http_chunked_init(&px->ck);
+        http1_chunked_init(&px->ck);
     } else {
         px->rf = RF_EOF;
     }
@@ -380,14 +380,14 @@ static void on_up_read(struct sock *sk, void *ud)
         size_t len = evbuffer_get_length(in);
         if (len == 0)
             break;
-        /* past the limit, so that http_find_head() can tell "too long"
+        /* past the limit, so that http1_find_head() can tell "too long"
          * from "not complete yet" (as h1.c's st_head) */
         size_t max = (size_t)px->loc->buffer_size; /* proxy_buffer_size */
         size_t want = len < max + 64 ? len : max + 64;
         const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
-        struct http_limits lim = {max, max};
+        struct http1_limits lim = {max, max, HTTP_MAX_HEADERS};
         size_t skip = 0, hl = 0;
-        int rc = http_find_head(p, want, &lim, &skip, &hl);
+        int rc = http1_find_head(p, want, &lim, &skip, &hl);
         if (rc == 0) {
             if (skip) { /* leading empty lines: drop them, look again */
                 evbuffer_drain(in, skip);

@@ -7,14 +7,14 @@
 #include "common/method_vectors.h"
 #include "http.h"
 
-static const struct http_limits LIM = {1024, 4096};
+static const struct http1_limits LIM = {1024, 4096, HTTP_MAX_HEADERS};
 
 /* Finds and parses the head at the start of raw; returns 0 or the status,
  * -1 when the head is incomplete. */
 static int parse(struct http_reqp *hp, struct req *r, const char *raw, size_t len)
 {
     size_t skip = 0, hl = 0;
-    int f = http_find_head(raw, len, &LIM, &skip, &hl);
+    int f = http1_find_head(raw, len, &LIM, &skip, &hl);
     if (f == 0)
         return -1;
     if (f != 1)
@@ -38,11 +38,11 @@ static int status_of(const char *raw)
 /* Decodes a whole chunked body; returns its data length or -1. */
 static long chunked_len(const char *body, char *out, size_t outcap)
 {
-    struct http_chunked c;
-    http_chunked_init(&c);
+    struct http1_chunked c;
+    http1_chunked_init(&c);
     size_t len = strlen(body), i = 0, o = 0;
-    while (!http_chunked_done(&c)) {
-        if (http_chunked_in_data(&c)) {
+    while (!http1_chunked_done(&c)) {
+        if (http1_chunked_in_data(&c)) {
             size_t n = len - i < c.remaining ? len - i : (size_t)c.remaining;
             if (n == 0)
                 return -2;
@@ -50,12 +50,12 @@ static long chunked_len(const char *body, char *out, size_t outcap)
                 memcpy(out + o, body + i, n);
             o += n;
             i += n;
-            http_chunked_consumed(&c, n);
+            http1_chunked_consumed(&c, n);
             continue;
         }
         if (i >= len)
             return -2; /* incomplete */
-        long k = http_chunked_frame(&c, body + i, len - i);
+        long k = http1_chunked_frame(&c, body + i, len - i);
         if (k < 0)
             return -1;
         i += (size_t)k;
@@ -392,29 +392,29 @@ START_TEST(test_limits)
     /* request line over line_max: 414 even before its end arrives */
     memset(big, 'a', sizeof(big));
     memcpy(big, "GET /", 5);
-    ck_assert_int_eq(http_find_head(big, 1100, &LIM, &skip, &hl), 414);
+    ck_assert_int_eq(http1_find_head(big, 1100, &LIM, &skip, &hl), 414);
     /* a long header line: 431 */
     int n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nX: ");
     memset(big + n, 'b', 1200);
-    ck_assert_int_eq(http_find_head(big, (size_t)n + 1200, &LIM, &skip, &hl), 431);
+    ck_assert_int_eq(http1_find_head(big, (size_t)n + 1200, &LIM, &skip, &hl), 431);
     /* many headers over head_max: 431 */
     size_t o = (size_t)snprintf(big, sizeof(big), "GET / HTTP/1.1\r\n");
     while (o < 5000)
         o += (size_t)snprintf(big + o, sizeof(big) - o, "X-Header: 0123456789\r\n");
-    ck_assert_int_eq(http_find_head(big, o, &LIM, &skip, &hl), 431);
+    ck_assert_int_eq(http1_find_head(big, o, &LIM, &skip, &hl), 431);
     /* incomplete: 0; complete: 1 */
-    ck_assert_int_eq(http_find_head("GET / HTTP/1.1\r\nHost: a\r\n", 26, &LIM, &skip, &hl), 0);
-    ck_assert_int_eq(http_find_head("\r\n\r\nGET / HTTP/1.1\r\n\r\nX", 23, &LIM, &skip, &hl), 1);
+    ck_assert_int_eq(http1_find_head("GET / HTTP/1.1\r\nHost: a\r\n", 26, &LIM, &skip, &hl), 0);
+    ck_assert_int_eq(http1_find_head("\r\n\r\nGET / HTTP/1.1\r\n\r\nX", 23, &LIM, &skip, &hl), 1);
     ck_assert_int_eq((int)skip, 4);
     ck_assert_int_eq((int)hl, 18);
-    ck_assert_int_eq(http_find_head("\n", 1, &LIM, &skip, &hl), 400);
+    ck_assert_int_eq(http1_find_head("\n", 1, &LIM, &skip, &hl), 400);
     /* too many fields */
     o = (size_t)snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: a\r\n");
     for (int i = 0; i < HTTP_MAX_HEADERS + 1; i++)
         o += (size_t)snprintf(big + o, sizeof(big) - o, "X%d: 1\r\n", i);
     o += (size_t)snprintf(big + o, sizeof(big) - o, "\r\n");
-    struct http_limits wide = {8192, 65536};
-    ck_assert_int_eq(http_find_head(big, o, &wide, &skip, &hl), 1);
+    struct http1_limits wide = {8192, 65536, HTTP_MAX_HEADERS};
+    ck_assert_int_eq(http1_find_head(big, o, &wide, &skip, &hl), 1);
     struct http_reqp hp;
     struct req r;
     memset(&r, 0, sizeof(r));
@@ -480,18 +480,18 @@ START_TEST(test_chunked_bytewise)
 {
     /* feeding one byte at a time must give the same result */
     const char *body = "5;x=\"q\"\r\nhello\r\n6\r\n world\r\n0\r\nA: b\r\n\r\n";
-    struct http_chunked c;
-    http_chunked_init(&c);
+    struct http1_chunked c;
+    http1_chunked_init(&c);
     size_t len = strlen(body), i = 0, got = 0;
-    while (!http_chunked_done(&c)) {
+    while (!http1_chunked_done(&c)) {
         ck_assert(i < len);
-        if (http_chunked_in_data(&c)) {
-            http_chunked_consumed(&c, 1);
+        if (http1_chunked_in_data(&c)) {
+            http1_chunked_consumed(&c, 1);
             got++;
             i++;
             continue;
         }
-        long k = http_chunked_frame(&c, body + i, 1);
+        long k = http1_chunked_frame(&c, body + i, 1);
         ck_assert(k >= 0);
         i += (size_t)k;
     }
