@@ -37,7 +37,7 @@ struct event;
 struct gw_conn {
     int fd;
     enum gw_proto proto;
-    struct event *ev;            /* read/idle event (owned, see worker.c) */
+    struct event *ev;            /* read/idle event (owned, see gw_worker.c) */
     struct addr peer;            /* client address */
     const struct addr *local;    /* the listening address (borrowed from the worker) */
     struct gw_conn *prev, *next; /* the worker's list of open connections */
@@ -61,7 +61,7 @@ struct gw_conn {
 
     bool closing;          /* close after the current response */
     bool lingering;        /* the response is out, the write side shut: reading and dropping */
-    int64_t linger_end_us; /* lingering: when to stop waiting (monotonic, worker.c) */
+    int64_t linger_end_us; /* lingering: when to stop waiting (monotonic, gw_worker.c) */
     bool busy;             /* inside a request (dispatch in progress) */
     unsigned nreq;         /* requests served on this connection */
 };
