@@ -223,7 +223,8 @@ ssize_t gw_conn_discard(struct gw_conn *c, size_t max)
 {
     size_t done = 0;
     while (done < max) {
-        ssize_t n = recv(c->fd, c->rbuf, c->rcap, 0);
+        size_t want = max - done < c->rcap ? max - done : c->rcap;
+        ssize_t n = recv(c->fd, c->rbuf, want, 0);
         if (n > 0) {
             done += (size_t)n;
             continue;
