@@ -17,8 +17,9 @@
  * chunk (PEP 3333 forbids holding chunks back).
  *
  * The state of a response lives in an object made per request, the self of
- * that request's start_response and write; nothing of it is kept at file
- * level.  Needs the GIL. */
+ * that request's start_response and write; only the buffer its head is
+ * formatted in is kept at file level, one for the worker's life, written by
+ * the running request alone.  Needs the GIL. */
 #ifndef GW_RESPONSE_H
 #define GW_RESPONSE_H
 
