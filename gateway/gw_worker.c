@@ -279,9 +279,8 @@ static void dispatch(struct gw_conn *c)
     gw_py_release();
     /* what the app left unread on a connection that goes on: read it here
      * (bounded) to reach the next request; a closing one lingers instead */
-    if (!c->closing && (c->body_mode != GW_BODY_NONE || c->body_error))
-        if (gw_conn_body_drain(c, GW_DRAIN_LIMIT) < 0)
-            c->closing = true;
+    if (!c->closing && gw_conn_body_drain(c, GW_DRAIN_LIMIT) < 0)
+        c->closing = true;
 
     if (W.cfg->opts->harakiri) {
         alarm(0);
