@@ -259,12 +259,11 @@ usage:
 
 #define MAX_PIECES 64
 
-/* A request body the app left unread that will not (or cannot) be drained:
- * the response must say the connection closes. */
+/* A request body the app left unread that the worker will not be able to
+ * drain (gw_worker.c): the response must say the connection closes. */
 static void close_if_body_left(struct gw_conn *c)
 {
-    if ((c->body_mode != GW_BODY_NONE && !c->continue_sent) ||
-        (c->body_mode == GW_BODY_LENGTH && c->body_left > GW_DRAIN_LIMIT) || c->body_error)
+    if (gw_conn_body_undrainable(c, GW_DRAIN_LIMIT))
         c->closing = true;
 }
 
