@@ -635,6 +635,8 @@ void gw_response_run(struct gw_conn *c, PyObject *app, PyObject *environ, struct
     gw_response_head_sent = 0;
     clock_gettime(CLOCK_MONOTONIC, &r->t0);
     run(r, app, environ);
+    if (head.cap > 65536)
+        buf_free(&head); /* an app's huge head does not stay for the worker's life */
     res->status = r->status;
     res->body_bytes = r->body_sent;
     res->exception = r->exception;
