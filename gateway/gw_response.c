@@ -521,6 +521,16 @@ int gw_response_send_error(struct gw_conn *c, int status)
     return gw_conn_write(c, out, (size_t)n);
 }
 
+void gw_response_fail(struct gw_conn *c, struct gw_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->status = 500;
+    res->exception = true;
+    if (gw_response_exceptions)
+        (*gw_response_exceptions)++;
+    gw_response_send_error(c, 500);
+}
+
 /* The app failed: log, then a 500 if nothing was sent, else close. */
 static void app_failed(struct resp *r)
 {
@@ -622,11 +632,7 @@ void gw_response_run(struct gw_conn *c, PyObject *app, PyObject *environ, struct
     if (!r) {
         log_error("out of memory for a response");
         PyErr_Clear();
-        res->status = 500;
-        res->exception = true;
-        if (gw_response_exceptions)
-            (*gw_response_exceptions)++;
-        gw_response_send_error(c, 500);
+        gw_response_fail(c, res);
         return;
     }
     memset((char *)r + sizeof(PyObject), 0, sizeof(*r) - sizeof(PyObject));

@@ -59,4 +59,9 @@ void gw_response_run(struct gw_conn *c, PyObject *app, PyObject *environ, struct
  * the connection closing.  Returns 0 or -1. */
 int gw_response_send_error(struct gw_conn *c, int status);
 
+/* The request failed before the app could run (the caller has logged why):
+ * counts it as an exception, answers 500 and marks the connection closing.
+ * Fills *res. */
+void gw_response_fail(struct gw_conn *c, struct gw_result *res);
+
 #endif
