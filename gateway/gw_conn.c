@@ -185,12 +185,17 @@ void gw_conn_body_consume(struct gw_conn *c, size_t n)
     c->body_read += n;
 }
 
+bool gw_conn_body_undrainable(const struct gw_conn *c, uint64_t limit)
+{
+    /* !continue_sent: the client waits for our go before sending the body */
+    return (c->body_mode != GW_BODY_NONE && !c->continue_sent) ||
+           (c->body_mode == GW_BODY_LENGTH && c->body_left > limit) || c->body_error;
+}
+
 int gw_conn_body_drain(struct gw_conn *c, uint64_t limit)
 {
-    if (c->body_mode == GW_BODY_NONE)
-        return c->body_error ? -1 : 0;
-    if (!c->continue_sent)
-        return -1; /* the client waits for our go before sending the body */
+    if (gw_conn_body_undrainable(c, limit))
+        return -1;
     uint64_t done = 0;
     for (;;) {
         const char *p;
@@ -223,7 +228,8 @@ ssize_t gw_conn_discard(struct gw_conn *c, size_t max)
 {
     size_t done = 0;
     while (done < max) {
-        ssize_t n = recv(c->fd, c->rbuf, c->rcap, 0);
+        size_t want = max - done < c->rcap ? max - done : c->rcap;
+        ssize_t n = recv(c->fd, c->rbuf, want, 0);
         if (n > 0) {
             done += (size_t)n;
             continue;

@@ -37,7 +37,7 @@ struct event;
 struct gw_conn {
     int fd;
     enum gw_proto proto;
-    struct event *ev;            /* read/idle event (owned, see worker.c) */
+    struct event *ev;            /* read/idle event (owned, see gw_worker.c) */
     struct addr peer;            /* client address */
     const struct addr *local;    /* the listening address (borrowed from the worker) */
     struct gw_conn *prev, *next; /* the worker's list of open connections */
@@ -61,7 +61,7 @@ struct gw_conn {
 
     bool closing;          /* close after the current response */
     bool lingering;        /* the response is out, the write side shut: reading and dropping */
-    int64_t linger_end_us; /* lingering: when to stop waiting (monotonic, worker.c) */
+    int64_t linger_end_us; /* lingering: when to stop waiting (monotonic, gw_worker.c) */
     bool busy;             /* inside a request (dispatch in progress) */
     unsigned nreq;         /* requests served on this connection */
 };
@@ -91,6 +91,11 @@ void gw_conn_body_consume(struct gw_conn *c, size_t n);
  * sending "100 Continue": a client still waiting for it sends nothing).
  * 0 when the body is done, -1 otherwise (the connection must then close). */
 int gw_conn_body_drain(struct gw_conn *c, uint64_t limit);
+/* True when gw_conn_body_drain(c, limit) would fail before reading a byte:
+ * a body whose client waits for "100 Continue", a Content-Length body over
+ * `limit`, or a broken body.  A response can say "Connection: close" then;
+ * a chunked body's length is known only once read, so it may still fail. */
+bool gw_conn_body_undrainable(const struct gw_conn *c, uint64_t limit);
 
 /* True when the client may still be sending: the current request's body was
  * not read to its end, or bytes past the last request wait in the buffer.

@@ -94,7 +94,8 @@ static const char *const method_names[] = {"GET",    "POST",    "HEAD", "PUT",
 static PyObject *methods[NMETHODS]; /* owned */
 
 static PyObject *s_empty, *s_http10, *s_http11, *s_http; /* owned */
-static PyObject *tmpl;                                   /* owned: the constant environ items */
+static PyObject *s_localhost, *s_80; /* owned: uwsgi's SERVER_NAME and SERVER_PORT defaults */
+static PyObject *tmpl;               /* owned: the constant environ items */
 /* keys and paths being built: a scratch area each call starts afresh, so no
  * request's state outlives the call */
 static struct buf scratch;
@@ -357,10 +358,10 @@ static PyObject *environ_uwsgi(struct gw_conn *c)
         if (set_new(env, keys[K_PATH_INFO], path_str(u, q ? (size_t)(q - u) : ul)) < 0)
             goto error;
     }
-    Py_INCREF(s_http11);
-    if (set_default(env, K_SERVER_PROTOCOL, s_http11) < 0 ||
-        set_default(env, K_SERVER_NAME, PyUnicode_FromString("localhost")) < 0 ||
-        set_default(env, K_SERVER_PORT, PyUnicode_FromString("80")) < 0)
+    /* PyDict_SetDefault does not steal: the constants stay ours */
+    if (!PyDict_SetDefault(env, keys[K_SERVER_PROTOCOL], s_http11) ||
+        !PyDict_SetDefault(env, keys[K_SERVER_NAME], s_localhost) ||
+        !PyDict_SetDefault(env, keys[K_SERVER_PORT], s_80))
         goto error;
     int has = PyDict_Contains(env, keys[K_REMOTE_ADDR]);
     if (has < 0 || (!has && set_remote(env, &c->peer) < 0))
@@ -428,7 +429,8 @@ int gw_environ_init(const struct gw_opts *o)
         if (!(methods[i] = intern(method_names[i])))
             return -1;
     if (!(s_empty = intern("")) || !(s_http10 = intern("HTTP/1.0")) ||
-        !(s_http11 = intern("HTTP/1.1")) || !(s_http = intern("http")))
+        !(s_http11 = intern("HTTP/1.1")) || !(s_http = intern("http")) ||
+        !(s_localhost = intern("localhost")) || !(s_80 = intern("80")))
         return -1;
 
     PyObject *errors = PySys_GetObject("stderr"); /* borrowed */
@@ -467,6 +469,8 @@ void gw_environ_fini(void)
     Py_CLEAR(s_http10);
     Py_CLEAR(s_http11);
     Py_CLEAR(s_http);
+    Py_CLEAR(s_localhost);
+    Py_CLEAR(s_80);
     Py_CLEAR(tmpl);
     buf_free(&scratch);
 }

@@ -1,5 +1,5 @@
 /* input: the wsgi.input object.  It reads the request body straight from
- * the connection (conn.c decodes Content-Length and chunked framing), so an
+ * the connection (gw_conn.c decodes Content-Length and chunked framing), so an
  * upload of any size takes at most the read buffer's memory unless the app
  * asks for everything at once.  read(n), read(), readline(n), readlines(hint)
  * and iteration over lines; at the end of the body they return b"" (the

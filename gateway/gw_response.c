@@ -37,9 +37,14 @@ struct resp {
     int status;
     int64_t app_cl; /* Content-Length the app gave, -1 if none */
     uint64_t body_sent;
-    struct buf head;    /* status line + app headers, CRLF-terminated lines */
     struct timespec t0; /* app call */
 };
+
+/* The running response's head: status line + app headers, CRLF-terminated
+ * lines, then ours.  Formatted and sent within its request, and only by the
+ * object whose c is set, so one worker-lifetime buffer serves every request
+ * and no request allocates for its head. */
+static struct buf head;
 
 static int64_t us_since(const struct timespec *t0)
 {
@@ -97,8 +102,8 @@ static bool name_is(const char *p, Py_ssize_t n, const char *name)
     return (size_t)n == strlen(name) && strncasecmp(p, name, (size_t)n) == 0;
 }
 
-/* Validates status and headers and formats them into r->head.  0, or -1 with
- * a Python error (r->head then holds garbage; the caller resets it). */
+/* Validates status and headers and formats them into head.  0, or -1 with a
+ * Python error (head then holds garbage; the caller resets it). */
 static int format_head(struct resp *r, PyObject *status, PyObject *headers)
 {
     Py_ssize_t sl;
@@ -116,9 +121,9 @@ static int format_head(struct resp *r, PyObject *status, PyObject *headers)
         return -1;
     }
     int code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
-    buf_reset(&r->head);
-    if (buf_append(&r->head, "HTTP/1.1 ", 9) < 0 || buf_append(&r->head, s, (size_t)sl) < 0 ||
-        buf_append(&r->head, "\r\n", 2) < 0)
+    buf_reset(&head);
+    if (buf_append(&head, "HTTP/1.1 ", 9) < 0 || buf_append(&head, s, (size_t)sl) < 0 ||
+        buf_append(&head, "\r\n", 2) < 0)
         goto nomem;
     r->app_cl = -1;
     r->has_date = false;
@@ -176,8 +181,8 @@ static int format_head(struct resp *r, PyObject *status, PyObject *headers)
             return -1;
         } else if (name_is(n, nl, "date"))
             r->has_date = true;
-        if (buf_append(&r->head, n, (size_t)nl) < 0 || buf_append(&r->head, ": ", 2) < 0 ||
-            buf_append(&r->head, v, (size_t)vl) < 0 || buf_append(&r->head, "\r\n", 2) < 0)
+        if (buf_append(&head, n, (size_t)nl) < 0 || buf_append(&head, ": ", 2) < 0 ||
+            buf_append(&head, v, (size_t)vl) < 0 || buf_append(&head, "\r\n", 2) < 0)
             goto nomem;
     }
     r->status = code;
@@ -242,7 +247,7 @@ static PyObject *start_response(PyObject *self, PyObject *const *args, Py_ssize_
     }
     if (format_head(r, status, headers) < 0) {
         r->started = false;
-        buf_reset(&r->head);
+        buf_reset(&head);
         return NULL;
     }
     r->started = true;
@@ -254,17 +259,16 @@ usage:
 
 #define MAX_PIECES 64
 
-/* A request body the app left unread that will not (or cannot) be drained:
- * the response must say the connection closes. */
+/* A request body the app left unread that the worker will not be able to
+ * drain (gw_worker.c): the response must say the connection closes. */
 static void close_if_body_left(struct gw_conn *c)
 {
-    if ((c->body_mode != GW_BODY_NONE && !c->continue_sent) ||
-        (c->body_mode == GW_BODY_LENGTH && c->body_left > GW_DRAIN_LIMIT) || c->body_error)
+    if (gw_conn_body_undrainable(c, GW_DRAIN_LIMIT))
         c->closing = true;
 }
 
 /* Appends the framing headers, the timing header, Date and the blank line to
- * r->head.  `known_total` >= 0: the whole body is known to be that long. */
+ * head.  `known_total` >= 0: the whole body is known to be that long. */
 static int finish_head(struct resp *r, int64_t known_total)
 {
     struct gw_conn *c = r->c;
@@ -275,34 +279,34 @@ static int finish_head(struct resp *r, int64_t known_total)
         if (known_total >= 0) {
             r->app_cl = known_total;
             n = snprintf(line, sizeof(line), "Content-Length: %lld\r\n", (long long)known_total);
-            if (buf_append(&r->head, line, (size_t)n) < 0)
+            if (buf_append(&head, line, (size_t)n) < 0)
                 return -1;
         } else if (c->proto == GW_PROTO_HTTP && c->req.http_minor == 1) {
             r->chunked = true;
-            if (buf_append(&r->head, "Transfer-Encoding: chunked\r\n", 28) < 0)
+            if (buf_append(&head, "Transfer-Encoding: chunked\r\n", 28) < 0)
                 return -1;
         } else
             c->closing = true; /* the end of the body is the end of the connection */
     }
     if (c->proto == GW_PROTO_HTTP) {
         if (c->closing) {
-            if (buf_append(&r->head, "Connection: close\r\n", 19) < 0)
+            if (buf_append(&head, "Connection: close\r\n", 19) < 0)
                 return -1;
         } else if (c->req.http_minor == 0) {
-            if (buf_append(&r->head, "Connection: keep-alive\r\n", 24) < 0)
+            if (buf_append(&head, "Connection: keep-alive\r\n", 24) < 0)
                 return -1;
         }
     }
     n = snprintf(line, sizeof(line), "X-Chain-App-Us: %lld\r\n", (long long)us_since(&r->t0));
-    if (buf_append(&r->head, line, (size_t)n) < 0)
+    if (buf_append(&head, line, (size_t)n) < 0)
         return -1;
     if (!r->has_date) {
         size_t dl;
         const char *d = date_line(&dl);
-        if (buf_append(&r->head, d, dl) < 0)
+        if (buf_append(&head, d, dl) < 0)
             return -1;
     }
-    return buf_append(&r->head, "\r\n", 2);
+    return buf_append(&head, "\r\n", 2);
 }
 
 /* Sends body pieces (at most MAX_PIECES), preceded by the head when it is
@@ -322,8 +326,8 @@ static int send_pieces(struct resp *r, const struct iovec *pieces, int np, bool 
             r->c->closing = true;
             return -1;
         }
-        iov[k].iov_base = r->head.data;
-        iov[k++].iov_len = r->head.len;
+        iov[k].iov_base = head.data;
+        iov[k++].iov_len = head.len;
     }
     uint64_t data = 0;
     if (!r->no_body) {
@@ -408,7 +412,7 @@ static int send_file(struct resp *r, PyObject *w)
             return PyErr_NoMemory(), -1;
         r->head_sent = true;
         gw_response_head_sent = 1;
-        if (gw_conn_write(r->c, r->head.data, r->head.len) < 0) {
+        if (gw_conn_write(r->c, head.data, head.len) < 0) {
             r->write_failed = true;
             r->c->closing = true;
             return 1;
@@ -517,6 +521,16 @@ int gw_response_send_error(struct gw_conn *c, int status)
     return gw_conn_write(c, out, (size_t)n);
 }
 
+void gw_response_fail(struct gw_conn *c, struct gw_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->status = 500;
+    res->exception = true;
+    if (gw_response_exceptions)
+        (*gw_response_exceptions)++;
+    gw_response_send_error(c, 500);
+}
+
 /* The app failed: log, then a 500 if nothing was sent, else close. */
 static void app_failed(struct resp *r)
 {
@@ -531,9 +545,9 @@ static void app_failed(struct resp *r)
         close_if_body_left(r->c);
         int n =
             snprintf(line, sizeof(line), "X-Chain-App-Us: %lld\r\n", (long long)us_since(&r->t0));
-        buf_reset(&r->head);
+        buf_reset(&head);
         bool body = !r->c->req.is_head;
-        buf_printf(&r->head,
+        buf_printf(&head,
                    "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
                    "Content-Length: 22\r\n%s%.*s\r\n%s",
                    r->c->closing && r->c->proto == GW_PROTO_HTTP ? "Connection: close\r\n" : "", n,
@@ -542,7 +556,7 @@ static void app_failed(struct resp *r)
         r->head_sent = true;
         gw_response_head_sent = 1;
         r->body_sent = body ? 22 : 0;
-        if (gw_conn_write(r->c, r->head.data, r->head.len) < 0)
+        if (gw_conn_write(r->c, head.data, head.len) < 0)
             r->c->closing = true;
     } else
         r->c->closing = true; /* the response is cut: the client must see it */
@@ -550,8 +564,6 @@ static void app_failed(struct resp *r)
 
 static void resp_dealloc(PyObject *op)
 {
-    struct resp *r = (struct resp *)op;
-    buf_free(&r->head);
     PyObject_Free(op);
 }
 
@@ -620,11 +632,7 @@ void gw_response_run(struct gw_conn *c, PyObject *app, PyObject *environ, struct
     if (!r) {
         log_error("out of memory for a response");
         PyErr_Clear();
-        res->status = 500;
-        res->exception = true;
-        if (gw_response_exceptions)
-            (*gw_response_exceptions)++;
-        gw_response_send_error(c, 500);
+        gw_response_fail(c, res);
         return;
     }
     memset((char *)r + sizeof(PyObject), 0, sizeof(*r) - sizeof(PyObject));
@@ -633,6 +641,8 @@ void gw_response_run(struct gw_conn *c, PyObject *app, PyObject *environ, struct
     gw_response_head_sent = 0;
     clock_gettime(CLOCK_MONOTONIC, &r->t0);
     run(r, app, environ);
+    if (head.cap > 65536)
+        buf_free(&head); /* an app's huge head does not stay for the worker's life */
     res->status = r->status;
     res->body_bytes = r->body_sent;
     res->exception = r->exception;
@@ -651,4 +661,5 @@ int gw_response_init(void)
 void gw_response_fini(void)
 {
     Py_CLEAR(s_close);
+    buf_free(&head);
 }

@@ -17,8 +17,9 @@
  * chunk (PEP 3333 forbids holding chunks back).
  *
  * The state of a response lives in an object made per request, the self of
- * that request's start_response and write; nothing of it is kept at file
- * level.  Needs the GIL. */
+ * that request's start_response and write; only the buffer its head is
+ * formatted in is kept at file level, one for the worker's life, written by
+ * the running request alone.  Needs the GIL. */
 #ifndef GW_RESPONSE_H
 #define GW_RESPONSE_H
 
@@ -57,5 +58,10 @@ void gw_response_run(struct gw_conn *c, PyObject *app, PyObject *environ, struct
 /* Sends a small complete response (errors we generate ourselves) and marks
  * the connection closing.  Returns 0 or -1. */
 int gw_response_send_error(struct gw_conn *c, int status);
+
+/* The request failed before the app could run (the caller has logged why):
+ * counts it as an exception, answers 500 and marks the connection closing.
+ * Fills *res. */
+void gw_response_fail(struct gw_conn *c, struct gw_result *res);
 
 #endif

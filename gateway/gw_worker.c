@@ -27,7 +27,7 @@
 #define ACCEPT_BATCH   8  /* connections accepted per wake-up: leave some for the others */
 #define STOP_GRACE_SEC 10 /* how long a stopping worker waits for partial requests */
 #define MAX_LISTENERS  64
-#define LINGER_MS      500 /* idle keep-alive connections of a signalled worker */
+#define IDLE_GRACE_MS  500 /* idle keep-alive connections of a signalled worker */
 /* Lingering close, with nginx's defaults: wait at most LINGERING_TIMEOUT_MS
  * for more bytes and LINGERING_TIME_MS in all (lingering_timeout 5s,
  * lingering_time 30s).  uWSGI has no such step and no options for it. */
@@ -41,7 +41,7 @@ struct worker {
     struct event *lev[MAX_LISTENERS]; /* accept events */
     struct event *sigev[4];
     struct event *stop_timer;
-    struct event *linger_ev;
+    struct event *idle_grace_ev;
     struct gw_conn *conns; /* open connections (list) */
     PyObject *app;         /* owned */
     bool stopping;
@@ -163,19 +163,19 @@ static void close_idle_conns(void)
     }
 }
 
-static void on_linger(evutil_socket_t fd, short what, void *arg)
+static void on_idle_grace(evutil_socket_t fd, short what, void *arg)
 {
     close_idle_conns();
     if (!W.conns)
         event_base_loopexit(W.base, NULL);
 }
 
-/* Stops accepting and winds the worker down.  `linger`: idle keep-alive
- * connections stay open for LINGER_MS first, and a request that arrives on
+/* Stops accepting and winds the worker down.  `idle_grace`: idle keep-alive
+ * connections stay open for IDLE_GRACE_MS first, and a request that arrives on
  * one meanwhile is answered (with Connection: close): a client or proxy
  * reusing the connection at that moment gets its answer instead of a reset.
  * Without it (max-requests: exactly N requests) they close at once. */
-static void begin_stop(const char *why, bool linger)
+static void begin_stop(const char *why, bool idle_grace)
 {
     if (W.stopping)
         return;
@@ -188,20 +188,20 @@ static void begin_stop(const char *why, bool linger)
         evtimer_del(W.resume_ev);
     W.cfg->slot->accepting = 0;
     W.cfg->slot->state = GW_WS_STOPPING;
-    if (!linger)
+    if (!idle_grace)
         close_idle_conns();
     if (!W.conns) {
         event_base_loopexit(W.base, NULL);
         return;
     }
     struct timeval tv = {STOP_GRACE_SEC, 0};
-    struct timeval ltv = {0, LINGER_MS * 1000};
+    struct timeval gtv = {0, IDLE_GRACE_MS * 1000};
     W.stop_timer = evtimer_new(W.base, on_stop_timer, NULL);
     if (!W.stop_timer || evtimer_add(W.stop_timer, &tv) < 0)
         event_base_loopexit(W.base, NULL);
-    if (linger) {
-        W.linger_ev = evtimer_new(W.base, on_linger, NULL);
-        if (!W.linger_ev || evtimer_add(W.linger_ev, &ltv) < 0)
+    if (idle_grace) {
+        W.idle_grace_ev = evtimer_new(W.base, on_idle_grace, NULL);
+        if (!W.idle_grace_ev || evtimer_add(W.idle_grace_ev, &gtv) < 0)
             close_idle_conns();
     }
 }
@@ -279,9 +279,8 @@ static void dispatch(struct gw_conn *c)
     gw_py_release();
     /* what the app left unread on a connection that goes on: read it here
      * (bounded) to reach the next request; a closing one lingers instead */
-    if (!c->closing && (c->body_mode != GW_BODY_NONE || c->body_error))
-        if (gw_conn_body_drain(c, GW_DRAIN_LIMIT) < 0)
-            c->closing = true;
+    if (!c->closing && gw_conn_body_drain(c, GW_DRAIN_LIMIT) < 0)
+        c->closing = true;
 
     if (W.cfg->opts->harakiri) {
         alarm(0);
@@ -501,8 +500,8 @@ static void __attribute__((noreturn)) worker_exit(int code)
             event_free(W.sigev[i]);
     if (W.stop_timer)
         event_free(W.stop_timer);
-    if (W.linger_ev)
-        event_free(W.linger_ev);
+    if (W.idle_grace_ev)
+        event_free(W.idle_grace_ev);
     if (W.resume_ev)
         event_free(W.resume_ev);
     if (W.base)

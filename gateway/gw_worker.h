@@ -1,7 +1,7 @@
 /* worker: one worker process: a libevent loop that accepts on every
  * listening socket (a few connections per wake-up, so workers share the
  * load), reads request heads on many keep-alive connections at once, and
- * runs each complete request through the app (wsgi.c) synchronously.
+ * runs each complete request through the app (gw_wsgi.c) synchronously.
  * Pipelined requests are answered in order.  A connection that closes while
  * its client may still be sending (a body the app left unread, over uwsgi
  * or past what a keep-alive connection drains) closes as nginx's lingering

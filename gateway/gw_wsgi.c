@@ -1,8 +1,6 @@
 /* wsgi: one request through the app (see gw_wsgi.h). */
 #include "gw_wsgi.h"
 
-#include <string.h>
-
 #include "gw_environ.h"
 #include "gw_filewrapper.h"
 #include "gw_input.h"
@@ -21,15 +19,10 @@ void gw_wsgi_handle(struct gw_conn *c, PyObject *app, struct gw_result *res)
     else
         gw_conn_body_begin(c, r->content_length > 0 ? GW_BODY_LENGTH : GW_BODY_NONE,
                            r->content_length > 0 ? (uint64_t)r->content_length : 0);
-    memset(res, 0, sizeof(*res));
     if (!env) {
         log_error("cannot build the environ:");
         gw_py_log_exception();
-        res->exception = true;
-        if (gw_response_exceptions)
-            (*gw_response_exceptions)++;
-        res->status = 500;
-        gw_response_send_error(c, 500);
+        gw_response_fail(c, res);
         return;
     }
     gw_response_run(c, app, env, res);
