@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gw_http.h"
 #include "http1.h"
 
 #define RBUF_INITIAL 16384

@@ -14,24 +14,6 @@
 /* header fields a request may have; more: 431 */
 #define MAX_HEADERS 256
 
-void gw_req_reset(struct gw_req *r)
-{
-    struct gw_hdr *h = r->hdrs;
-    int cap = r->hcap;
-    memset(r, 0, sizeof(*r));
-    r->hdrs = h;
-    r->hcap = cap;
-    r->content_length = -1;
-}
-
-void gw_req_free(struct gw_req *r)
-{
-    free(r->hdrs);
-    r->hdrs = NULL;
-    r->hcap = 0;
-    r->nhdrs = 0;
-}
-
 struct parse_ctx {
     struct gw_req *r;
     bool in_value; /* the last callback was a value */
@@ -109,21 +91,6 @@ static bool method_is(const struct gw_req *r, const char *m)
 }
 
 /* Makes room for n header fields. 0 or -1. */
-static int grow_hdrs(struct gw_req *r, int n)
-{
-    if (n <= r->hcap)
-        return 0;
-    int ncap = r->hcap ? r->hcap : 32;
-    while (ncap < n)
-        ncap *= 2;
-    struct gw_hdr *nh = realloc(r->hdrs, sizeof(*nh) * (size_t)ncap);
-    if (!nh)
-        return -1;
-    r->hdrs = nh;
-    r->hcap = ncap;
-    return 0;
-}
-
 /* Fills r's framing from its fields with the codec's rules, then refuses
  * what only the gateway cannot serve: a transfer coding before chunked. */
 static int check_fields(struct gw_req *r, const struct http1_target *t)
@@ -177,7 +144,7 @@ int gw_http_parse(const char *data, size_t len, size_t max_head, struct gw_req *
     if (rc)
         return rc;
     gw_req_reset(r);
-    if (grow_hdrs(r, nf + 1) < 0)
+    if (gw_req_reserve(r, nf + 1) < 0)
         return 431;
     r->method = rl.method;
     r->method_len = rl.method_len;

@@ -33,11 +33,6 @@ enum {
 int gw_http_parse(const char *data, size_t len, size_t max_head, struct gw_req *r,
                   size_t *head_len);
 
-/* Resets r for the next request, keeping its header array. */
-void gw_req_reset(struct gw_req *r);
-/* Releases r's header array. */
-void gw_req_free(struct gw_req *r);
-
 /* Percent-decodes `n` bytes of `in` into `out` (room for n bytes; may be
  * in itself).  Invalid escapes are copied as they are.  Returns the length. */
 size_t gw_http_pct_decode(const char *in, size_t n, char *out);

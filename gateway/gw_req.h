@@ -49,4 +49,12 @@ struct gw_req {
     size_t scheme_len;
 };
 
+/* Resets r for the next request, keeping its header array. */
+void gw_req_reset(struct gw_req *r);
+/* Releases r's header array. */
+void gw_req_free(struct gw_req *r);
+/* Makes room for n entries in r->hdrs (grown by doubling, kept across
+ * requests).  0, or -1 when memory runs out (r unchanged). */
+int gw_req_reserve(struct gw_req *r, int n);
+
 #endif

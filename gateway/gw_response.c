@@ -10,7 +10,6 @@
 
 #include "buf.h"
 #include "gw_filewrapper.h"
-#include "gw_http.h"
 #include "gw_py.h"
 #include "http1.h"
 #include "log.h"

@@ -1,11 +1,9 @@
 /* uwsgi: a uwsgi packet into struct gw_req (see gw_uwsgi.h). */
 #include "gw_uwsgi.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "gw_http.h"
 #include "uwsgi.h"
 
 /* What decoding carries besides r. */
@@ -22,14 +20,8 @@ struct uw_ctx {
 
 static int add_var(struct gw_req *r, const char *k, size_t kl, const char *v, size_t vl)
 {
-    if (r->nhdrs == r->hcap) {
-        int ncap = r->hcap ? r->hcap * 2 : 32;
-        struct gw_hdr *nh = realloc(r->hdrs, (size_t)ncap * sizeof(*nh));
-        if (!nh)
-            return -1;
-        r->hdrs = nh;
-        r->hcap = ncap;
-    }
+    if (gw_req_reserve(r, r->nhdrs + 1) < 0)
+        return -1;
     r->hdrs[r->nhdrs++] = (struct gw_hdr){k, kl, v, vl};
     return 0;
 }

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "gw_http.h"
+#include "gw_req.h"
 #include "gw_uwsgi.h"
 #include "uwsgi.h"
 
