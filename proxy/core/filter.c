@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "log.h"
+
 static struct {
     const char *name;
     f_header_fn header;
@@ -48,8 +50,12 @@ int filter_count(void)
 int filter_header_run(struct request *q)
 {
     for (int i = 0; i < nchain; i++)
-        if (chain[i].header && chain[i].header(q) < 0)
+        if (chain[i].header && chain[i].header(q) < 0) {
+            log_error("header filter \"%s\" failed; the response goes on without the fields "
+                      "of the filters after it",
+                      chain[i].name);
             return -1;
+        }
     return 0;
 }
 

@@ -71,8 +71,8 @@ void filter_reset(void);
 /* How many filters there are. */
 int filter_count(void);
 
-/* Runs the header filters in order.  0, or -1 when one failed (the rest
- * did not run). */
+/* Runs the header filters in order.  0, or -1 when one failed (logged with
+ * its name; the rest did not run). */
 int filter_header_run(struct request *q);
 /* Passes pc (borrowed) to the body filters from position `from` on (0 = the
  * whole chain), then to the sink.  0 or -1. */

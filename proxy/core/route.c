@@ -191,7 +191,7 @@ int route_init(struct cf_main *cf, char *err, size_t errlen)
         if (rt->nprefix > 1)
             qsort(rt->prefix, (size_t)rt->nprefix, sizeof(*rt->prefix), cmp_loc_len_desc);
     }
-    /* default_server anywhere wins over "first"; a second is refused by conf.c */
+    /* default_server anywhere wins over "first"; a second is refused by conf_merge.c */
     for (int s = 0; s < cf->nservers; s++)
         for (int i = 0; i < cf->servers[s].nlistens; i++)
             if (cf->servers[s].listens[i].default_server)

@@ -2,7 +2,7 @@
  * worker's event loop (open-source nginx has none; this follows nginx
  * plus's meaning).
  *
- * Syntax, inside `upstream NAME { }` (parsed by conf.c into cf_health_check):
+ * Syntax, inside `upstream NAME { }` (parsed by conf_upstream.c into cf_health_check):
  *     health_check [interval=T] [fails=N] [passes=N] [uri=PATH] [timeout=T];
  * Every `interval` (default 5s) each peer that is not `down` gets
  * "GET uri HTTP/1.0" (uri default "/", Host: the server's name) on a fresh
