@@ -79,6 +79,8 @@ static const struct opt_def opt_defs[] = {
     {"yield", OK_FLAG, F(yield), 0, 0, 0,
      "  let other runnable processes go first after each event loop turn (default on;\n"
      "           --yield=false: off)"},
+    {"limit-post", OK_LONG, F(limit_post), 0, 0, 1,
+     "BYTES  refuse request bodies larger than BYTES with 413 (default 0: no limit)"},
     {"help", OK_FLAG, F(help), 0, 0, 0, "  this help"},
     {"version", OK_FLAG, F(version), 0, 0, 0, "  print the version"},
     /* uWSGI options we accept and ignore: what they ask for is always so */

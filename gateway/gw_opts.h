@@ -51,6 +51,7 @@ struct gw_opts {
     bool preload;             /* --preload: import the app in the master before forking */
     bool vacuum;              /* --vacuum: remove unix sockets and pidfile at exit */
     bool yield;               /* --yield (default on): sched_yield() after each loop turn */
+    long limit_post;          /* --limit-post: max request body bytes, 0 = no limit (413) */
     bool help, version;
 };
 

@@ -52,6 +52,7 @@ struct worker {
     int nconns;              /* open connections */
     struct event *resume_ev; /* re-enables accepting after yielding */
     bool yielding;           /* accept events are off so another worker takes the queue */
+    uint64_t body_max;       /* largest request body accepted (--limit-post or the hard cap) */
 };
 
 static struct worker W;
@@ -311,6 +312,18 @@ static void reject(struct gw_conn *c, int status)
     conn_finish(c);
 }
 
+/* A declared body over --limit-post (or, without one, over GW_BODY_HARD_MAX)
+ * is refused before the app runs: the client learns at once, and no worker
+ * waits for bytes it would refuse anyway.  uWSGI drops such a request and
+ * closes without an answer ("Invalid (too big) CONTENT_LENGTH. skip."); we
+ * answer 413 as nginx's client_max_body_size does.  A chunked body's length
+ * is known only as it arrives: gw_conn.c stops reading it at the same
+ * bound (c->body_max). */
+static bool body_too_large(const struct gw_conn *c)
+{
+    return c->req.content_length > 0 && (uint64_t)c->req.content_length > c->body_max;
+}
+
 /* Runs every complete request in c's buffer.  May free c. */
 static void process(struct gw_conn *c)
 {
@@ -331,6 +344,10 @@ static void process(struct gw_conn *c)
                 return;
             }
             c->head_len = hl;
+            if (body_too_large(c)) {
+                reject(c, 413);
+                return;
+            }
             dispatch(c);
         } else {
             if (avail < UWSGI_HDR_LEN)
@@ -349,6 +366,10 @@ static void process(struct gw_conn *c)
             c->head_len = UWSGI_HDR_LEN + (size_t)h.size;
             if (rc != GW_UWSGI_OK) {
                 reject(c, rc == GW_UWSGI_BAD ? 400 : 500);
+                return;
+            }
+            if (body_too_large(c)) {
+                reject(c, 413);
                 return;
             }
             dispatch(c);
@@ -453,6 +474,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             close(fd);
             return;
         }
+        c->body_max = W.body_max;
         memcpy(&c->peer.ss, &ss, len);
         c->peer.len = len;
         c->local = &l->addr;
@@ -566,6 +588,7 @@ void gw_worker_main(const struct gw_worker_cfg *cfg)
     gw_response_exceptions = &sl->exceptions;
 
     W.rmax = (size_t)(cfg->opts->buffer_size > 65536 ? cfg->opts->buffer_size : 65536) + 8192;
+    W.body_max = cfg->opts->limit_post > 0 ? (uint64_t)cfg->opts->limit_post : GW_BODY_HARD_MAX;
     W.base = event_base_new();
     if (!W.base) {
         log_error("worker %d: cannot create its event loop", cfg->id);
