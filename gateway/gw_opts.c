@@ -81,6 +81,9 @@ static const struct opt_def opt_defs[] = {
      "           --yield=false: off)"},
     {"limit-post", OK_LONG, F(limit_post), 0, 0, 1,
      "BYTES  refuse request bodies larger than BYTES with 413 (default 0: no limit)"},
+    {"chown-socket", OK_STR, F(chown_socket), 0, 0, 1,
+     "USER[:GROUP]  owner of the unix sockets (set before privileges are dropped)"},
+    {"chmod-socket", OK_STR, F(chmod_socket), 0, 0, 1, "MODE  octal mode of the unix sockets"},
     {"help", OK_FLAG, F(help), 0, 0, 0, "  this help"},
     {"version", OK_FLAG, F(version), 0, 0, 0, "  print the version"},
     /* uWSGI options we accept and ignore: what they ask for is always so */
@@ -131,6 +134,8 @@ void gw_opts_free(struct gw_opts *o)
     free(o->pidfile);
     free(o->logto);
     free(o->virtualenv);
+    free(o->chown_socket);
+    free(o->chmod_socket);
     free(o->uid);
     free(o->gid);
     memset(o, 0, sizeof(*o));
@@ -447,6 +452,16 @@ int gw_opts_check(const struct gw_opts *o, char *err, size_t errlen)
             snprintf(err, errlen, "option env: \"%s\" is not K=V", o->env[i]);
             return -1;
         }
+    if (o->chmod_socket) {
+        char *end;
+        errno = 0;
+        long m = strtol(o->chmod_socket, &end, 8);
+        if (errno || *end || end == o->chmod_socket || m < 0 || m > 07777) {
+            snprintf(err, errlen, "option chmod-socket: \"%s\" is not an octal mode",
+                     o->chmod_socket);
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -52,6 +52,8 @@ struct gw_opts {
     bool vacuum;              /* --vacuum: remove unix sockets and pidfile at exit */
     bool yield;               /* --yield (default on): sched_yield() after each loop turn */
     long limit_post;          /* --limit-post: max request body bytes, 0 = no limit (413) */
+    char *chown_socket;       /* --chown-socket USER[:GROUP]: owner of the unix sockets */
+    char *chmod_socket;       /* --chmod-socket MODE: octal mode of the unix sockets */
     bool help, version;
 };
 
