@@ -25,6 +25,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "gw_handoff.h"
 #include "gw_opts.h"
 #include "gw_priv.h"
 #include "gw_py.h"
@@ -56,6 +57,7 @@ struct rec {
 
 static struct gw_opts opts;
 static struct gw_listener *lst;
+static int handoff[2] = {-1, -1}; /* idle connections between workers (gw_handoff.h) */
 static int nlst;
 static int stats_fd = -1;
 static int sigpipe_fds[2] = {-1, -1};
@@ -121,8 +123,8 @@ static int spawn(int i, int id, enum rec_state state)
         close(sigpipe_fds[1]);
         if (stats_fd >= 0)
             close(stats_fd);
-        struct gw_worker_cfg cfg = {&opts, lst,   nlst, preloaded, &sb[i],
-                                    sb,    nrecs, id,   maxr,      master_pid};
+        struct gw_worker_cfg cfg = {&opts, lst, nlst, preloaded,  &sb[i],     sb,
+                                    nrecs, id,  maxr, master_pid, handoff[0], handoff[1]};
         gw_worker_main(&cfg);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -525,6 +527,11 @@ int main(int argc, char **argv)
             cleanup();
             return 1;
         }
+    }
+    if (opts.idle_handoff_ms > 0 && opts.processes > 1 && gw_handoff_pair(handoff) < 0) {
+        log_crit("socketpair: %s", strerror(errno));
+        cleanup();
+        return 1;
     }
     if (pipe2(sigpipe_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
         log_crit("pipe: %s", strerror(errno));

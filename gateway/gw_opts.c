@@ -84,6 +84,9 @@ static const struct opt_def opt_defs[] = {
     {"chown-socket", OK_STR, F(chown_socket), 0, 0, 1,
      "USER[:GROUP]  owner of the unix sockets (set before privileges are dropped)"},
     {"chmod-socket", OK_STR, F(chmod_socket), 0, 0, 1, "MODE  octal mode of the unix sockets"},
+    {"idle-handoff", OK_INT, F(idle_handoff_ms), 0, 0, 1,
+     "MS  while a request runs longer, pass this worker's idle keep-alive\n"
+     "           connections to idle workers (default 100; 0: off)"},
     {"help", OK_FLAG, F(help), 0, 0, 0, "  this help"},
     {"version", OK_FLAG, F(version), 0, 0, 0, "  print the version"},
     /* uWSGI options we accept and ignore: what they ask for is always so */
@@ -110,6 +113,7 @@ void gw_opts_init(struct gw_opts *o)
     o->keepalive_timeout = 60;
     o->socket_timeout = 30;
     o->yield = true;
+    o->idle_handoff_ms = 100;
 }
 
 static void free_list(char **l, int n)

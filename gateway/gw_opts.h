@@ -54,6 +54,7 @@ struct gw_opts {
     long limit_post;          /* --limit-post: max request body bytes, 0 = no limit (413) */
     char *chown_socket;       /* --chown-socket USER[:GROUP]: owner of the unix sockets */
     char *chmod_socket;       /* --chmod-socket MODE: octal mode of the unix sockets */
+    int idle_handoff_ms;      /* --idle-handoff: pass idle connections on after MS (0 = off) */
     bool help, version;
 };
 
