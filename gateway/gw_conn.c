@@ -103,6 +103,7 @@ void gw_conn_body_begin(struct gw_conn *c, enum gw_body_mode mode, uint64_t leng
     c->body_left = mode == GW_BODY_LENGTH ? length : 0;
     http1_chunked_init(&c->ck);
     c->body_error = false;
+    c->body_status = 0;
     c->body_read = 0;
     c->continue_sent = !c->req.expect_continue;
     if (mode == GW_BODY_LENGTH && length == 0)
@@ -162,11 +163,19 @@ int gw_conn_body_avail(struct gw_conn *c, const char **p, size_t *n)
         if (http1_chunked_in_data(&c->ck)) {
             *p = c->rbuf + c->roff;
             *n = avail < c->ck.remaining ? avail : (size_t)c->ck.remaining;
+            if (c->body_max && c->body_read + *n > c->body_max) {
+                *n = 0;
+                c->body_error = true;
+                c->body_status = 413;
+                errno = EFBIG;
+                return -1;
+            }
             return 0;
         }
         long k = http1_chunked_frame(&c->ck, c->rbuf + c->roff, avail);
         if (k < 0) {
             c->body_error = true;
+            c->body_status = 400;
             errno = EPROTO;
             return -1;
         }

@@ -25,6 +25,10 @@
 /* Unread request body the worker reads and drops after a response so the
  * connection can carry the next request; more than this and it closes. */
 #define GW_DRAIN_LIMIT (1 << 20)
+/* The largest request body accepted when --limit-post sets none (1 TiB): a
+ * longer declared length is refused with 413 before the app runs, not
+ * waited for. */
+#define GW_BODY_HARD_MAX ((uint64_t)1 << 40)
 
 enum gw_body_mode {
     GW_BODY_NONE,    /* no body (or fully read) */
@@ -58,6 +62,8 @@ struct gw_conn {
     bool body_error;         /* framing error or I/O failure while reading the body */
     bool continue_sent;      /* "100 Continue" was sent (or not needed) */
     uint64_t body_read;      /* decoded body bytes handed out */
+    uint64_t body_max;       /* a chunked body longer than this is an error (set by the worker) */
+    int body_status;         /* the status a body error calls for: 400 (framing), 413 (too large) */
 
     bool closing;          /* close after the current response */
     bool lingering;        /* the response is out, the write side shut: reading and dropping */

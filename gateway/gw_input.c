@@ -19,8 +19,8 @@ static int avail(struct gw_input *self, const char **p, size_t *n)
         return -1;
     }
     if (gw_conn_body_avail(self->c, p, n) < 0) {
-        PyErr_SetString(PyExc_OSError, "error reading the request body (client gone, timed "
-                                       "out or malformed chunked framing)");
+        PyErr_SetString(PyExc_OSError, "error reading the request body (client gone, timed out, "
+                                       "over the size limit or malformed chunked framing)");
         return -1;
     }
     return 0;
@@ -42,6 +42,10 @@ static Py_ssize_t size_arg(PyObject *const *args, Py_ssize_t nargs, const char *
     return v;
 }
 
+/* The first allocation of a read() whose length is known: what the client
+ * declares is only a promise, so memory grows (doubling) as bytes arrive. */
+#define READ_FIRST_ALLOC (1 << 20)
+
 /* Reads up to `size` bytes (all when size < 0).  New reference or NULL. */
 static PyObject *read_bytes(struct gw_input *self, Py_ssize_t size)
 {
@@ -49,7 +53,8 @@ static PyObject *read_bytes(struct gw_input *self, Py_ssize_t size)
         /* known length: fill one bytes object, no intermediate copy */
         uint64_t left = self->c->body_left;
         size_t want = (size < 0 || (uint64_t)size > left) ? (size_t)left : (size_t)size;
-        PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)want); /* new */
+        size_t cap = want < READ_FIRST_ALLOC ? want : READ_FIRST_ALLOC;
+        PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap); /* new */
         if (!b)
             return NULL;
         size_t got = 0;
@@ -64,11 +69,18 @@ static PyObject *read_bytes(struct gw_input *self, Py_ssize_t size)
                 break;
             if (n > want - got)
                 n = want - got;
+            if (got == cap) {
+                cap = cap > (want - got) ? want : cap * 2;
+                if (_PyBytes_Resize(&b, (Py_ssize_t)cap) < 0)
+                    return NULL;
+            }
+            if (n > cap - got)
+                n = cap - got;
             memcpy(PyBytes_AS_STRING(b) + got, p, n);
             gw_conn_body_consume(self->c, n);
             got += n;
         }
-        if (got < want && _PyBytes_Resize(&b, (Py_ssize_t)got) < 0)
+        if (got < cap && _PyBytes_Resize(&b, (Py_ssize_t)got) < 0)
             return NULL;
         return b;
     }

@@ -10,8 +10,6 @@
  * JSON.  Signals reach the loop through a self-pipe. */
 #define _GNU_SOURCE /* accept4, pipe2 */
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,7 +25,9 @@
 
 #include "addr.h"
 #include "log.h"
+#include "gw_handoff.h"
 #include "gw_opts.h"
+#include "gw_priv.h"
 #include "gw_py.h"
 #include "gw_scoreboard.h"
 #include "gw_stats.h"
@@ -57,6 +57,7 @@ struct rec {
 
 static struct gw_opts opts;
 static struct gw_listener *lst;
+static int handoff[2] = {-1, -1}; /* idle connections between workers (gw_handoff.h) */
 static int nlst;
 static int stats_fd = -1;
 static int sigpipe_fds[2] = {-1, -1};
@@ -122,8 +123,8 @@ static int spawn(int i, int id, enum rec_state state)
         close(sigpipe_fds[1]);
         if (stats_fd >= 0)
             close(stats_fd);
-        struct gw_worker_cfg cfg = {&opts, lst,   nlst, preloaded, &sb[i],
-                                    sb,    nrecs, id,   maxr,      master_pid};
+        struct gw_worker_cfg cfg = {&opts, lst, nlst, preloaded,  &sb[i],     sb,
+                                    nrecs, id,  maxr, master_pid, handoff[0], handoff[1]};
         gw_worker_main(&cfg);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -409,52 +410,6 @@ static int bind_all(void)
     return 0;
 }
 
-/* --uid/--gid: become that user and group (after binding, so privileged
- * ports and socket folders still work).  0 or -1 (logged). */
-static int drop_privileges(void)
-{
-    if (!opts.uid && !opts.gid)
-        return 0;
-    uid_t uid = getuid();
-    gid_t gid = getgid();
-    const char *user = NULL;
-    if (opts.gid) {
-        char *end;
-        long n = strtol(opts.gid, &end, 10);
-        struct group *gr = *end ? getgrnam(opts.gid) : getgrgid((gid_t)n);
-        if (!gr && *end) {
-            log_crit("--gid %s: no such group", opts.gid);
-            return -1;
-        }
-        gid = gr ? gr->gr_gid : (gid_t)n;
-    }
-    if (opts.uid) {
-        char *end;
-        long n = strtol(opts.uid, &end, 10);
-        struct passwd *pw = *end ? getpwnam(opts.uid) : getpwuid((uid_t)n);
-        if (!pw && *end) {
-            log_crit("--uid %s: no such user", opts.uid);
-            return -1;
-        }
-        uid = pw ? pw->pw_uid : (uid_t)n;
-        if (pw) {
-            user = pw->pw_name;
-            if (!opts.gid)
-                gid = pw->pw_gid;
-        }
-    }
-    if ((user ? initgroups(user, gid) : setgroups(0, NULL)) < 0 && errno != EPERM) {
-        log_crit("cannot set the supplementary groups: %s", strerror(errno));
-        return -1;
-    }
-    if (setgid(gid) < 0 || setuid(uid) < 0) {
-        log_crit("cannot become uid %d gid %d: %s", (int)uid, (int)gid, strerror(errno));
-        return -1;
-    }
-    log_info("running as uid %d gid %d", (int)uid, (int)gid);
-    return 0;
-}
-
 static void cleanup(void)
 {
     for (int i = 0; i < nlst; i++) {
@@ -553,7 +508,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    if (drop_privileges() < 0) {
+    if (gw_priv_socket_perms(&opts, lst, nlst) < 0 || gw_priv_drop(&opts) < 0) {
         cleanup();
         return 1;
     }
@@ -572,6 +527,11 @@ int main(int argc, char **argv)
             cleanup();
             return 1;
         }
+    }
+    if (opts.idle_handoff_ms > 0 && opts.processes > 1 && gw_handoff_pair(handoff) < 0) {
+        log_crit("socketpair: %s", strerror(errno));
+        cleanup();
+        return 1;
     }
     if (pipe2(sigpipe_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
         log_crit("pipe: %s", strerror(errno));

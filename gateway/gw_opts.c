@@ -79,6 +79,14 @@ static const struct opt_def opt_defs[] = {
     {"yield", OK_FLAG, F(yield), 0, 0, 0,
      "  let other runnable processes go first after each event loop turn (default on;\n"
      "           --yield=false: off)"},
+    {"limit-post", OK_LONG, F(limit_post), 0, 0, 1,
+     "BYTES  refuse request bodies larger than BYTES with 413 (default 0: no limit)"},
+    {"chown-socket", OK_STR, F(chown_socket), 0, 0, 1,
+     "USER[:GROUP]  owner of the unix sockets (set before privileges are dropped)"},
+    {"chmod-socket", OK_STR, F(chmod_socket), 0, 0, 1, "MODE  octal mode of the unix sockets"},
+    {"idle-handoff", OK_INT, F(idle_handoff_ms), 0, 0, 1,
+     "MS  while a request runs longer, pass this worker's idle keep-alive\n"
+     "           connections to idle workers (default 100; 0: off)"},
     {"help", OK_FLAG, F(help), 0, 0, 0, "  this help"},
     {"version", OK_FLAG, F(version), 0, 0, 0, "  print the version"},
     /* uWSGI options we accept and ignore: what they ask for is always so */
@@ -105,6 +113,7 @@ void gw_opts_init(struct gw_opts *o)
     o->keepalive_timeout = 60;
     o->socket_timeout = 30;
     o->yield = true;
+    o->idle_handoff_ms = 100;
 }
 
 static void free_list(char **l, int n)
@@ -129,6 +138,8 @@ void gw_opts_free(struct gw_opts *o)
     free(o->pidfile);
     free(o->logto);
     free(o->virtualenv);
+    free(o->chown_socket);
+    free(o->chmod_socket);
     free(o->uid);
     free(o->gid);
     memset(o, 0, sizeof(*o));
@@ -445,6 +456,16 @@ int gw_opts_check(const struct gw_opts *o, char *err, size_t errlen)
             snprintf(err, errlen, "option env: \"%s\" is not K=V", o->env[i]);
             return -1;
         }
+    if (o->chmod_socket) {
+        char *end;
+        errno = 0;
+        long m = strtol(o->chmod_socket, &end, 8);
+        if (errno || *end || end == o->chmod_socket || m < 0 || m > 07777) {
+            snprintf(err, errlen, "option chmod-socket: \"%s\" is not an octal mode",
+                     o->chmod_socket);
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -51,6 +51,10 @@ struct gw_opts {
     bool preload;             /* --preload: import the app in the master before forking */
     bool vacuum;              /* --vacuum: remove unix sockets and pidfile at exit */
     bool yield;               /* --yield (default on): sched_yield() after each loop turn */
+    long limit_post;          /* --limit-post: max request body bytes, 0 = no limit (413) */
+    char *chown_socket;       /* --chown-socket USER[:GROUP]: owner of the unix sockets */
+    char *chmod_socket;       /* --chmod-socket MODE: octal mode of the unix sockets */
+    int idle_handoff_ms;      /* --idle-handoff: pass idle connections on after MS (0 = off) */
     bool help, version;
 };
 

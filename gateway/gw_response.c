@@ -530,7 +530,9 @@ void gw_response_fail(struct gw_conn *c, struct gw_result *res)
     gw_response_send_error(c, 500);
 }
 
-/* The app failed: log, then a 500 if nothing was sent, else close. */
+/* The app failed: log, then a 500 if nothing was sent, else close.  When
+ * the failure came from reading a broken or oversized request body, the
+ * client is told so (400 or 413, c->body_status) rather than 500. */
 static void app_failed(struct resp *r)
 {
     if (!r->exception && gw_response_exceptions)
@@ -546,15 +548,19 @@ static void app_failed(struct resp *r)
             snprintf(line, sizeof(line), "X-Chain-App-Us: %lld\r\n", (long long)us_since(&r->t0));
         buf_reset(&head);
         bool body = !r->c->req.is_head;
+        int status = r->c->body_status ? r->c->body_status : 500;
+        const char *reason = http1_reason(status);
+        size_t blen = strlen(reason) + 1;
         buf_printf(&head,
-                   "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
-                   "Content-Length: 22\r\n%s%.*s\r\n%s",
+                   "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+                   "Content-Length: %zu\r\n%s%.*s\r\n%s%s",
+                   status, reason, blen,
                    r->c->closing && r->c->proto == GW_PROTO_HTTP ? "Connection: close\r\n" : "", n,
-                   line, body ? "Internal Server Error\n" : "");
-        r->status = 500;
+                   line, body ? reason : "", body ? "\n" : "");
+        r->status = status;
         r->head_sent = true;
         gw_response_head_sent = 1;
-        r->body_sent = body ? 22 : 0;
+        r->body_sent = body ? blen : 0;
         if (gw_conn_write(r->c, head.data, head.len) < 0)
             r->c->closing = true;
     } else

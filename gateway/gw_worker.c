@@ -16,6 +16,7 @@
 
 #include "gw_accesslog.h"
 #include "gw_conn.h"
+#include "gw_handoff.h"
 #include "evloop.h"
 #include "gw_http.h"
 #include "log.h"
@@ -40,6 +41,7 @@ struct worker {
     struct event_base *base;
     struct event *lev[MAX_LISTENERS]; /* accept events */
     struct event *sigev[4];
+    struct event *hev; /* connections handed over by busy workers */
     struct event *stop_timer;
     struct event *idle_grace_ev;
     struct gw_conn *conns; /* open connections (list) */
@@ -52,6 +54,7 @@ struct worker {
     int nconns;              /* open connections */
     struct event *resume_ev; /* re-enables accepting after yielding */
     bool yielding;           /* accept events are off so another worker takes the queue */
+    uint64_t body_max;       /* largest request body accepted (--limit-post or the hard cap) */
 };
 
 static struct worker W;
@@ -186,6 +189,8 @@ static void begin_stop(const char *why, bool idle_grace)
             event_del(W.lev[i]);
     if (W.resume_ev)
         evtimer_del(W.resume_ev);
+    if (W.hev)
+        event_del(W.hev);
     W.cfg->slot->accepting = 0;
     W.cfg->slot->state = GW_WS_STOPPING;
     if (!idle_grace)
@@ -274,9 +279,11 @@ static void dispatch(struct gw_conn *c)
     }
 
     struct gw_result res;
+    gw_watch_app_begin(); /* from here to gw_watch_app_end, hand_off_idle may run */
     gw_py_acquire();
     gw_wsgi_handle(c, W.app, &res);
     gw_py_release();
+    gw_watch_app_end();
     /* what the app left unread on a connection that goes on: read it here
      * (bounded) to reach the next request; a closing one lingers instead */
     if (!c->closing && gw_conn_body_drain(c, GW_DRAIN_LIMIT) < 0)
@@ -311,6 +318,18 @@ static void reject(struct gw_conn *c, int status)
     conn_finish(c);
 }
 
+/* A declared body over --limit-post (or, without one, over GW_BODY_HARD_MAX)
+ * is refused before the app runs: the client learns at once, and no worker
+ * waits for bytes it would refuse anyway.  uWSGI drops such a request and
+ * closes without an answer ("Invalid (too big) CONTENT_LENGTH. skip."); we
+ * answer 413 as nginx's client_max_body_size does.  A chunked body's length
+ * is known only as it arrives: gw_conn.c stops reading it at the same
+ * bound (c->body_max). */
+static bool body_too_large(const struct gw_conn *c)
+{
+    return c->req.content_length > 0 && (uint64_t)c->req.content_length > c->body_max;
+}
+
 /* Runs every complete request in c's buffer.  May free c. */
 static void process(struct gw_conn *c)
 {
@@ -331,6 +350,10 @@ static void process(struct gw_conn *c)
                 return;
             }
             c->head_len = hl;
+            if (body_too_large(c)) {
+                reject(c, 413);
+                return;
+            }
             dispatch(c);
         } else {
             if (avail < UWSGI_HDR_LEN)
@@ -349,6 +372,10 @@ static void process(struct gw_conn *c)
             c->head_len = UWSGI_HDR_LEN + (size_t)h.size;
             if (rc != GW_UWSGI_OK) {
                 reject(c, rc == GW_UWSGI_BAD ? 400 : 500);
+                return;
+            }
+            if (body_too_large(c)) {
+                reject(c, 413);
                 return;
             }
             dispatch(c);
@@ -430,6 +457,45 @@ static void yield_accepts(void)
         on_resume(-1, 0, NULL);
 }
 
+/* Adds a connection to this worker: fd (taken), accepted on listener l,
+ * from peer.  Reads what it has already sent.  May fail (logged; the fd is
+ * closed). */
+static void conn_add(int fd, const struct gw_listener *l, const struct sockaddr_storage *ss,
+                     socklen_t len, unsigned nreq)
+{
+    struct gw_conn *c = malloc(sizeof(*c));
+    if (!c || gw_conn_init(c, fd, l->proto, W.rmax, W.cfg->opts->socket_timeout * 1000) < 0) {
+        log_error("out of memory for a connection");
+        free(c);
+        close(fd);
+        return;
+    }
+    c->body_max = W.body_max;
+    memcpy(&c->peer.ss, ss, len);
+    c->peer.len = len;
+    c->local = &l->addr;
+    c->nreq = nreq;
+    c->ev = event_new(W.base, fd, EV_READ | EV_PERSIST, on_read, c);
+    if (!c->ev || event_add(c->ev, W.idle_common) < 0) {
+        log_error("cannot watch a connection");
+        if (c->ev)
+            event_free(c->ev);
+        gw_conn_close(c);
+        free(c);
+        return;
+    }
+    c->next = W.conns;
+    if (W.conns)
+        W.conns->prev = c;
+    W.conns = c;
+    W.cfg->slot->conns = ++W.nconns;
+    /* clients (and proxies over unix sockets) usually send the request with
+     * the connect, and a handed-over connection may have one waiting: read
+     * it now rather than after another epoll turn */
+    if (nreq || l->proto == GW_PROTO_UWSGI || l->addr.ss.ss_family == AF_UNIX)
+        on_read(fd, EV_READ, c);
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
     const struct gw_listener *l = arg;
@@ -446,39 +512,82 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
                 log_error("accept on %s: %s", l->spec, strerror(errno));
             return;
         }
-        struct gw_conn *c = malloc(sizeof(*c));
-        if (!c || gw_conn_init(c, fd, l->proto, W.rmax, W.cfg->opts->socket_timeout * 1000) < 0) {
-            log_error("out of memory for a connection");
-            free(c);
-            close(fd);
-            return;
-        }
-        memcpy(&c->peer.ss, &ss, len);
-        c->peer.len = len;
-        c->local = &l->addr;
         if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         }
-        c->ev = event_new(W.base, fd, EV_READ | EV_PERSIST, on_read, c);
-        if (!c->ev || event_add(c->ev, W.idle_common) < 0) {
-            log_error("cannot watch a connection");
-            if (c->ev)
-                event_free(c->ev);
-            gw_conn_close(c);
-            free(c);
+        conn_add(fd, l, &ss, len, 0);
+    }
+}
+
+/* A busy worker handed connections over (hand_off_idle): take a few. */
+static void on_handoff(evutil_socket_t hfd, short what, void *arg)
+{
+    for (int i = 0; i < ACCEPT_BATCH && !W.stopping; i++) {
+        struct gw_handoff_msg m;
+        int fd;
+        if (gw_handoff_recv(hfd, &fd, &m) < 0) {
+            if (errno != EAGAIN)
+                log_error("worker %d: receiving a handed-over connection: %s", W.cfg->id,
+                          strerror(errno));
             return;
         }
-        c->next = W.conns;
-        if (W.conns)
-            W.conns->prev = c;
-        W.conns = c;
-        W.cfg->slot->conns = ++W.nconns;
-        /* clients (and proxies over unix sockets) usually send the request
-         * with the connect: read it now rather than after another epoll turn */
-        if (l->proto == GW_PROTO_UWSGI || l->addr.ss.ss_family == AF_UNIX)
-            on_read(fd, EV_READ, c);
+        if (m.lst < 0 || m.lst >= W.cfg->nlst || m.peer_len > sizeof(m.peer)) {
+            close(fd);
+            continue;
+        }
+        conn_add(fd, &W.cfg->lst[m.lst], &m.peer, m.peer_len, m.nreq);
     }
+}
+
+/* Is another worker waiting for work on its event loop? */
+static bool other_worker_idle(void)
+{
+    for (int i = 0; i < W.cfg->nslots; i++) {
+        const struct gw_slot *s = &W.cfg->all[i];
+        if (s != W.cfg->slot && s->pid && s->accepting && s->state == GW_WS_IDLE)
+            return true;
+    }
+    return false;
+}
+
+/* The watchdog's function (gw_handoff.h): the app has run --idle-handoff
+ * ms.  Sends every idle connection (no request in progress, nothing
+ * buffered here) to the workers that wait for work, and forgets it.  Runs on
+ * the watchdog thread with the watch lock, while the main thread is parked
+ * in the app: the connection list and the event base are ours meanwhile.
+ * False (ask again) while no other worker is idle. */
+static bool hand_off_idle(void *arg)
+{
+    if (W.stopping)
+        return true;
+    if (!other_worker_idle())
+        return false;
+    int n = 0;
+    struct gw_conn *c = W.conns, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (c->busy || c->lingering || c->rlen != c->roff || c->fd < 0)
+            continue;
+        struct gw_handoff_msg m;
+        memset(&m, 0, sizeof(m));
+        m.lst = -1;
+        for (int i = 0; i < W.cfg->nlst; i++)
+            if (&W.cfg->lst[i].addr == c->local)
+                m.lst = i;
+        m.nreq = c->nreq;
+        m.peer_len = c->peer.len;
+        memcpy(&m.peer, &c->peer.ss, sizeof(m.peer));
+        if (m.lst < 0 || gw_handoff_send(W.cfg->handoff_tx, c->fd, &m) < 0)
+            continue;
+        conn_free(c);
+        n++;
+    }
+    if (n)
+        log_info("worker %d: a request has run %d ms: %d idle connection%s passed to idle "
+                 "workers",
+                 W.cfg->id, W.cfg->opts->idle_handoff_ms, n, n > 1 ? "s" : "");
+    return true;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -504,6 +613,8 @@ static void __attribute__((noreturn)) worker_exit(int code)
         event_free(W.idle_grace_ev);
     if (W.resume_ev)
         event_free(W.resume_ev);
+    if (W.hev)
+        event_free(W.hev);
     if (W.base)
         event_base_free(W.base);
     gw_py_acquire();
@@ -566,6 +677,7 @@ void gw_worker_main(const struct gw_worker_cfg *cfg)
     gw_response_exceptions = &sl->exceptions;
 
     W.rmax = (size_t)(cfg->opts->buffer_size > 65536 ? cfg->opts->buffer_size : 65536) + 8192;
+    W.body_max = cfg->opts->limit_post > 0 ? (uint64_t)cfg->opts->limit_post : GW_BODY_HARD_MAX;
     W.base = event_base_new();
     if (!W.base) {
         log_error("worker %d: cannot create its event loop", cfg->id);
@@ -589,6 +701,14 @@ void gw_worker_main(const struct gw_worker_cfg *cfg)
         W.sigev[i] = evsignal_new(W.base, sigs[i], on_signal, NULL);
         if (!W.sigev[i] || event_add(W.sigev[i], NULL) < 0) {
             log_error("worker %d: cannot watch signals", cfg->id);
+            _exit(GW_EXIT_FATAL);
+        }
+    }
+    if (cfg->handoff_rx >= 0 && cfg->handoff_tx >= 0 && cfg->opts->idle_handoff_ms > 0) {
+        W.hev = event_new(W.base, cfg->handoff_rx, EV_READ | EV_PERSIST, on_handoff, NULL);
+        if (!W.hev || event_add(W.hev, NULL) < 0 ||
+            gw_watch_start(cfg->opts->idle_handoff_ms, hand_off_idle, NULL) < 0) {
+            log_error("worker %d: cannot set up the connection hand-off", cfg->id);
             _exit(GW_EXIT_FATAL);
         }
     }

@@ -15,7 +15,11 @@
  * client a 504 (unless its head was already sent) and the worker _exits with
  * GW_EXIT_HARAKIRI from the SIGALRM handler.  After max_requests requests
  * the worker stops the same way (the last response says Connection: close).
- * Exit codes tell the master why the worker ended. */
+ * Exit codes tell the master why the worker ended.
+ *
+ * While the app runs longer than --idle-handoff ms, the worker's other idle
+ * connections are passed to idle workers (gw_handoff.h), so requests that a
+ * front server sends on them meanwhile do not wait for this app. */
 #ifndef GW_WORKER_H
 #define GW_WORKER_H
 
@@ -51,6 +55,8 @@ struct gw_worker_cfg {
     int id;            /* 1-based worker number */
     long max_requests; /* with jitter applied; 0 = unlimited */
     pid_t master;      /* exit when the master is gone */
+    int handoff_tx;    /* idle connections go out here (gw_handoff.h), or -1 */
+    int handoff_rx;    /* and come in here, or -1 */
 };
 
 /* Runs the worker in a freshly forked process.  Never returns. */

@@ -110,6 +110,54 @@ START_TEST(argv_errors)
 }
 END_TEST
 
+START_TEST(bounds_and_privileges)
+{
+    struct gw_opts o;
+    char err[512];
+    gw_opts_init(&o);
+    ck_assert_int_eq(o.limit_post, 0);
+    ck_assert_int_eq(o.idle_handoff_ms, 100);
+    gw_opts_free(&o);
+    char *a1[] = {"gateway",
+                  "--http-socket",
+                  "/tmp/s",
+                  "--wsgi-file",
+                  "a.py",
+                  "--limit-post",
+                  "1048576",
+                  "--uid",
+                  "nobody",
+                  "--gid",
+                  "nogroup",
+                  "--chown-socket",
+                  "www-data:www-data",
+                  "--chmod-socket",
+                  "660",
+                  "--idle-handoff=0"};
+    ck_assert_int_eq(parse(&o, err, sizeof(err), sizeof(a1) / sizeof(a1[0]), a1), 0);
+    ck_assert_int_eq(o.limit_post, 1048576);
+    ck_assert_str_eq(o.uid, "nobody");
+    ck_assert_str_eq(o.gid, "nogroup");
+    ck_assert_str_eq(o.chown_socket, "www-data:www-data");
+    ck_assert_str_eq(o.chmod_socket, "660");
+    ck_assert_int_eq(o.idle_handoff_ms, 0);
+    ck_assert_int_eq(gw_opts_check(&o, err, sizeof(err)), 0);
+    gw_opts_free(&o);
+    char *a2[] = {"gateway", "--limit-post", "-1"};
+    ck_assert_int_eq(parse(&o, err, sizeof(err), 3, a2), -1);
+    gw_opts_free(&o);
+    const char *bad[] = {"8", "66x", "17777", "-1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *a3[] = {"gateway", "--http-socket",  ":1",          "--wsgi-file",
+                      "a.py",    "--chmod-socket", (char *)bad[i]};
+        ck_assert_int_eq(parse(&o, err, sizeof(err), 7, a3), 0);
+        ck_assert_int_eq(gw_opts_check(&o, err, sizeof(err)), -1);
+        ck_assert_ptr_nonnull(strstr(err, "chmod-socket"));
+        gw_opts_free(&o);
+    }
+}
+END_TEST
+
 static char *write_tmp(const char *text)
 {
     static char path[64];
@@ -211,6 +259,7 @@ Suite *gw_opts_suite(void)
     tcase_add_test(tc, ini_file);
     tcase_add_test(tc, ini_errors);
     tcase_add_test(tc, ini_magic);
+    tcase_add_test(tc, bounds_and_privileges);
     suite_add_tcase(s, tc);
     return s;
 }
