@@ -5,8 +5,9 @@
 
 #include "conf_arena.h"
 
-/* client_body_temp_path PATH [L1 [L2 [L3]]]: each level 1 or 2 digits of
- * the file's number, as nginx's ngx_conf_set_path_slot. */
+/* client_body_temp_path PATH [L1 [L2 [L3]]]: each level some digits of the
+ * file's 10-digit number, at most 10 in all, as nginx's
+ * ngx_conf_set_path_slot. */
 static int set_temp_path(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
                          struct conf_scope *s)
 {
@@ -14,9 +15,10 @@ static int set_temp_path(struct conf_build *b, const struct conf_cmd *cmd, struc
     struct cf_tempdir *t = conf_alloc(b->R->A, sizeof(*t));
     if (!t || !(t->path = conf_prefixed(b, n->args[1])))
         return conf_oom(b->R);
+    int sum = 0;
     for (int i = 2; i < n->nargs; i++) {
         int v;
-        if (conf_parse_int(n->args[i], &v) < 0 || v < 1 || v > 2)
+        if (conf_parse_int(n->args[i], &v) < 0 || v < 1 || (sum += v) > 10)
             return conf_bad_value(b, n, n->args[i]);
         t->levels[t->nlevels++] = v;
     }
@@ -45,18 +47,6 @@ static int set_in_file_only(struct conf_build *b, const struct conf_cmd *cmd, st
     return 0;
 }
 
-/* client_body_buffer_size: more than 0 (nginx allocates a buffer of it). */
-static int set_buffer_size(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
-                           struct conf_scope *s)
-{
-    (void)cmd;
-    int64_t v;
-    if (conf_parse_size(n->args[1], &v) < 0 || v <= 0)
-        return conf_bad_value(b, n, n->args[1]);
-    s->lc->loc.client_body_buffer_size = v;
-    return 0;
-}
-
 int conf_body_default_temp(struct conf_build *b, struct cf_loc *l)
 {
     struct cf_tempdir *t = conf_alloc(b->R->A, sizeof(*t));
@@ -71,7 +61,7 @@ static const struct conf_cmd cmds[] = {
              F_REQ_BUF_PROXY),
     CONF_LOC("uwsgi_request_buffering", 1, 1, conf_set_flag, uwsgi_request_buffering,
              F_REQ_BUF_UWSGI),
-    CONF_LOC("client_body_buffer_size", 1, 1, set_buffer_size, client_body_buffer_size,
+    CONF_LOC("client_body_buffer_size", 1, 1, conf_set_size, client_body_buffer_size,
              F_BODY_BUF_SIZE),
     CONF_LOC("client_body_temp_path", 1, 4, set_temp_path, client_body_temp, F_BODY_TEMP),
     CONF_LOC("client_body_in_file_only", 1, 1, set_in_file_only, client_body_in_file_only,

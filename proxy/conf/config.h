@@ -215,7 +215,7 @@ enum cf_body_file { CF_BODY_FILE_OFF, CF_BODY_FILE_CLEAN, CF_BODY_FILE_ON };
 /* A temp directory as client_body_temp_path gives it: PATH [L1 [L2 [L3]]]. */
 struct cf_tempdir {
     char *path;    /* prefix applied */
-    int levels[3]; /* subdirectory name lengths, 1 or 2 */
+    int levels[3]; /* subdirectory name lengths, at most 10 in all */
     int nlevels;
 };
 

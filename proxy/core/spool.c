@@ -77,7 +77,7 @@ static int make_name(const struct spool_conf *c, uint32_t k, char *p, size_t cap
     size_t at = (size_t)n, from = NAME_DIGITS;
     for (int i = 0; i < c->nlevels; i++) {
         size_t l = (size_t)c->levels[i];
-        if (l < 1 || l > 2 || from < l || at + 1 + l >= cap)
+        if (l < 1 || from < l || at + 1 + l >= cap)
             return -1;
         from -= l;
         p[at++] = '/';
@@ -171,6 +171,29 @@ static int write_buffer(int fd, struct evbuffer *b, size_t n)
     return 0;
 }
 
+/* Copies n bytes from the start of b into mem, draining them.  Copied, not
+ * moved: a slow client's bytes arrive a few per read, each in its own
+ * input chain, and moving those chains would keep a whole chain's room per
+ * few bytes; copies fill mem's chains, so memory stays near mem_max. */
+static int copy_buffer(struct evbuffer *mem, struct evbuffer *b, size_t n)
+{
+    while (n > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(b, (ev_ssize_t)n, NULL, &v, 1) < 1) {
+            errno = EIO;
+            return -1;
+        }
+        size_t k = v.iov_len < n ? v.iov_len : n;
+        if (evbuffer_add(mem, v.iov_base, k) < 0) {
+            errno = ENOMEM;
+            return -1;
+        }
+        evbuffer_drain(b, k);
+        n -= k;
+    }
+    return 0;
+}
+
 /* Moves what memory holds into a new temp file. */
 static int spill(struct spool *sp)
 {
@@ -201,8 +224,7 @@ int spool_append(struct spool *sp, struct evbuffer *in, size_t n)
     if (sp->fd >= 0) {
         if (write_buffer(sp->fd, in, n) < 0)
             return -1;
-    } else if (evbuffer_remove_buffer(in, sp->mem, n) != (int)n) {
-        errno = ENOMEM;
+    } else if (copy_buffer(sp->mem, in, n) < 0) {
         return -1;
     }
     sp->len += n;

@@ -38,7 +38,7 @@ enum spool_file {                   /* client_body_in_file_only */
 struct spool_conf {
     size_t mem_max;       /* client_body_buffer_size */
     const char *dir;      /* client_body_temp_path (borrowed; must outlive the spool's use) */
-    const int *levels;    /* subdirectory name lengths (1 or 2 each), borrowed */
+    const int *levels;    /* subdirectory name lengths (at most 10 in all), borrowed */
     int nlevels;          /* 0..3 */
     enum spool_file mode; /* client_body_in_file_only */
 };

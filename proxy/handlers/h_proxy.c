@@ -78,6 +78,7 @@ static void px_begin(struct proxy *px);
 static void relay(struct proxy *px);
 static bool spool_fill(struct proxy *px);
 static bool spool_pending(struct proxy *px);
+static void spool_failed(struct proxy *px);
 
 static bool method_is(const struct req *r, const char *m)
 {
@@ -447,7 +448,7 @@ static void on_up_write(struct sock *sk, void *ud)
     if (!q->body_done && q->sink)
         request_body_pump(q);
     else if (spool_pending(px) && !spool_fill(px))
-        fail_try(px, PF_ERROR, "could not read the buffered request body");
+        spool_failed(px);
     else if (px->pc && px->phase == PX_WAIT_HEAD && request_body_spool(q) && !spool_pending(px))
         set_connected_timeouts(px); /* all of the body is queued: the read timeout starts */
     request_release(q);
@@ -513,6 +514,14 @@ static bool spool_fill(struct proxy *px)
     return true;
 }
 
+/* The buffered body could not be read back: our fault, not the peer's
+ * (the try is not counted), and no other peer would fare better. */
+static void spool_failed(struct proxy *px)
+{
+    end_try(px, UP_DISCARD, 0, false);
+    request_fail(px->q, 500);
+}
+
 /* A try begins: the buffered body goes from its first byte again.  False
  * when it could not be read (the request is answered 500). */
 static bool spool_start(struct proxy *px)
@@ -523,8 +532,7 @@ static bool spool_start(struct proxy *px)
     spool_rewind(sp);
     if (spool_fill(px))
         return true;
-    end_try(px, UP_DISCARD, 0, false);
-    request_fail(px->q, 500);
+    spool_failed(px);
     return false;
 }
 

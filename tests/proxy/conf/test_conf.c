@@ -762,14 +762,16 @@ START_TEST(test_request_body_settings)
     ck_assert_str_eq(load_err(EV "http { client_body_in_file_only yes; }\n", NULL),
                      "D/conf/t.conf:2: invalid value \"yes\" in \"client_body_in_file_only\" "
                      "directive, it must be \"on\", \"clean\" or \"off\"");
-    ck_assert_str_eq(load_err(EV "http { client_body_temp_path /t 1 3; }\n", NULL),
-                     "D/conf/t.conf:2: invalid value \"3\" in \"client_body_temp_path\" directive");
+    ck_assert_str_eq(load_err(EV "http { client_body_temp_path /t 2 9; }\n", NULL),
+                     "D/conf/t.conf:2: invalid value \"9\" in \"client_body_temp_path\" directive");
+    ck_assert_str_eq(load_err(EV "http { client_body_temp_path /t 0; }\n", NULL),
+                     "D/conf/t.conf:2: invalid value \"0\" in \"client_body_temp_path\" directive");
     ck_assert_str_eq(load_err(EV "http { client_body_temp_path /t 1 1 1 1; }\n", NULL),
                      "D/conf/t.conf:2: invalid number of arguments in \"client_body_temp_path\" "
                      "directive");
     ck_assert_str_eq(
-        load_err(EV "http { client_body_buffer_size 0; }\n", NULL),
-        "D/conf/t.conf:2: invalid value \"0\" in \"client_body_buffer_size\" directive");
+        load_err(EV "http { client_body_buffer_size 1x; }\n", NULL),
+        "D/conf/t.conf:2: invalid value \"1x\" in \"client_body_buffer_size\" directive");
     ck_assert_str_eq(load_err(EV "http { proxy_request_buffering maybe; }\n", NULL),
                      "D/conf/t.conf:2: invalid value \"maybe\" in \"proxy_request_buffering\" "
                      "directive, it must be \"on\" or \"off\"");
