@@ -537,28 +537,35 @@ static bool spool_start(struct proxy *px)
 }
 
 /* sock_write_now() for a try's first bytes, refilling the output from the
- * buffered body while the socket takes all.  True when everything went
- * (nothing is left to arm the write event for). */
-static bool spool_write_now(struct proxy *px)
+ * buffered body while the socket takes all.  1 when everything went
+ * (nothing is left to arm the write event for), 0 when some is left, -1
+ * when the body could not be read (the request is answered 500). */
+static int spool_write_now(struct proxy *px)
 {
     for (;;) {
         if (!sock_write_now(px->pc->sk, true))
-            return false;
+            return 0;
         if (!spool_pending(px))
-            return true;
-        if (!spool_fill(px))
-            return false; /* the write event's callback tries again and fails the try */
+            return 1;
+        if (!spool_fill(px)) {
+            spool_failed(px);
+            return -1;
+        }
     }
 }
 
 /* Is q's body read whole before a peer is chosen (proxy_request_buffering,
- * uwsgi_request_buffering)?  A body with transfer codings before
- * "chunked" is streamed as it is: without chunked framing it could not say
- * how it is coded. */
+ * uwsgi_request_buffering)?  As nginx, a chunked body is buffered whatever
+ * they say when the upstream could not take it chunked: uwsgi, or HTTP/1.0.
+ * A body with transfer codings before "chunked" is streamed as it is:
+ * without chunked framing it could not say how it is coded. */
 static bool body_buffered(const struct proxy *px)
 {
     const struct request *q = px->q;
-    bool on = px->uwsgi ? px->loc->uwsgi_request_buffering : px->loc->proxy_request_buffering;
+    const struct cf_loc *loc = px->loc;
+    bool on = px->uwsgi
+                  ? loc->uwsgi_request_buffering || q->r.chunked
+                  : loc->proxy_request_buffering || (q->r.chunked && loc->proxy_http_version < 11);
     return on && !q->body_done && !(q->r.chunked && q->hp.te_codings.len > 0);
 }
 
@@ -650,7 +657,10 @@ static void px_try(struct proxy *px)
          * a body follows */
         if (!spool_start(px))
             return;
-        if (!(pc->reused || pc->ready) || !spool_write_now(px) || !q->body_done)
+        int all_out = pc->reused || pc->ready ? spool_write_now(px) : 0;
+        if (all_out < 0)
+            return;
+        if (!all_out || !q->body_done)
             sock_enable(pc->sk, EV_READ | EV_WRITE);
         else if (!(sock_enabled(pc->sk) & EV_READ))
             sock_enable(pc->sk, EV_READ);
@@ -708,7 +718,8 @@ static void px_begin(struct proxy *px)
     bool uwsgi = px->uwsgi;
     px->t_first = timing_now();
     if (uwsgi && q->r.chunked) {
-        /* the uwsgi protocol needs CONTENT_LENGTH; nginx would buffer the body */
+        /* the uwsgi protocol needs CONTENT_LENGTH, and a body with transfer
+         * codings is not buffered (body_buffered) */
         request_fail(q, 411);
         return;
     }

@@ -290,6 +290,25 @@ class RequestBuffering(ProxyCase):
         s.close()
         self.assertEqual(c.read_response().status, 200)
 
+    def test_chunked_is_buffered_when_the_upstream_needs_a_length(self):
+        # as nginx: with buffering off a chunked body is still read whole for
+        # an HTTP/1.0 upstream and for uwsgi; over HTTP/1.1 it streams chunked
+        self.be.loop()
+        ub = UwsgiBackend().loop()
+        self.addCleanup(ub.stop)
+        self.start(locations="location /off11/ { proxy_pass http://127.0.0.1:%d; "
+                   "proxy_request_buffering off; proxy_http_version 1.1; }\n"
+                   "location /uwoff/ { uwsgi_pass 127.0.0.1:%d; uwsgi_request_buffering off; "
+                   "uwsgi_param CONTENT_LENGTH $content_length; }" % (self.be.port, ub.port))
+        body = os.urandom(50000)
+        sha = hashlib.sha256(body).hexdigest()
+        d = self.post(b"/off/10", body, is_chunked=True).json()
+        self.assertEqual((d["sha"], d["cl"], d["te"]), (sha, "50000", None))
+        d = self.post(b"/off11/", body, is_chunked=True).json()
+        self.assertEqual((d["sha"], d["cl"], d["te"]), (sha, None, "chunked"))
+        d = self.post(b"/uwoff/", body, is_chunked=True).json()
+        self.assertEqual((d["sha"], d["cl"]), (sha, "50000"))
+
     def test_slow_uploader_does_not_hold_the_upstream(self):
         self.be.loop()  # one request at a time, as a single-worker app
         self.start()
