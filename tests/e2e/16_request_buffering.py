@@ -290,6 +290,28 @@ class RequestBuffering(ProxyCase):
         s.close()
         self.assertEqual(c.read_response().status, 200)
 
+    def test_bodies_on_a_keepalive_connection_and_pipelined(self):
+        self.be.loop()
+        self.start()
+        c = RawClient(self.port, timeout=WAIT)
+        self.addCleanup(c.close)
+        bodies = [os.urandom(n) for n in (20000, 300, 70000, 0, 5)]
+        reqs = b""
+        for i, b in enumerate(bodies):
+            if i % 2:
+                reqs += b"POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                reqs += chunked(b)
+            else:
+                reqs += b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s" % (
+                    len(b), b)
+        c.send(reqs[:len(reqs) // 2])  # all in one go, cut in the middle of a body
+        c.send(reqs[len(reqs) // 2:])
+        for b in bodies:
+            r = c.read_response()
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.json()["sha"], hashlib.sha256(b).hexdigest())
+        self.assertEqual(self.temp_files(), [])
+
     def test_chunked_is_buffered_when_the_upstream_needs_a_length(self):
         # as nginx: with buffering off a chunked body is still read whole for
         # an HTTP/1.0 upstream and for uwsgi; over HTTP/1.1 it streams chunked
