@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -456,6 +457,21 @@ class RequestBuffering(ProxyCase):
         os.kill(self.proxy.pid, signal.SIGHUP)
         harness.wait_for(lambda: os.path.isdir(self.temp + "2"), WAIT, what="the new temp dir")
         self.assertEqual(os.stat(self.temp + "2").st_mode & 0o777, 0o700)
+
+    def test_a_temp_file_that_cannot_be_made_answers_500(self):
+        self.be.loop()
+        self.start()
+        shutil.rmtree(self.temp)
+        with open(self.temp, "w") as f:  # a file where the folder was
+            f.write("x")
+        r = self.post(b"/u", os.urandom(100000))
+        self.assertEqual(r.status, 500)
+        self.assertEqual(self.be.hits, 0)
+        r = self.post(b"/u", b"small enough for memory")  # no file needed
+        self.assertEqual(r.status, 200)
+        if self.ours():
+            harness.wait_for(lambda: "client request body" in self.error_log(), WAIT,
+                             what="the error in the log")
 
     def test_default_temp_dir_is_made_under_the_prefix(self):
         if not self.ours():
