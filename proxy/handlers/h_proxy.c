@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "f_headers.h"
+#include "h_proxy_body.h"
 #include "h_proxy_req.h"
 #include "handler.h"
 #include "request.h"
@@ -28,7 +29,6 @@
 #include "log.h"
 #include "pool.h"
 #include "sock.h"
-#include "spool.h"
 #include "h_uwsgi.h"
 #include "timing.h"
 #include "upstream.h"
@@ -485,33 +485,20 @@ static void on_up_event(struct sock *sk, short what, void *ud)
     request_release(q);
 }
 
-/* --- a buffered request body to the upstream --------------------------------- */
+/* --- a buffered request body to the upstream (h_proxy_body.h) --------------- */
 
 /* Is some of a buffered body still to be queued on the upstream connection? */
 static bool spool_pending(struct proxy *px)
 {
-    struct spool *sp = request_body_spool(px->q);
-    return sp && px->pc && spool_left(sp) > 0;
+    return px->pc && px_body_pending(px->q);
 }
 
-/* Queues more of the buffered body on the upstream connection, up to
- * PX_HIGH bytes of output (the rest when the write callback finds the
- * output drained to PX_LOW).  False when the body could not be read back
- * (logged). */
+/* Queues more of it, up to PX_HIGH bytes of output (the rest when the write
+ * callback finds the output drained to PX_LOW).  False when it could not be
+ * read back (logged). */
 static bool spool_fill(struct proxy *px)
 {
-    struct spool *sp = request_body_spool(px->q);
-    if (!sp || !px->pc)
-        return true;
-    struct evbuffer *out = sock_output(px->pc->sk);
-    while (spool_left(sp) > 0 && evbuffer_get_length(out) < PX_HIGH) {
-        if (spool_send(sp, out, PX_HIGH - evbuffer_get_length(out)) <= 0) {
-            log_error("reading the buffered request body from \"%s\" failed (%d: %s)",
-                      spool_path(sp) ? spool_path(sp) : "memory", errno, strerror(errno));
-            return false;
-        }
-    }
-    return true;
+    return !px->pc || px_body_fill(px->q, sock_output(px->pc->sk), PX_HIGH);
 }
 
 /* The buffered body could not be read back: our fault, not the peer's
@@ -526,47 +513,11 @@ static void spool_failed(struct proxy *px)
  * when it could not be read (the request is answered 500). */
 static bool spool_start(struct proxy *px)
 {
-    struct spool *sp = request_body_spool(px->q);
-    if (!sp)
-        return true;
-    spool_rewind(sp);
+    px_body_rewind(px->q);
     if (spool_fill(px))
         return true;
     spool_failed(px);
     return false;
-}
-
-/* sock_write_now() for a try's first bytes, refilling the output from the
- * buffered body while the socket takes all.  1 when everything went
- * (nothing is left to arm the write event for), 0 when some is left, -1
- * when the body could not be read (the request is answered 500). */
-static int spool_write_now(struct proxy *px)
-{
-    for (;;) {
-        if (!sock_write_now(px->pc->sk, true))
-            return 0;
-        if (!spool_pending(px))
-            return 1;
-        if (!spool_fill(px)) {
-            spool_failed(px);
-            return -1;
-        }
-    }
-}
-
-/* Is q's body read whole before a peer is chosen (proxy_request_buffering,
- * uwsgi_request_buffering)?  As nginx, a chunked body is buffered whatever
- * they say when the upstream could not take it chunked: uwsgi, or HTTP/1.0.
- * A body with transfer codings before "chunked" is streamed as it is:
- * without chunked framing it could not say how it is coded. */
-static bool body_buffered(const struct proxy *px)
-{
-    const struct request *q = px->q;
-    const struct cf_loc *loc = px->loc;
-    bool on = px->uwsgi
-                  ? loc->uwsgi_request_buffering || q->r.chunked
-                  : loc->proxy_request_buffering || (q->r.chunked && loc->proxy_http_version < 11);
-    return on && !q->body_done && !(q->r.chunked && q->hp.te_codings.len > 0);
 }
 
 /* The body was read whole (request_read_body's callback): the tries begin. */
@@ -657,9 +608,11 @@ static void px_try(struct proxy *px)
          * a body follows */
         if (!spool_start(px))
             return;
-        int all_out = pc->reused || pc->ready ? spool_write_now(px) : 0;
-        if (all_out < 0)
+        int all_out = pc->reused || pc->ready ? px_body_write_now(q, pc->sk, PX_HIGH) : 0;
+        if (all_out < 0) {
+            spool_failed(px);
             return;
+        }
         if (!all_out || !q->body_done)
             sock_enable(pc->sk, EV_READ | EV_WRITE);
         else if (!(sock_enabled(pc->sk) & EV_READ))
@@ -703,7 +656,7 @@ static void px_start(struct request *q, bool uwsgi)
         request_fail(q, 500);
         return;
     }
-    if (body_buffered(px)) {
+    if (px_body_buffered(q, loc, uwsgi)) {
         request_read_body(q, on_body_read, px); /* the tries begin once it is in */
         return;
     }
@@ -719,7 +672,7 @@ static void px_begin(struct proxy *px)
     px->t_first = timing_now();
     if (uwsgi && q->r.chunked) {
         /* the uwsgi protocol needs CONTENT_LENGTH, and a body with transfer
-         * codings is not buffered (body_buffered) */
+         * codings is not buffered (px_body_buffered) */
         request_fail(q, 411);
         return;
     }
