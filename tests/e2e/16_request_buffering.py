@@ -385,9 +385,18 @@ class RequestBuffering(ProxyCase):
         with open(path, "rb") as f:
             self.assertEqual(f.read(), body)
         os.unlink(path)
-        # "clean": a file while the request runs, removed afterwards
-        d = self.post(b"/clean/", b"gone afterwards").json()
+        # "clean": a file while the request runs, removed when it ends; the
+        # next request on the connection is read only after that (the
+        # response can reach the client first)
+        c = RawClient(self.port, timeout=WAIT)
+        self.addCleanup(c.close)
+        body = b"gone afterwards"
+        c.send(b"POST /clean/ HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s"
+               % (len(body), body))
+        d = c.read_response().json()
         self.assertTrue(d["xfile"].startswith(self.temp + "/"), d["xfile"])
+        c.send(b"GET /u HTTP/1.1\r\nHost: a\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
         self.assertEqual(self.temp_files(), [])
 
     def test_retry_resends_the_buffered_body(self):
