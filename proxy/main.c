@@ -288,6 +288,10 @@ static void reload(struct master *m)
         release(cf);
         goto fail;
     }
+    if (request_body_temp_dirs(cf, err, sizeof(err)) < 0) {
+        release(cf);
+        goto fail;
+    }
     if (!m->elog && (strcmp(cf->error_log, m->cf->error_log) != 0 ||
                      cf->error_log_level != m->cf->error_log_level)) {
         if (log_open(cf->error_log, cf->error_log_level) < 0)
@@ -382,6 +386,12 @@ static int run_master(struct master *m)
     if (listener_open_all(m->cf, m->cf->worker_processes, err, sizeof(err)) < 0) {
         fprintf(stderr, "proxy: [emerg] %s\n", err);
         log_msg(LL_EMERG, "%s", err);
+        return 1;
+    }
+    if (request_body_temp_dirs(m->cf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "proxy: [emerg] %s\n", err);
+        log_msg(LL_EMERG, "%s", err);
+        listener_close_all();
         return 1;
     }
     if (write_pid(m->cf->pid_file) < 0) {

@@ -23,12 +23,13 @@
 #include "conf_run.h"
 #include "conf_static.h"
 #include "conf_upstream.h"
+#include "conf_body.h"
 
 /* Every module's directive table, searched in this order.  A new module
  * adds its table here; the runner knows none of them. */
 static const struct conf_cmds *const modules[] = {
     &conf_main_cmds,  &conf_log_cmds,    &conf_http_cmds,   &conf_upstream_cmds,
-    &conf_proxy_cmds, &conf_static_cmds, &conf_return_cmds,
+    &conf_proxy_cmds, &conf_static_cmds, &conf_return_cmds, &conf_body_cmds,
 };
 
 void cf_free(struct cf_main *cf)

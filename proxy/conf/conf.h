@@ -11,9 +11,8 @@
  * docs/directives.md lists every directive and how it differs from nginx.
  * Accepted with nginx's meaning but without effect here: `sendfile`,
  * `tcp_nopush`, `tcp_nodelay` (we always send files with sendfile(2)),
- * `client_body_temp_path`, `proxy_temp_path`, `uwsgi_temp_path` (nothing is
- * buffered to disk), `proxy_request_buffering off` (bodies are streamed),
- * `proxy_buffering`, `proxy_buffers` and `proxy_busy_buffers_size` and their
+ * `proxy_temp_path`, `uwsgi_temp_path` (responses are not buffered to
+ * disk), `proxy_buffering`, `proxy_buffers` and `proxy_busy_buffers_size` and their
  * uwsgi_ twins (the values are checked; response bodies are streamed with
  * backpressure, not buffered), `types_hash_*` and `server_names_hash_*`
  * (nginx's table sizes), `proxy_redirect off` (Location is never
@@ -24,8 +23,12 @@
  *
  * Refused with a message where we do not do what they ask: `gzip on`
  * (responses go uncompressed; `gzip off` is accepted),
- * `proxy_request_buffering on`, `proxy_redirect` other than off, `expires
+ * `proxy_redirect` other than off, `expires
  * modified` and `expires @time`.
+ *
+ * Request bodies are buffered as nginx buffers them (conf_body.c,
+ * request_body.c): proxy_request_buffering / uwsgi_request_buffering,
+ * client_body_buffer_size, client_body_temp_path, client_body_in_file_only.
  *
  * `proxy_buffer_size` / `uwsgi_buffer_size` is what the upstream's response
  * head must fit in, as in nginx (502 otherwise); the default here is 64k,

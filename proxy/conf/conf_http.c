@@ -315,7 +315,6 @@ static const struct conf_cmd cmds[] = {
     CONF_CMD("sendfile", CONF_HSL, 1, 1, conf_set_ignored_flag),
     CONF_CMD("tcp_nopush", CONF_HSL, 1, 1, conf_set_ignored_flag),
     CONF_CMD("tcp_nodelay", CONF_HSL, 1, 1, conf_set_ignored_flag),
-    CONF_CMD("client_body_temp_path", CONF_HSL, 1, 4, conf_set_temp_path),
     CONF_CMD("gzip", CONF_HSL, 1, 1, set_gzip),
     CONF_CMD("server_names_hash_max_size", CONF_HTTP, 1, 1, conf_set_unused_sizes),
     CONF_CMD("server_names_hash_bucket_size", CONF_HTTP, 1, 1, conf_set_unused_sizes),

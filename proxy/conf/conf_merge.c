@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf_body.h"
 #include "conf_log.h"
 #include "handler.h"
 #include "conf_proxy.h"
@@ -34,7 +35,12 @@ static int set_http_defaults(struct conf_build *b, struct loc_conf *h)
     DEF(F_DEFAULT_TYPE, l->default_type = "text/plain")
     DEF(F_HDR_TO, h->hdr_to = 60000)
     DEF(F_LHB, (h->lhb_n = 4, h->lhb_size = 8192))
+    DEF(F_REQ_BUF_PROXY, l->proxy_request_buffering = true)
+    DEF(F_REQ_BUF_UWSGI, l->uwsgi_request_buffering = true)
+    DEF(F_BODY_BUF_SIZE, l->client_body_buffer_size = 16 * 1024)
 #undef DEF
+    if (!(h->set & (1ULL << F_BODY_TEMP)) && conf_body_default_temp(b, l) < 0)
+        return -1;
     if (!(h->set & (1ULL << F_ROOT)) && !(l->root = conf_prefixed(b, "html")))
         return conf_oom(b->R);
     if (!(h->set & (1ULL << F_INDEX))) {
@@ -93,6 +99,12 @@ static void merge(struct loc_conf *c, const struct loc_conf *p)
     INH(F_EXPIRES, (l->expires = q->expires, l->expires_s = q->expires_s))
     INH(F_HDR_TO, c->hdr_to = p->hdr_to)
     INH(F_LHB, (c->lhb_n = p->lhb_n, c->lhb_size = p->lhb_size))
+    INH(F_REQ_BUF_PROXY, l->proxy_request_buffering = q->proxy_request_buffering)
+    INH(F_REQ_BUF_UWSGI, l->uwsgi_request_buffering = q->uwsgi_request_buffering)
+    INH(F_BODY_BUF_SIZE, l->client_body_buffer_size = q->client_body_buffer_size)
+    INH(F_BODY_TEMP, l->client_body_temp = q->client_body_temp)
+    INH(F_BODY_IN_FILE, l->client_body_in_file_only = q->client_body_in_file_only)
+    INH(F_BODY_SINGLE, l->client_body_in_single_buffer = q->client_body_in_single_buffer)
 #undef INH
     uint64_t keep = (1ULL << F_RETURN) | (1ULL << F_PASS) | (1ULL << F_STATUS) | (1ULL << F_ALIAS);
     c->set |= p->set & ~keep;

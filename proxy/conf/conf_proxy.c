@@ -9,13 +9,6 @@
 #include "handler.h"
 #include "conf_upstream.h"
 
-/* proxy_request_buffering / uwsgi_request_buffering */
-static int set_only_off(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
-                        struct conf_scope *s)
-{
-    return conf_only_off(b, cmd, n, s, "request bodies are always streamed");
-}
-
 /* proxy_redirect: we never rewrite Location or Refresh, which is what
  * `proxy_redirect off` asks for; nginx's default (rewriting the proxy_pass
  * URL into the client's) and explicit rewrites are not supported. */
@@ -214,7 +207,6 @@ static const struct conf_cmd cmds[] = {
     BOTH("pass", PASS, 0),
     CONF_LOC_LIST("proxy_set_header", 2, 2, conf_set_header, F_PROXY_HEADERS),
     CONF_LOC_LIST("uwsgi_param", 2, 3, conf_set_header, F_UWSGI_PARAMS),
-    BOTH("request_buffering", CONF_CMD, CONF_HSL, 1, 1, set_only_off),
     BOTH("temp_path", CONF_CMD, CONF_HSL, 1, 4, conf_set_temp_path),
     CONF_CMD("proxy_redirect", CONF_HSL, 1, 2, set_redirect),
     CONF_LOC("proxy_http_version", 1, 1, set_http_version, proxy_http_version, F_HTTP_VERSION),

@@ -106,6 +106,12 @@ enum { /* loc_conf.set: location settings set at a level (inheritance, duplicate
        F_RETURN,
        F_PASS,
        F_STATUS,
+       F_REQ_BUF_PROXY, /* proxy_request_buffering */
+       F_REQ_BUF_UWSGI, /* uwsgi_request_buffering */
+       F_BODY_BUF_SIZE, /* client_body_buffer_size */
+       F_BODY_TEMP,     /* client_body_temp_path */
+       F_BODY_IN_FILE,  /* client_body_in_file_only */
+       F_BODY_SINGLE,   /* client_body_in_single_buffer */
 };
 
 struct srv_conf;

@@ -198,6 +198,25 @@ struct cf_loc {
 
     const struct cf_types *types; /* types { }; NULL when none is configured anywhere */
     char *default_type;           /* default_type, default "text/plain" */
+
+    /* request body buffering (conf_body.c) */
+    bool proxy_request_buffering;              /* default on */
+    bool uwsgi_request_buffering;              /* default on */
+    int64_t client_body_buffer_size;           /* default 16k (two pages, as nginx on x86-64) */
+    const struct cf_tempdir *client_body_temp; /* client_body_temp_path, default
+                                                  "client_body_temp" under the prefix */
+    int client_body_in_file_only;              /* CF_BODY_FILE_*, default off */
+    bool client_body_in_single_buffer;         /* accepted: the in-memory body is one buffer */
+};
+
+/* client_body_in_file_only */
+enum cf_body_file { CF_BODY_FILE_OFF, CF_BODY_FILE_CLEAN, CF_BODY_FILE_ON };
+
+/* A temp directory as client_body_temp_path gives it: PATH [L1 [L2 [L3]]]. */
+struct cf_tempdir {
+    char *path;    /* prefix applied */
+    int levels[3]; /* subdirectory name lengths, at most 10 in all */
+    int nlevels;
 };
 
 enum cf_expires { CF_EXP_OFF, CF_EXP_EPOCH, CF_EXP_MAX, CF_EXP_TIME };

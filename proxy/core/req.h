@@ -71,6 +71,10 @@ struct req {
     struct buf upstream_connect_time;  /* $upstream_connect_time, seconds "0.001" */
     struct buf upstream_header_time;   /* $upstream_header_time */
     struct buf upstream_response_time; /* $upstream_response_time */
+
+    /* the body once read whole (request_read_body), borrowed from its spool */
+    struct req_str body;   /* $request_body: the body when it is in memory */
+    const char *body_file; /* $request_body_file: its temp file's name, or NULL */
 };
 
 /* Finds the first header named `name` (case-insensitive).  Returns it

@@ -49,6 +49,7 @@ static void ctx_free(struct request *q)
 static void request_free(struct request *q)
 {
     ctx_free(q);
+    request_body_spool_end(q, true);
     http_reqp_free(&q->hp);
     req_free(&q->r);
     buf_free(&q->head);
@@ -73,6 +74,7 @@ struct request *request_get(void)
 
 void request_put(struct request *q)
 {
+    request_body_spool_end(q, false); /* no temp file outlives its request */
     if (ncache >= CACHE_MAX) {
         request_free(q);
         return;
@@ -141,6 +143,7 @@ void request_reset(struct request *q, struct session *s, const struct cf_listen 
     q->lingering_close = false;
     q->on_drain = NULL;
     q->drain_ud = NULL;
+    request_body_spool_end(q, false);
 }
 
 static int write_piece(struct request *q, const struct f_piece *pc);
@@ -430,6 +433,7 @@ void request_fail(struct request *q, int status)
         q->lingering_close = true;
     q->sink = NULL; /* whatever body still comes is dropped */
     q->sink_wait = false;
+    q->spooling = false;
     q->tee = NULL;
     request_page(q, status, NULL);
 }
@@ -488,7 +492,9 @@ static void tee_copy(struct request *q, struct evbuffer *in, size_t n)
 
 void request_body_push(struct request *q, struct evbuffer *in, size_t n)
 {
-    if (q->sink) {
+    if (q->spooling) {
+        request_spool_push(q, in, n);
+    } else if (q->sink) {
         tee_copy(q, in, n);
         if (q->sink_chunked)
             add_chunk_size(q->sink, n);

@@ -38,6 +38,7 @@ struct request;
 struct session;
 struct worker;
 struct h_ops;
+struct spool;
 
 /* What a session does for its requests.  Every function borrows s and q. */
 struct sess_ops {
@@ -110,6 +111,14 @@ struct request {
     bool lingering_close;       /* unread request bytes may remain: linger before closing */
     void (*on_drain)(void *ud); /* the client output drained below the low watermark */
     void *drain_ud;
+
+    /* the body read whole before the handler goes on (request_body.c) */
+    struct spool *spool; /* owned, kept with the cached request; NULL until needed */
+    bool spooling;       /* body bytes go into the spool */
+    bool spooled;        /* the whole body is in the spool */
+    bool spool_failed;   /* a temp file write failed: the rest is dropped, 500 */
+    void (*on_read)(struct request *q, void *ud); /* request_read_body's callback */
+    void *read_ud;
 
     /* the content handler's per-request state, kept with the cached request */
     const struct h_ops *ctx_ops;
@@ -248,5 +257,29 @@ void request_send_continue(struct request *q);
 void request_body_tee(struct request *q, struct evbuffer *tee, size_t max);
 /* Was part of the body consumed that the copy no longer has? */
 bool request_body_lost(const struct request *q);
+
+/* Buffered request body (request_body.c), nginx's request buffering.
+ *
+ * read_body: reads the whole body before going on: client_body_buffer_size
+ * bytes in memory, the rest in a temp file under client_body_temp_path
+ * (client_body_in_file_only as nginx), "100 Continue" first if the client
+ * waits for it.  client_body_timeout and client_max_body_size apply.  Then
+ * a chunked body has a length (q->r.content_length, q->r.chunked false),
+ * $request_body / $request_body_file are set, and done(q, ud) runs (at
+ * once when there is no body).  When reading fails the request is answered
+ * (400, 408, 413, or 500 when the temp file cannot be written) and done is
+ * never called.  May close. */
+void request_read_body(struct request *q, void (*done)(struct request *q, void *ud), void *ud);
+/* The body read_body kept (borrowed; its cursor is the handler's to use),
+ * or NULL when there is none. */
+struct spool *request_body_spool(struct request *q);
+/* For the session and the request: bytes while spooling; the end of a
+ * request's body state (free_it: the request itself goes). */
+void request_spool_push(struct request *q, struct evbuffer *in, size_t n);
+void request_body_spool_end(struct request *q, bool free_it);
+/* Makes the client_body_temp_path directories of every location of cf
+ * (mode 0700; existing ones are left as they are), as the master does at
+ * start and reload.  0, or -1 with the error in err. */
+int request_body_temp_dirs(const struct cf_main *cf, char *err, size_t errlen);
 
 #endif

@@ -51,6 +51,8 @@ enum var {
     V_DOCUMENT_ROOT,
     V_SERVER_PROTOCOL,
     V_HTTPS,
+    V_REQUEST_BODY,
+    V_REQUEST_BODY_FILE,
 };
 
 static const struct {
@@ -94,6 +96,8 @@ static const struct {
     {"document_root", V_DOCUMENT_ROOT},
     {"server_protocol", V_SERVER_PROTOCOL},
     {"https", V_HTTPS},
+    {"request_body", V_REQUEST_BODY},
+    {"request_body_file", V_REQUEST_BODY_FILE},
 };
 
 static const struct {
@@ -665,6 +669,14 @@ static int eval_var(const struct part *p, const struct req *r, struct buf *out, 
         const struct req_header *h = p->v == V_CONTENT_LENGTH
                                          ? req_find_header(r, "Content-Length", 14)
                                          : req_find_header(r, "Content-Type", 12);
+        if (!h && p->v == V_CONTENT_LENGTH && (r->body.p || r->body_file) &&
+            r->content_length >= 0) {
+            /* a chunked body read whole has a length (nginx's content_length_n) */
+            k = snprintf(tmp, sizeof(tmp), "%lld", (long long)r->content_length);
+            s = tmp;
+            n = (size_t)k;
+            break;
+        }
         if (!h) {
             *found = false;
             return 0;
@@ -673,6 +685,22 @@ static int eval_var(const struct part *p, const struct req *r, struct buf *out, 
         n = h->value_len;
         break;
     }
+    case V_REQUEST_BODY: /* only a body kept in memory, as nginx's */
+        if (!r->body.p) {
+            *found = false;
+            return 0;
+        }
+        s = r->body.p;
+        n = r->body.len;
+        break;
+    case V_REQUEST_BODY_FILE:
+        if (!r->body_file) {
+            *found = false;
+            return 0;
+        }
+        s = r->body_file;
+        n = strlen(s);
+        break;
     }
     if (!s || !n)
         return 0;

@@ -5,8 +5,9 @@
  * a pooled connection or connect, write the request head (or uwsgi packet) and stream the body,
  * read the response head, then relay the body to the client.  A try that fails before anything
  * reached the client may be followed by another, as proxy_next_upstream says; the request body is
- * then replayed from a copy kept while it is small (nginx buffers it; we stream, so a large body
- * that already left cannot be sent twice and the client gets the error). */
+ * then sent again: a buffered body (proxy_request_buffering on, the default) from its spool, a
+ * streamed one from a copy kept while it is small (a large streamed body that already left cannot
+ * be sent twice and the client gets the error). */
 #define _GNU_SOURCE
 #include "h_proxy.h"
 
@@ -19,6 +20,7 @@
 #include <strings.h>
 
 #include "f_headers.h"
+#include "h_proxy_body.h"
 #include "h_proxy_req.h"
 #include "handler.h"
 #include "request.h"
@@ -72,7 +74,11 @@ struct proxy {
 };
 
 static void px_try(struct proxy *px);
+static void px_begin(struct proxy *px);
 static void relay(struct proxy *px);
+static bool spool_fill(struct proxy *px);
+static bool spool_pending(struct proxy *px);
+static void spool_failed(struct proxy *px);
 
 static bool method_is(const struct req *r, const char *m)
 {
@@ -224,7 +230,7 @@ static void set_connected_timeouts(struct proxy *px)
     int ms = px->loc->read_timeout_ms, sm = px->loc->proxy_send_timeout_ms;
     struct timeval rt = {ms / 1000, (ms % 1000) * 1000};
     struct timeval wt = {sm / 1000, (sm % 1000) * 1000};
-    bool reading = px->q->body_done;
+    bool reading = px->q->body_done && !spool_pending(px);
     sock_set_timeouts_lazy(px->pc->sk, reading && ms > 0 ? &rt : NULL, sm > 0 ? &wt : NULL);
 }
 
@@ -238,7 +244,8 @@ static void on_body(void *ud, bool done)
 static void complete(struct proxy *px)
 {
     struct request *q = px->q;
-    bool sent_all = q->body_done && px->pc && evbuffer_get_length(sock_output(px->pc->sk)) == 0;
+    bool sent_all = q->body_done && px->pc && evbuffer_get_length(sock_output(px->pc->sk)) == 0 &&
+                    !spool_pending(px);
     bool keep = px->reusable && sent_all && !px->uwsgi;
     end_try(px, UP_OK, px->rp.status, keep);
     /* the upstream answered before the whole body came: drop the rest */
@@ -440,6 +447,10 @@ static void on_up_write(struct sock *sk, void *ud)
     request_hold(q);
     if (!q->body_done && q->sink)
         request_body_pump(q);
+    else if (spool_pending(px) && !spool_fill(px))
+        spool_failed(px);
+    else if (px->pc && px->phase == PX_WAIT_HEAD && request_body_spool(q) && !spool_pending(px))
+        set_connected_timeouts(px); /* all of the body is queued: the read timeout starts */
     request_release(q);
 }
 
@@ -472,6 +483,49 @@ static void on_up_event(struct sock *sk, short what, void *ud)
         fail_try(px, PF_ERROR, why);
     }
     request_release(q);
+}
+
+/* --- a buffered request body to the upstream (h_proxy_body.h) --------------- */
+
+/* Is some of a buffered body still to be queued on the upstream connection? */
+static bool spool_pending(struct proxy *px)
+{
+    return px->pc && px_body_pending(px->q);
+}
+
+/* Queues more of it, up to PX_HIGH bytes of output (the rest when the write
+ * callback finds the output drained to PX_LOW).  False when it could not be
+ * read back (logged). */
+static bool spool_fill(struct proxy *px)
+{
+    return !px->pc || px_body_fill(px->q, sock_output(px->pc->sk), PX_HIGH);
+}
+
+/* The buffered body could not be read back: our fault, not the peer's
+ * (the try is not counted), and no other peer would fare better. */
+static void spool_failed(struct proxy *px)
+{
+    end_try(px, UP_DISCARD, 0, false);
+    request_fail(px->q, 500);
+}
+
+/* A try begins: the buffered body goes from its first byte again.  False
+ * when it could not be read (the request is answered 500). */
+static bool spool_start(struct proxy *px)
+{
+    px_body_rewind(px->q);
+    if (spool_fill(px))
+        return true;
+    spool_failed(px);
+    return false;
+}
+
+/* The body was read whole (request_read_body's callback): the tries begin. */
+static void on_body_read(struct request *q, void *ud)
+{
+    struct proxy *px = ud;
+    (void)q;
+    px_begin(px);
 }
 
 /* Starts one try on a peer chosen by the balancer. */
@@ -552,7 +606,14 @@ static void px_try(struct proxy *px)
         /* a pooled connection's writing is off (pool_put): the request goes
          * out at once, and the write event is armed only if some is left or
          * a body follows */
-        if (!(pc->reused || pc->ready) || !sock_write_now(pc->sk, true) || !q->body_done)
+        if (!spool_start(px))
+            return;
+        int all_out = pc->reused || pc->ready ? px_body_write_now(q, pc->sk, PX_HIGH) : 0;
+        if (all_out < 0) {
+            spool_failed(px);
+            return;
+        }
+        if (!all_out || !q->body_done)
             sock_enable(pc->sk, EV_READ | EV_WRITE);
         else if (!(sock_enabled(pc->sk) & EV_READ))
             sock_enable(pc->sk, EV_READ);
@@ -590,14 +651,28 @@ static void px_start(struct request *q, bool uwsgi)
     px->phase = PX_IDLE;
     px->fail_status = 502;
     px->paused = false;
-    px->t_first = timing_now();
     if (!px->g) {
         log_error("upstream of %s:%d is not initialised", loc->where.file, loc->where.line);
         request_fail(q, 500);
         return;
     }
+    if (px_body_buffered(q, loc, uwsgi)) {
+        request_read_body(q, on_body_read, px); /* the tries begin once it is in */
+        return;
+    }
+    px_begin(px);
+}
+
+/* Builds the upstream request and starts the first try. */
+static void px_begin(struct proxy *px)
+{
+    struct request *q = px->q;
+    const struct cf_loc *loc = px->loc;
+    bool uwsgi = px->uwsgi;
+    px->t_first = timing_now();
     if (uwsgi && q->r.chunked) {
-        /* the uwsgi protocol needs CONTENT_LENGTH; nginx would buffer the body */
+        /* the uwsgi protocol needs CONTENT_LENGTH, and a body with transfer
+         * codings is not buffered (px_body_buffered) */
         request_fail(q, 411);
         return;
     }

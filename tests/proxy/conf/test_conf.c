@@ -706,6 +706,81 @@ START_TEST(test_nul_byte)
 }
 END_TEST
 
+/* Request body buffering: nginx's defaults (on, 16k, client_body_temp
+ * under the prefix), inheritance, and nginx's messages. */
+START_TEST(test_request_body_settings)
+{
+    struct cf_main *cf =
+        load_ok(EV "http {\n proxy_request_buffering off;\n client_body_temp_path tmp/b 1 2;\n"
+                   " server {\n  listen 127.0.0.1:8080;\n  client_body_buffer_size 64k;\n"
+                   "  location /a { proxy_request_buffering on; client_body_in_file_only clean; }\n"
+                   "  location /b { client_body_temp_path /var/b; client_body_in_file_only on;\n"
+                   "    client_body_in_single_buffer on; uwsgi_request_buffering off; }\n }\n}\n");
+    const struct cf_server *s = &cf->servers[0];
+    char want[512];
+    snprintf(want, sizeof(want), "%s/tmp/b", dir);
+    const struct cf_loc *d = s->def_loc, *a = NULL, *b = NULL;
+    for (int i = 0; i < s->nlocs; i++) {
+        if (strcmp(s->locs[i].path, "/a") == 0)
+            a = &s->locs[i];
+        if (strcmp(s->locs[i].path, "/b") == 0)
+            b = &s->locs[i];
+    }
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert(!d->proxy_request_buffering);
+    ck_assert(d->uwsgi_request_buffering);
+    ck_assert_int_eq(d->client_body_buffer_size, 64 * 1024);
+    ck_assert_str_eq(d->client_body_temp->path, want);
+    ck_assert_int_eq(d->client_body_temp->nlevels, 2);
+    ck_assert_int_eq(d->client_body_temp->levels[0], 1);
+    ck_assert_int_eq(d->client_body_temp->levels[1], 2);
+    ck_assert_int_eq(d->client_body_in_file_only, CF_BODY_FILE_OFF);
+    ck_assert(a->proxy_request_buffering);
+    ck_assert_int_eq(a->client_body_buffer_size, 64 * 1024);
+    ck_assert_int_eq(a->client_body_in_file_only, CF_BODY_FILE_CLEAN);
+    ck_assert_str_eq(a->client_body_temp->path, want);
+    ck_assert(!b->proxy_request_buffering);
+    ck_assert(!b->uwsgi_request_buffering);
+    ck_assert_str_eq(b->client_body_temp->path, "/var/b");
+    ck_assert_int_eq(b->client_body_temp->nlevels, 0);
+    ck_assert_int_eq(b->client_body_in_file_only, CF_BODY_FILE_ON);
+    ck_assert(b->client_body_in_single_buffer);
+    cf_free(cf);
+
+    cf = load_ok(EV "http { server { listen 127.0.0.1:8080; } }\n");
+    d = cf->servers[0].def_loc;
+    ck_assert(d->proxy_request_buffering);
+    ck_assert(d->uwsgi_request_buffering);
+    ck_assert_int_eq(d->client_body_buffer_size, 16 * 1024);
+    snprintf(want, sizeof(want), "%s/client_body_temp", dir);
+    ck_assert_str_eq(d->client_body_temp->path, want);
+    ck_assert_int_eq(d->client_body_in_file_only, CF_BODY_FILE_OFF);
+    ck_assert(!d->client_body_in_single_buffer);
+    cf_free(cf);
+
+    ck_assert_str_eq(load_err(EV "http { client_body_in_file_only yes; }\n", NULL),
+                     "D/conf/t.conf:2: invalid value \"yes\" in \"client_body_in_file_only\" "
+                     "directive, it must be \"on\", \"clean\" or \"off\"");
+    ck_assert_str_eq(load_err(EV "http { client_body_temp_path /t 2 9; }\n", NULL),
+                     "D/conf/t.conf:2: invalid value \"9\" in \"client_body_temp_path\" directive");
+    ck_assert_str_eq(load_err(EV "http { client_body_temp_path /t 0; }\n", NULL),
+                     "D/conf/t.conf:2: invalid value \"0\" in \"client_body_temp_path\" directive");
+    ck_assert_str_eq(load_err(EV "http { client_body_temp_path /t 1 1 1 1; }\n", NULL),
+                     "D/conf/t.conf:2: invalid number of arguments in \"client_body_temp_path\" "
+                     "directive");
+    ck_assert_str_eq(
+        load_err(EV "http { client_body_buffer_size 1x; }\n", NULL),
+        "D/conf/t.conf:2: invalid value \"1x\" in \"client_body_buffer_size\" directive");
+    ck_assert_str_eq(load_err(EV "http { proxy_request_buffering maybe; }\n", NULL),
+                     "D/conf/t.conf:2: invalid value \"maybe\" in \"proxy_request_buffering\" "
+                     "directive, it must be \"on\" or \"off\"");
+    ck_assert_str_eq(
+        load_err(EV "http { client_body_buffer_size 8k; client_body_buffer_size 8k; }\n", NULL),
+        "D/conf/t.conf:2: \"client_body_buffer_size\" directive is duplicate");
+}
+END_TEST
+
 Suite *conf_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -724,6 +799,7 @@ Suite *conf_suite(void)
     tcase_add_test(tc, test_static_mime);
     tcase_add_test(tc, test_types_blocks_add_up);
     tcase_add_test(tc, test_nul_byte);
+    tcase_add_test(tc, test_request_body_settings);
     suite_add_tcase(s, tc);
     return s;
 }
