@@ -34,6 +34,9 @@ static int set_http_defaults(struct conf_build *b, struct loc_conf *h)
     DEF(F_DEFAULT_TYPE, l->default_type = "text/plain")
     DEF(F_HDR_TO, h->hdr_to = 60000)
     DEF(F_LHB, (h->lhb_n = 4, h->lhb_size = 8192))
+    DEF(F_LINGER_CLOSE, l->lingering_close = CF_LINGER_ON)
+    DEF(F_LINGER_TIME, l->lingering_time_ms = 30000)
+    DEF(F_LINGER_TO, l->lingering_timeout_ms = 5000)
 #undef DEF
     if (!(h->set & (1ULL << F_ROOT)) && !(l->root = conf_prefixed(b, "html")))
         return conf_oom(b->R);
@@ -93,6 +96,9 @@ static void merge(struct loc_conf *c, const struct loc_conf *p)
     INH(F_EXPIRES, (l->expires = q->expires, l->expires_s = q->expires_s))
     INH(F_HDR_TO, c->hdr_to = p->hdr_to)
     INH(F_LHB, (c->lhb_n = p->lhb_n, c->lhb_size = p->lhb_size))
+    INH(F_LINGER_CLOSE, l->lingering_close = q->lingering_close)
+    INH(F_LINGER_TIME, l->lingering_time_ms = q->lingering_time_ms)
+    INH(F_LINGER_TO, l->lingering_timeout_ms = q->lingering_timeout_ms)
 #undef INH
     uint64_t keep = (1ULL << F_RETURN) | (1ULL << F_PASS) | (1ULL << F_STATUS) | (1ULL << F_ALIAS);
     c->set |= p->set & ~keep;

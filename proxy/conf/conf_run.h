@@ -64,6 +64,7 @@ enum { /* conf_build.main_set */
        MAIN_YIELD,
        MAIN_MULTI_ACCEPT,
        MAIN_RESOLVER,
+       MAIN_SHUTDOWN_TIMEOUT,
 };
 
 enum { /* conf_scope.up_set: one upstream { } block */
@@ -106,6 +107,9 @@ enum { /* loc_conf.set: location settings set at a level (inheritance, duplicate
        F_RETURN,
        F_PASS,
        F_STATUS,
+       F_LINGER_CLOSE,
+       F_LINGER_TIME,
+       F_LINGER_TO,
 };
 
 struct srv_conf;

@@ -535,7 +535,7 @@ START_TEST(test_duplicates)
         {EV "worker_processes 2;\nworker_processes x;\n",
          "D/conf/t.conf:3: \"worker_processes\" directive is duplicate"},
         {EV "pid a;\npid b;\n", "D/conf/t.conf:3: \"pid\" directive is duplicate"},
-        {EV "user a;\nuser a;\n", "D/conf/t.conf:3: \"user\" directive is duplicate"},
+        {EV "user root;\nuser root;\n", "D/conf/t.conf:3: \"user\" directive is duplicate"},
         {EV "daemon off;\ndaemon on;\n", "D/conf/t.conf:3: \"daemon\" directive is duplicate"},
         {EV "worker_rlimit_nofile 5;\nworker_rlimit_nofile 6;\n",
          "D/conf/t.conf:3: \"worker_rlimit_nofile\" directive is duplicate"},
