@@ -122,8 +122,9 @@ void conn_set_state(struct conn *c, enum conn_state st)
         c->discarding = false;
         set_read_timeout(c, 0);
         c->linger_end = timing_now() + loc->lingering_time_ms / 1000.0;
-        set_timer(c, loc->lingering_timeout_ms < loc->lingering_time_ms ? loc->lingering_timeout_ms
-                                                                        : loc->lingering_time_ms);
+        int ms = loc->lingering_timeout_ms < loc->lingering_time_ms ? loc->lingering_timeout_ms
+                                                                    : loc->lingering_time_ms;
+        set_timer(c, ms > 0 ? ms : 1); /* 0: closed on the next turn, never unbounded */
         if (sock_shutdown(c->sk) < 0 && errno != ENOTCONN)
             log_debug("shutdown: %s", strerror(errno));
         evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
@@ -358,6 +359,7 @@ static void on_read(struct sock *sk, void *ud)
         evbuffer_drain(in, evbuffer_get_length(in));
         double left_ms = (c->linger_end - timing_now()) * 1000.0;
         int to = c->proto->loc(c)->lingering_timeout_ms;
+        to = to > 0 ? to : 1;
         if (left_ms <= 0)
             conn_close(c);
         else
