@@ -8,6 +8,7 @@ open, bounded by worker_shutdown_timeout.  PROXY_IMPL=nginx runs the same
 cases against nginx 1.22, which passes them all; where it differs (it closes
 after an upstream's early 200 with proxy_request_buffering off, we keep the
 connection once the body is discarded) the test says so."""
+import os
 import select
 import signal
 import socket
@@ -73,6 +74,15 @@ class EarlyUpstream:
 
     def stop(self):
         self.ls.close()
+
+
+def running(pid):
+    """Is pid alive (not gone, not a zombie)?"""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return "State:\tZ" not in f.read()
+    except OSError:
+        return False
 
 
 def upload_head(path, length=BIG):
@@ -276,6 +286,23 @@ class EarlyResponse(ProxyCase):
         p.signal(signal.SIGQUIT)
         p.wait(timeout=EVENT_WAIT)
         self.assertTrue(c.closed(timeout=EVENT_WAIT))
+
+    def test_hup_old_worker_exits_with_stuck_body(self):
+        # the same after a reload: the old worker ends at worker_shutdown_timeout
+        p = self.start(main_extra="worker_shutdown_timeout 1s;",
+                       lingering="lingering_timeout 600s; lingering_time 600s;")
+        self.ok.go.set()
+        old = harness.wait_for(lambda: harness.proc_children(p.pid), 20, what="the worker")
+        c = RawClient(self.port, timeout=EVENT_WAIT)
+        self.addCleanup(c.close)
+        c.send(upload_head("/ok"))
+        c.send(b"y" * MIB)
+        self.assertEqual(c.read_response().status, 200)
+        p.signal(signal.SIGHUP)
+        harness.wait_for(lambda: not any(map(running, old)), EVENT_WAIT, step=0.05,
+                         what="the old worker to exit")
+        self.assertTrue(c.closed(timeout=EVENT_WAIT))
+        self.assertEqual(harness.request(self.port, "GET", "/ret").status, 200)
 
 
 if __name__ == "__main__":
