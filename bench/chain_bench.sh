@@ -110,7 +110,9 @@ write_conf() {
     local mode=$1 sock=$2 port=$3 who=$4 f=$D/$4-$1.conf
     {
         echo "worker_processes 1;"
-        if [ "$who" = nginx ]; then echo "daemon off;"; echo "user root;"; fi
+        # both: root's workers stay root (the scratch folder is 0700)
+        [ "$who" = nginx ] && echo "daemon off;"
+        echo "user root;"
         echo "error_log $D/$who-error.log warn;"
         echo "pid $D/$who.pid;"
         echo "events { worker_connections 4096; }"

@@ -72,7 +72,7 @@ run() { # impl policy-line -> req/s
     mkdir -p "$d/logs" "$d/conf"
     {
         echo "worker_processes 1; daemon off; master_process on; error_log $d/error.log; pid $d/p.pid;"
-        [ "$impl" = nginx ] && echo "user root;"
+        echo "user root;"
         echo "events { worker_connections 4096; } http { access_log off;"
         echo "upstream u { $policy"
         for up in "${UP[@]}"; do echo "server 127.0.0.1:$up;"; done

@@ -118,7 +118,12 @@ fi
 proxy_cmd=("$PROXY" -p "$ROOT/" -c "$proxy_conf")
 # nginx's workers run as nobody unless told otherwise: our gateway leaves
 # its socket at the umask's mode, and the scratch folders of tests are 0700
-[ $proxy_impl = nginx ] && proxy_cmd+=(-g "daemon off; user root;")
+# (ours does the same since it has `user`: when root, workers stay root here)
+if [ $proxy_impl = nginx ]; then
+    proxy_cmd+=(-g "daemon off; user root;")
+elif [ "$(id -u)" = 0 ]; then
+    proxy_cmd+=(-g "user root;")
+fi
 gateway_cmd=("$GATEWAY" --ini "$ini")
 if [ $gateway_impl = uwsgi ]; then
     gateway_cmd=("$GATEWAY" --plugin python3 --die-on-term --ini "$ini")

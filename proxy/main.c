@@ -35,6 +35,7 @@
 #include "h_status.h"
 #include "listener.h"
 #include "log.h"
+#include "priv.h"
 #include "request.h"
 #include "route.h"
 #include "worker.h"
@@ -312,6 +313,7 @@ static void reload(struct master *m)
     m->cf = cf;
     m->gen++;
     m->quick_deaths = 0;
+    priv_hand_logs(cf, m->elog ? m->elog : cf->error_log);
     for (int i = 0; i < cf->worker_processes; i++)
         spawn(m, i);
     signal_workers(m, SIGQUIT, true);
@@ -383,6 +385,8 @@ static int run_master(struct master *m)
                 strerror(errno));
         return 1;
     }
+    /* workers that drop to `user` reopen these on USR1: they are theirs */
+    priv_hand_logs(m->cf, elog);
     if (listener_open_all(m->cf, m->cf->worker_processes, err, sizeof(err)) < 0) {
         fprintf(stderr, "proxy: [emerg] %s\n", err);
         log_msg(LL_EMERG, "%s", err);
@@ -442,6 +446,7 @@ static int run_master(struct master *m)
             log_notice("reopening logs");
             if (log_reopen() < 0)
                 log_error("reopening the error log failed (%d: %s)", errno, strerror(errno));
+            priv_hand_logs(m->cf, m->elog ? m->elog : m->cf->error_log);
             signal_workers(m, SIGUSR1, false);
         }
     }

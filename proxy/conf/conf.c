@@ -87,6 +87,8 @@ int conf_load(const char *file, const char *prefix, const char *globals, struct 
                    "no \"events\" section in configuration");
         goto fail;
     }
+    if (conf_main_finish(&b) < 0)
+        goto fail;
     if (!cf->pid_file && !(cf->pid_file = conf_prefixed(&b, "logs/proxy.pid")))
         goto fail_oom;
     if (!cf->error_log) {

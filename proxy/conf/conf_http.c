@@ -301,6 +301,20 @@ static int set_location(struct conf_build *b, const struct conf_cmd *cmd, struct
     return conf_run_block(b, n, &in);
 }
 
+/* lingering_close off | on | always */
+static int set_lingering_close(struct conf_build *b, const struct conf_cmd *cmd,
+                               struct conf_node *n, struct conf_scope *s)
+{
+    static const char *const names[] = {"off", "on", "always"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(n->args[1], names[i]) == 0) {
+            *(int *)((char *)s->lc + cmd->off) = i;
+            return 0;
+        }
+    }
+    return conf_bad_value(b, n, n->args[1]);
+}
+
 static const struct conf_cmd cmds[] = {
     {.name = "server", .ctx = CONF_HTTP, .block = true, .set = set_server, .bit = -1},
     CONF_CMD("listen", CONF_SRV, 1, -1, set_listen),
@@ -345,6 +359,9 @@ static const struct conf_cmd cmds[] = {
      .store = CONF_ST_LOC,
      .bit = F_LHB,
      .dup = CONF_ONCE_VALID},
+    CONF_LOC("lingering_close", 1, 1, set_lingering_close, lingering_close, F_LINGER_CLOSE),
+    CONF_LOC("lingering_time", 1, 1, conf_set_msec, lingering_time_ms, F_LINGER_TIME),
+    CONF_LOC("lingering_timeout", 1, 1, conf_set_msec, lingering_timeout_ms, F_LINGER_TO),
 };
 
 const struct conf_cmds conf_http_cmds = CONF_CMDS(cmds);

@@ -1,9 +1,14 @@
 /* conf_main: main and events directives (see conf_main.h). */
 #include "conf_main.h"
 
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "log.h"
 
 static int set_worker_processes(struct conf_build *b, const struct conf_cmd *cmd,
                                 struct conf_node *n, struct conf_scope *s)
@@ -45,15 +50,61 @@ static int set_daemon(struct conf_build *b, const struct conf_cmd *cmd, struct c
     return 0;
 }
 
-/* Accepted without effect: workers keep the master's user (see conf.h), as
- * nginx ignores it too when not run as root. */
+/* Looks user (and group) up; uid/gid out.  0, or -1 with the error
+ * written at n (nginx's words). */
+static int resolve_user(struct conf_build *b, const struct conf_node *n, const char *user,
+                        const char *group, bool group_given)
+{
+    errno = 0;
+    struct passwd *pw = getpwnam(user);
+    if (!pw)
+        return conf_error(b->R, n ? n->file : b->cf->conf_file, n ? n->line : 1,
+                          "getpwnam(\"%s\") failed%s%s", user, errno ? ": " : "",
+                          errno ? strerror(errno) : "");
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    errno = 0;
+    struct group *gr = getgrnam(group);
+    if (gr)
+        gid = gr->gr_gid;
+    else if (group_given)
+        return conf_error(b->R, n ? n->file : b->cf->conf_file, n ? n->line : 1,
+                          "getgrnam(\"%s\") failed%s%s", group, errno ? ": " : "",
+                          errno ? strerror(errno) : "");
+    b->cf->user_uid = uid;
+    b->cf->user_gid = gid;
+    b->cf->user_name = conf_strdup(b->R->A, user);
+    if (!b->cf->user_name)
+        return conf_oom(b->R);
+    b->cf->user_set = true;
+    return 0;
+}
+
+/* user USER [GROUP]: what the workers run as when the master is root; the
+ * group defaults to the user's name, as nginx's does (falling back to the
+ * user's own group when there is none of that name).  Not root: ignored,
+ * as nginx does (with its warning). */
 static int set_user(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
                     struct conf_scope *s)
 {
-    (void)b;
     (void)cmd;
-    (void)n;
     (void)s;
+    if (geteuid() != 0) {
+        log_warn("the \"user\" directive makes sense only if the master process runs with "
+                 "super-user privileges, ignored in %s:%d",
+                 n->file, n->line);
+        return 0;
+    }
+    bool group_given = n->nargs > 2;
+    return resolve_user(b, n, n->args[1], group_given ? n->args[2] : n->args[1], group_given);
+}
+
+int conf_main_finish(struct conf_build *b)
+{
+    /* a root master's workers run as nobody unless told otherwise (nginx's
+     * default user, with Debian's nogroup) */
+    if (!(b->main_set & (1ULL << MAIN_USER)) && geteuid() == 0)
+        return resolve_user(b, NULL, "nobody", "nogroup", false);
     return 0;
 }
 
@@ -127,6 +178,8 @@ static const struct conf_cmd cmds[] = {
     MAIN_ONCE("worker_connections", CONF_EVENTS, 1, 1, set_positive, MAIN_OFF(worker_connections),
               MAIN_WORKER_CONNECTIONS),
     MAIN_ONCE("yield", CONF_EVENTS, 1, 1, conf_set_flag, MAIN_OFF(yield), MAIN_YIELD),
+    MAIN_ONCE("worker_shutdown_timeout", CONF_MAIN, 1, 1, conf_set_msec,
+              MAIN_OFF(worker_shutdown_timeout_ms), MAIN_SHUTDOWN_TIMEOUT),
     {.name = "http",
      .ctx = CONF_MAIN,
      .block = true,

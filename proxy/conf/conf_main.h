@@ -8,4 +8,9 @@
 
 extern const struct conf_cmds conf_main_cmds;
 
+/* After the main context was read: the workers' default user (nobody) when
+ * the master is root and no `user` was given.  0, or -1 with the error
+ * written. */
+int conf_main_finish(struct conf_build *b);
+
 #endif

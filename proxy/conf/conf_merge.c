@@ -38,6 +38,9 @@ static int set_http_defaults(struct conf_build *b, struct loc_conf *h)
     DEF(F_REQ_BUF_PROXY, l->proxy_request_buffering = true)
     DEF(F_REQ_BUF_UWSGI, l->uwsgi_request_buffering = true)
     DEF(F_BODY_BUF_SIZE, l->client_body_buffer_size = 16 * 1024)
+    DEF(F_LINGER_CLOSE, l->lingering_close = CF_LINGER_ON)
+    DEF(F_LINGER_TIME, l->lingering_time_ms = 30000)
+    DEF(F_LINGER_TO, l->lingering_timeout_ms = 5000)
 #undef DEF
     if (!(h->set & (1ULL << F_BODY_TEMP)) && conf_body_default_temp(b, l) < 0)
         return -1;
@@ -105,6 +108,9 @@ static void merge(struct loc_conf *c, const struct loc_conf *p)
     INH(F_BODY_TEMP, l->client_body_temp = q->client_body_temp)
     INH(F_BODY_IN_FILE, l->client_body_in_file_only = q->client_body_in_file_only)
     INH(F_BODY_SINGLE, l->client_body_in_single_buffer = q->client_body_in_single_buffer)
+    INH(F_LINGER_CLOSE, l->lingering_close = q->lingering_close)
+    INH(F_LINGER_TIME, l->lingering_time_ms = q->lingering_time_ms)
+    INH(F_LINGER_TO, l->lingering_timeout_ms = q->lingering_timeout_ms)
 #undef INH
     uint64_t keep = (1ULL << F_RETURN) | (1ULL << F_PASS) | (1ULL << F_STATUS) | (1ULL << F_ALIAS);
     c->set |= p->set & ~keep;

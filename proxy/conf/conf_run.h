@@ -64,6 +64,7 @@ enum { /* conf_build.main_set */
        MAIN_YIELD,
        MAIN_MULTI_ACCEPT,
        MAIN_RESOLVER,
+       MAIN_SHUTDOWN_TIMEOUT,
 };
 
 enum { /* conf_scope.up_set: one upstream { } block */
@@ -112,6 +113,9 @@ enum { /* loc_conf.set: location settings set at a level (inheritance, duplicate
        F_BODY_TEMP,     /* client_body_temp_path */
        F_BODY_IN_FILE,  /* client_body_in_file_only */
        F_BODY_SINGLE,   /* client_body_in_single_buffer */
+       F_LINGER_CLOSE,
+       F_LINGER_TIME,
+       F_LINGER_TO,
 };
 
 struct srv_conf;

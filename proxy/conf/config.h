@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "addr.h"
 #include "log.h"
@@ -199,6 +200,10 @@ struct cf_loc {
     const struct cf_types *types; /* types { }; NULL when none is configured anywhere */
     char *default_type;           /* default_type, default "text/plain" */
 
+    /* after the response: the rest of the request body and the close */
+    int lingering_close;      /* CF_LINGER_*: lingering_close off | on (default) | always */
+    int lingering_time_ms;    /* lingering_time, default 30s */
+    int lingering_timeout_ms; /* lingering_timeout, default 5s */
     /* request body buffering (conf_body.c) */
     bool proxy_request_buffering;              /* default on */
     bool uwsgi_request_buffering;              /* default on */
@@ -218,6 +223,8 @@ struct cf_tempdir {
     int levels[3]; /* subdirectory name lengths, at most 10 in all */
     int nlevels;
 };
+
+enum cf_linger { CF_LINGER_OFF, CF_LINGER_ON, CF_LINGER_ALWAYS };
 
 enum cf_expires { CF_EXP_OFF, CF_EXP_EPOCH, CF_EXP_MAX, CF_EXP_TIME };
 
@@ -269,6 +276,13 @@ struct cf_main {
     char **resolvers; /* resolver addresses, empty when none */
     int nresolvers;
     int resolver_valid_ms;
+    int worker_shutdown_timeout_ms; /* worker_shutdown_timeout: 0 = none (wait for every request) */
+    /* user USER [GROUP]: what workers run as; user_set is false when the
+     * master is not root (the directive is ignored then, as nginx does) */
+    bool user_set;
+    uid_t user_uid;
+    gid_t user_gid;
+    char *user_name;
 };
 
 #endif

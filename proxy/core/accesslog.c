@@ -82,6 +82,18 @@ fail:
     return -1;
 }
 
+void accesslog_each_path(const struct cf_main *cf, void (*fn)(const char *path, void *ud), void *ud)
+{
+    for (int s = 0; s < cf->nservers; s++) {
+        const struct cf_server *srv = &cf->servers[s];
+        for (int i = -1; i < srv->nlocs; i++) {
+            const struct cf_loc *l = i < 0 ? srv->def_loc : &srv->locs[i];
+            for (int k = 0; k < l->naccess_logs; k++)
+                fn(l->access_logs[k].path, ud);
+        }
+    }
+}
+
 void accesslog_reopen_all(struct cf_main *cf)
 {
     (void)cf;

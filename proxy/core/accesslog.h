@@ -16,6 +16,10 @@ int accesslog_open_all(struct cf_main *cf, char *err, size_t errlen);
 /* Re-opens them (SIGUSR1); failures are logged, the old file is kept. */
 void accesslog_reopen_all(struct cf_main *cf);
 void accesslog_close_all(struct cf_main *cf);
+/* Calls fn with the path of every access_log of cf (a path once per
+ * location naming it); for the master, which does not open them. */
+void accesslog_each_path(const struct cf_main *cf, void (*fn)(const char *path, void *ud),
+                         void *ud);
 
 /* Writes one line to each of loc's access logs for the finished request. */
 void accesslog_write(const struct cf_loc *loc, const struct req *r);

@@ -22,12 +22,12 @@
 #include "log.h"
 #include "route.h"
 #include "sock.h"
+#include "timing.h"
 #include "wstate.h"
 
 #define CONN_HIGH    (256 * 1024) /* client output: stop feeding above */
 #define CONN_LOW     (64 * 1024)  /* ... resume below */
 #define CONN_READ_WM (256 * 1024) /* client input: stop reading above */
-#define LINGER_MS    2000         /* lingering close: how long to drop unread bytes */
 
 static void conn_free(struct conn *c);
 
@@ -111,12 +111,20 @@ void conn_set_state(struct conn *c, enum conn_state st)
         set_read_timeout(c, c->body_wait ? c->proto->loc(c)->client_body_timeout_ms : 0);
         break;
     case CONN_ST_FLUSH:
-        set_read_timeout(c, 0);
+        /* still discarding a body: its deadline stays armed */
+        set_read_timeout(c, c->discarding ? c->proto->loc(c)->lingering_timeout_ms : 0);
         sock_set_write_low(c->sk, 0);
         break;
     case CONN_ST_LINGER: {
+        /* nginx's lingering close: lingering_time in all, lingering_timeout
+         * between reads (on_read re-arms) */
+        const struct cf_loc *loc = c->proto->loc(c);
+        c->discarding = false;
         set_read_timeout(c, 0);
-        set_timer(c, LINGER_MS);
+        c->linger_end = timing_now() + loc->lingering_time_ms / 1000.0;
+        int ms = loc->lingering_timeout_ms < loc->lingering_time_ms ? loc->lingering_timeout_ms
+                                                                    : loc->lingering_time_ms;
+        set_timer(c, ms > 0 ? ms : 1); /* 0: closed on the next turn, never unbounded */
         if (sock_shutdown(c->sk) < 0 && errno != ENOTCONN)
             log_debug("shutdown: %s", strerror(errno));
         evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
@@ -129,8 +137,54 @@ void conn_set_state(struct conn *c, enum conn_state st)
 void conn_body_over(struct conn *c)
 {
     c->body_wait = false;
+    if (c->discarding) {
+        c->discarding = false;
+        evtimer_del(c->timer);
+        if (c->st == CONN_ST_FLUSH)
+            set_read_timeout(c, 0);
+    }
     if (c->st == CONN_ST_ACTIVE)
         set_read_timeout(c, 0);
+}
+
+void conn_discard(struct conn *c)
+{
+    if (c->discarding || c->dead)
+        return;
+    const struct cf_loc *loc = c->proto->loc(c);
+    c->discarding = true;
+    c->body_wait = false;
+    /* a lingering_time of 0 would close at once: at least one turn */
+    set_timer(c, loc->lingering_time_ms > 0 ? loc->lingering_time_ms : 1);
+    set_read_timeout(c, loc->lingering_timeout_ms > 0 ? loc->lingering_timeout_ms : 1);
+}
+
+bool conn_timer_armed(const struct conn *c)
+{
+    if (c->dead)
+        return true; /* no state any more */
+    bool timer = evtimer_pending(c->timer, NULL);
+    bool out = evbuffer_get_length(sock_output(c->sk)) > 0;
+    bool write_bound = out && c->wt_ms > 0 && (sock_enabled(c->sk) & EV_WRITE);
+    switch (c->st) {
+    case CONN_ST_IDLE:
+    case CONN_ST_LINGER:
+        return timer;
+    case CONN_ST_HEAD:
+        /* the keep-alive timer stays armed until the head has to wait */
+        return timer;
+    case CONN_ST_ACTIVE:
+        if (c->discarding)
+            return timer && c->rt_ms > 0;
+        if (c->body_wait)
+            return c->rt_ms > 0 || write_bound;
+        return write_bound;
+    case CONN_ST_FLUSH:
+        if (c->discarding && !(timer && c->rt_ms > 0))
+            return false;
+        return !out || write_bound;
+    }
+    return false;
 }
 
 void conn_head_wait(struct conn *c)
@@ -184,9 +238,16 @@ void conn_close_idle_all(struct worker *w)
 
 void conn_close_all(struct worker *w)
 {
-    /* the loop has stopped: no callback holds any, each goes at once */
-    while (w->conns)
-        conn_close(w->conns);
+    /* each goes at once unless a callback holds it (then when it returns);
+     * every turn closes one more */
+    for (;;) {
+        struct conn *c = w->conns;
+        while (c && c->dead)
+            c = c->next;
+        if (!c)
+            break;
+        conn_close(c);
+    }
 }
 
 /* --- closing ----------------------------------------------------------------- */
@@ -290,10 +351,19 @@ static void on_read(struct sock *sk, void *ud)
         c->proto->body(c);
         break;
     case CONN_ST_FLUSH:
+        if (c->discarding)
+            c->proto->body(c);
         break;
     case CONN_ST_LINGER: {
         struct evbuffer *in = conn_input(c);
         evbuffer_drain(in, evbuffer_get_length(in));
+        double left_ms = (c->linger_end - timing_now()) * 1000.0;
+        int to = c->proto->loc(c)->lingering_timeout_ms;
+        to = to > 0 ? to : 1;
+        if (left_ms <= 0)
+            conn_close(c);
+        else
+            set_timer(c, left_ms < to ? (int)left_ms + 1 : to);
         break;
     }
     }
@@ -322,7 +392,10 @@ static void on_event(struct sock *sk, short what, void *ud)
     (void)sk;
     conn_hold(c);
     if (what & SOCK_TIMEOUT) {
-        if ((what & SOCK_READING) && c->st == CONN_ST_ACTIVE) {
+        if ((what & SOCK_READING) && c->discarding) {
+            log_info("client timed out (discarding the request body)");
+            conn_close(c);
+        } else if ((what & SOCK_READING) && c->st == CONN_ST_ACTIVE) {
             c->proto->body_timeout(c);
         } else {
             log_info("client timed out (%s)", (what & SOCK_READING) ? "reading" : "writing");

@@ -43,7 +43,8 @@ enum conn_state {
     CONN_ST_FLUSH,  /* everything queued; waiting for the output to drain; leaves to
                        IDLE/HEAD (keep-alive) or LINGER */
     CONN_ST_LINGER, /* write side shut after the last response; reading and dropping
-                       until EOF or a short timeout, then closed */
+                       until EOF, lingering_timeout without a byte, or lingering_time
+                       in all, then closed */
 };
 
 struct conn;
@@ -98,9 +99,12 @@ struct conn {
     bool head_timer;                /* HEAD: client_header_timeout is armed (conn_head_wait) */
     bool body_wait;                 /* ACTIVE: a request body is coming (client_body_timeout) */
     bool dead;                      /* closed; freed when busy drops to 0 */
-    bool peer_eof; /* the client shut its side: answer what is buffered, then close */
-    bool file_out; /* a file segment went into the output once: writes use
-                      evbuffer_write() (sendfile) from then on */
+    bool peer_eof;     /* the client shut its side: answer what is buffered, then close */
+    bool file_out;     /* a file segment went into the output once: writes use
+                          evbuffer_write() (sendfile) from then on */
+    bool discarding;   /* ACTIVE/FLUSH: the response is complete, the rest of the
+                          request body is read and dropped (conn_discard) */
+    double linger_end; /* LINGER: timing_now() past which it closes */
 };
 
 /* Sets c (zeroed by the caller, the start of its container) up on the
@@ -122,6 +126,17 @@ void conn_head_wait(struct conn *c);
 /* ACTIVE: the request body is over (or there is none: call before entering
  * ACTIVE): no read timeout any more. */
 void conn_body_over(struct conn *c);
+/* ACTIVE: the response is complete before the request body: its rest is
+ * read and dropped by the session from now on (as nginx discards it), under
+ * lingering_timeout between reads and lingering_time in all; the connection
+ * closes when either runs out.  conn_body_over() ends it. */
+void conn_discard(struct conn *c);
+/* Is a deadline armed that bounds the state c is in?  IDLE, HEAD (once
+ * waiting), LINGER and discarding: the connection's timer; ACTIVE reading a
+ * body: client_body_timeout; output waiting: send_timeout.  ACTIVE with
+ * nothing to read or write waits for its handler, whose own deadlines
+ * (proxy_read_timeout, ...) bound it: false there. */
+bool conn_timer_armed(const struct conn *c);
 /* Enters FLUSH and writes what it can now.  True when the output is out
  * (the session finishes at once); false: proto->flushed comes later. */
 bool conn_flush(struct conn *c);
@@ -143,7 +158,7 @@ bool conn_release(struct conn *c);
 void conn_close(struct conn *c);
 /* Graceful stop: closes every IDLE connection of w. */
 void conn_close_idle_all(struct worker *w);
-/* Fast stop: closes every connection of w. */
+/* Fast stop, or worker_shutdown_timeout: closes every connection of w. */
 void conn_close_all(struct worker *w);
 
 #endif

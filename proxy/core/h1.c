@@ -24,6 +24,8 @@ struct h1 {
     enum h1_body body_kind;
     int64_t body_left;       /* H1_BODY_LENGTH: bytes still to read */
     struct http1_chunked ck; /* H1_BODY_CHUNKED */
+    bool pumping;            /* body_pump() is moving bytes (s_done must not pump again) */
+    bool body_bad;           /* the body's framing broke: its end cannot be found */
 };
 
 static struct h1 *of_conn(const struct conn *c)
@@ -55,6 +57,7 @@ static void reset_request(struct h1 *h)
                   (const struct sockaddr *)&c->local_sa, c->local_len);
     h->body_kind = H1_BODY_NONE;
     h->body_left = 0;
+    h->body_bad = false;
 }
 
 /* A request begins on an idle (or new) connection: its state, reset, and
@@ -87,7 +90,12 @@ static void finish_request(struct h1 *h)
     if (q->r.request_line.p || q->r.status)
         request_log(q);
     if (!q->keepalive || c->w->quitting) {
-        if (q->lingering_close || !q->body_done || evbuffer_get_length(conn_input(c)) > 0)
+        /* nginx's choice (ngx_http_finalize_connection): linger when unread
+         * request bytes may be on the way, always, or never */
+        int lc = c->proto->loc(c)->lingering_close;
+        if (lc == CF_LINGER_ALWAYS ||
+            (lc == CF_LINGER_ON &&
+             (q->lingering_close || !q->body_done || evbuffer_get_length(conn_input(c)) > 0)))
             conn_set_state(c, CONN_ST_LINGER);
         else
             conn_close(c);
@@ -201,6 +209,7 @@ static bool body_pump(struct h1 *h)
     struct evbuffer *in = conn_input(c);
     int64_t max = request_loc(q)->client_max_body_size;
     bool moved = false;
+    h->pumping = true;
     while (!q->body_done) {
         size_t avail = evbuffer_get_length(in);
         if (avail == 0 || !request_body_room(q))
@@ -214,9 +223,13 @@ static bool body_pump(struct h1 *h)
                 q->body_done = true;
         } else if (http1_chunked_in_data(&h->ck)) {
             size_t n = avail < h->ck.remaining ? avail : (size_t)h->ck.remaining;
-            if (max > 0 && (int64_t)(q->body_read + n) > max) {
-                request_fail(q, 413);
-                return !c->dead;
+            if (max > 0 && !c->discarding && (int64_t)(q->body_read + n) > max) {
+                request_fail(q, 413); /* answered: the rest is discarded */
+                if (c->dead || !c->discarding) {
+                    h->pumping = false;
+                    return !c->dead;
+                }
+                continue;
             }
             request_body_push(q, in, n);
             http1_chunked_consumed(&h->ck, n);
@@ -229,6 +242,8 @@ static bool body_pump(struct h1 *h)
             if (k < 0) {
                 q->hp.why = "invalid chunked body";
                 log_info("client %s: invalid chunked body", q->r.request_line.p ? "request" : "");
+                h->body_bad = true;
+                h->pumping = false;
                 request_fail(q, 400);
                 return !c->dead;
             }
@@ -240,6 +255,7 @@ static bool body_pump(struct h1 *h)
             }
         }
     }
+    h->pumping = false;
     if (moved)
         q->want_continue = false;
     bool done = q->body_done;
@@ -431,8 +447,18 @@ static void s_head_end(struct session *s, struct request *q)
 
 static void s_done(struct session *s, struct request *q)
 {
-    (void)q;
-    try_flush(of_sess(s));
+    struct h1 *h = of_sess(s);
+    if (!q->body_done && !h->c.dead && !h->body_bad) {
+        /* answered before the whole body came: the rest is read and dropped
+         * (bounded by lingering_time), then the connection is kept or
+         * closed; body_pump() flushes once it is over (or, when it is the
+         * caller, goes on dropping) */
+        request_body_drop(q);
+        conn_discard(&h->c);
+        if (!h->pumping && (!body_pump(h) || q->body_done))
+            return;
+    }
+    try_flush(h);
 }
 
 static void s_close(struct session *s)

@@ -19,6 +19,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "pool.h"
+#include "priv.h"
 #include "request.h"
 #include "timing.h"
 #include "upstream.h"
@@ -152,6 +153,19 @@ static void on_conn_count(struct worker *w, bool opened)
         event_base_loopexit(w->base, NULL);
 }
 
+/* worker_shutdown_timeout ran out after a graceful stop: what is still open
+ * goes now (no callback of a connection is on the stack here). */
+static void on_shutdown_timeout(evutil_socket_t fd, short what, void *ud)
+{
+    struct worker *w = ud;
+    (void)fd;
+    (void)what;
+    log_notice("worker_shutdown_timeout: closing %d connection%s", w->nconns,
+               w->nconns == 1 ? "" : "s");
+    conn_close_all(w);
+    event_base_loopexit(w->base, NULL);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *ud)
 {
     struct worker *w = ud;
@@ -166,8 +180,13 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
         acceptors_free(w);
         /* idle keep-alive connections go now; busy ones after their response */
         conn_close_idle_all(w);
-        if (w->nconns == 0)
+        if (w->nconns == 0) {
             event_base_loopexit(w->base, NULL);
+        } else if (w->cf->worker_shutdown_timeout_ms > 0 && w->shutdown) {
+            int ms = w->cf->worker_shutdown_timeout_ms;
+            struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+            evtimer_add(w->shutdown, &tv);
+        }
         break;
     case SIGTERM:
     case SIGINT:
@@ -230,13 +249,19 @@ int worker_run(struct cf_main *cf, int index)
         log_error("%s", err);
         goto out;
     }
+    /* what needed root is open: the worker goes on as `user` */
+    if (priv_drop(cf) < 0) {
+        rc = 2;
+        goto out;
+    }
 
     int total = 0;
     for (int s = 0; s < cf->nservers; s++)
         total += cf->servers[s].nlistens;
     w.acc = calloc((size_t)(total ? total : 1), sizeof(*w.acc));
     w.resume = evtimer_new(w.base, on_resume, &w);
-    if (!w.acc || !w.resume) {
+    w.shutdown = evtimer_new(w.base, on_shutdown_timeout, &w);
+    if (!w.acc || !w.resume || !w.shutdown) {
         log_error("out of memory");
         goto out;
     }
@@ -284,6 +309,8 @@ out:
     free(w.acc);
     if (w.resume)
         event_free(w.resume);
+    if (w.shutdown)
+        event_free(w.shutdown);
     pool_free_all();
     request_cache_free();
     for (int i = 0; i < 4; i++)

@@ -36,9 +36,10 @@ struct worker {
      * changed): the worker pauses or resumes accepting, or ends a graceful
      * stop */
     void (*on_conn_count)(struct worker *w, bool opened);
-    time_t date_t;   /* second of the cached Date value */
-    char date[40];   /* "Sun, 22 Nov 2026 20:54:49 GMT" */
-    uint64_t rng[2]; /* xorshift128+ state for $request_id */
+    time_t date_t;          /* second of the cached Date value */
+    char date[40];          /* "Sun, 22 Nov 2026 20:54:49 GMT" */
+    uint64_t rng[2];        /* xorshift128+ state for $request_id */
+    struct event *shutdown; /* worker_shutdown_timeout after a graceful stop */
 };
 
 /* The current HTTP date (cached per second; borrowed from w). */

@@ -97,7 +97,9 @@ class HelloOverHttp(TimingChecks, chainstack.DeployedTestCase):
         conf = os.path.join(self.dep.run_dir, "proxy-off.conf")
         with open(conf, "w") as f:
             f.write(text)
-        p = harness.Proc([harness.PROXY_BIN, "-p", self.dep.root + "/", "-c", conf], self.tmp,
+        # as deploy/run.sh: root's workers stay root (the gateway's socket)
+        root = ["-g", "user root;"] if os.geteuid() == 0 else []
+        p = harness.Proc([harness.PROXY_BIN, "-p", self.dep.root + "/", "-c", conf] + root, self.tmp,
                          name="proxy-off", cwd=self.dep.root)
         try:
             p.wait_port(port, timeout=20)

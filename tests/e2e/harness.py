@@ -818,6 +818,10 @@ class ProxyCase(TempDirTestCase):
         else:
             need_binary(PROXY_BIN)
             http = "\n".join(l for l in http.split("\n") if "# nginx-only" not in l)
+            # run as root, a master's workers would be `nobody`, who cannot
+            # enter the 0700 scratch folder nor use the tests' sockets
+            if os.geteuid() == 0 and not main_extra.lstrip().startswith("user "):
+                main_extra = "user root;\n" + main_extra
         self.port = port or free_port()
         conf = PROXY_CONF % {"workers": workers, "tmp": self.tmp, "main_extra": main_extra,
                              "wconn": wconn, "events_extra": events_extra,
@@ -992,6 +996,8 @@ def proxy_conf(http_body, tmp, workers=1, main="", events="worker_connections 10
     (level info) and, unless access_log is False, a combined access log
     (tmp/access.log) live in `tmp`."""
     al = "    access_log %s/access.log;\n" % tmp if access_log else ""
+    if os.geteuid() == 0 and not main.lstrip().startswith("user "):
+        main = "user root;\n" + main  # as start_proxy: the workers stay root
     if (impl or PROXY_IMPL) == "nginx":
         # its own temp folders: /var/lib/nginx/* may belong to another user
         al += ("    client_body_temp_path %s/nginx_body;\n    proxy_temp_path %s/nginx_proxy;\n"

@@ -535,7 +535,7 @@ START_TEST(test_duplicates)
         {EV "worker_processes 2;\nworker_processes x;\n",
          "D/conf/t.conf:3: \"worker_processes\" directive is duplicate"},
         {EV "pid a;\npid b;\n", "D/conf/t.conf:3: \"pid\" directive is duplicate"},
-        {EV "user a;\nuser a;\n", "D/conf/t.conf:3: \"user\" directive is duplicate"},
+        {EV "user root;\nuser root;\n", "D/conf/t.conf:3: \"user\" directive is duplicate"},
         {EV "daemon off;\ndaemon on;\n", "D/conf/t.conf:3: \"daemon\" directive is duplicate"},
         {EV "worker_rlimit_nofile 5;\nworker_rlimit_nofile 6;\n",
          "D/conf/t.conf:3: \"worker_rlimit_nofile\" directive is duplicate"},
@@ -706,6 +706,57 @@ START_TEST(test_nul_byte)
 }
 END_TEST
 
+/* lingering_close/_time/_timeout (nginx's defaults, inherited, values
+ * checked), worker_shutdown_timeout and user. */
+START_TEST(test_lingering_shutdown_user)
+{
+    struct cf_main *cf = load_ok(EV "http {\n lingering_time 10s;\n server {\n  listen 80;\n"
+                                    "  lingering_close always;\n"
+                                    "  location /a { lingering_timeout 1s; }\n }\n}\n");
+    const struct cf_server *s = &cf->servers[0];
+    ck_assert_int_eq(cf->worker_shutdown_timeout_ms, 0);
+    ck_assert_int_eq(s->def_loc->lingering_close, CF_LINGER_ALWAYS);
+    ck_assert_int_eq(s->def_loc->lingering_time_ms, 10000);
+    ck_assert_int_eq(s->def_loc->lingering_timeout_ms, 5000);
+    const struct cf_loc *a = NULL;
+    for (int i = 0; i < s->nlocs; i++)
+        if (strcmp(s->locs[i].path, "/a") == 0)
+            a = &s->locs[i];
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(a->lingering_close, CF_LINGER_ALWAYS);
+    ck_assert_int_eq(a->lingering_time_ms, 10000);
+    ck_assert_int_eq(a->lingering_timeout_ms, 1000);
+    cf_free(cf);
+    cf = load_ok(
+        EV "worker_shutdown_timeout 3s;\nhttp { lingering_close off; server { listen 80; } }\n");
+    ck_assert_int_eq(cf->worker_shutdown_timeout_ms, 3000);
+    ck_assert_int_eq(cf->servers[0].def_loc->lingering_close, CF_LINGER_OFF);
+    ck_assert_int_eq(cf->servers[0].def_loc->lingering_time_ms, 30000);
+    cf_free(cf);
+    cf = load_ok(EV "http { server { listen 80; } }\n");
+    ck_assert_int_eq(cf->servers[0].def_loc->lingering_close, CF_LINGER_ON);
+    if (geteuid() == 0) { /* the workers' default user when root: nobody */
+        ck_assert(cf->user_set);
+        ck_assert_str_eq(cf->user_name, "nobody");
+    } else {
+        ck_assert(!cf->user_set);
+    }
+    cf_free(cf);
+    ck_assert_str_eq(load_err(EV "http { lingering_close maybe; }\n", NULL),
+                     "D/conf/t.conf:2: invalid value \"maybe\" in \"lingering_close\" directive");
+    ck_assert_str_eq(load_err(EV "http { lingering_time x; }\n", NULL),
+                     "D/conf/t.conf:2: invalid value \"x\" in \"lingering_time\" directive");
+    ck_assert_str_eq(
+        load_err(EV "worker_shutdown_timeout 1s;\nworker_shutdown_timeout 2s;\n", NULL),
+        "D/conf/t.conf:3: \"worker_shutdown_timeout\" directive is duplicate");
+    ck_assert_str_eq(load_err(EV "http { worker_shutdown_timeout 1s; }\n", NULL),
+                     "D/conf/t.conf:2: \"worker_shutdown_timeout\" directive is not allowed here");
+    if (geteuid() == 0)
+        ck_assert_str_eq(load_err("user no_such_user_x;\n" EV, NULL),
+                         "D/conf/t.conf:1: getpwnam(\"no_such_user_x\") failed");
+}
+END_TEST
+
 /* Request body buffering: nginx's defaults (on, 16k, client_body_temp
  * under the prefix), inheritance, and nginx's messages. */
 START_TEST(test_request_body_settings)
@@ -799,6 +850,7 @@ Suite *conf_suite(void)
     tcase_add_test(tc, test_static_mime);
     tcase_add_test(tc, test_types_blocks_add_up);
     tcase_add_test(tc, test_nul_byte);
+    tcase_add_test(tc, test_lingering_shutdown_user);
     tcase_add_test(tc, test_request_body_settings);
     suite_add_tcase(s, tc);
     return s;
