@@ -34,6 +34,8 @@ static int set_http_defaults(struct conf_build *b, struct loc_conf *h)
     DEF(F_DEFAULT_TYPE, l->default_type = "text/plain")
     DEF(F_HDR_TO, h->hdr_to = 60000)
     DEF(F_LHB, (h->lhb_n = 4, h->lhb_size = 8192))
+    DEF(F_BUFFERS, (l->buffers_num = 8, l->buffers_size = 4096))
+    DEF(F_MAX_TEMP, l->max_temp_file_size = 1024LL * 1024 * 1024)
 #undef DEF
     if (!(h->set & (1ULL << F_ROOT)) && !(l->root = conf_prefixed(b, "html")))
         return conf_oom(b->R);
@@ -93,6 +95,13 @@ static void merge(struct loc_conf *c, const struct loc_conf *p)
     INH(F_EXPIRES, (l->expires = q->expires, l->expires_s = q->expires_s))
     INH(F_HDR_TO, c->hdr_to = p->hdr_to)
     INH(F_LHB, (c->lhb_n = p->lhb_n, c->lhb_size = p->lhb_size))
+    INH(F_BUFFERS, (l->buffers_num = q->buffers_num, l->buffers_size = q->buffers_size))
+    INH(F_BUSY_SIZE, l->busy_buffers_size = q->busy_buffers_size)
+    INH(F_MAX_TEMP, l->max_temp_file_size = q->max_temp_file_size)
+    INH(F_TEMP_WRITE, l->temp_file_write_size = q->temp_file_write_size)
+    INH(F_TEMP_PATH, (l->temp_path = q->temp_path,
+                      memcpy(l->temp_levels, q->temp_levels, sizeof(l->temp_levels))))
+    INH(F_IGNORE_HDRS, l->ignore_headers = q->ignore_headers)
 #undef INH
     uint64_t keep = (1ULL << F_RETURN) | (1ULL << F_PASS) | (1ULL << F_STATUS) | (1ULL << F_ALIAS);
     c->set |= p->set & ~keep;

@@ -106,6 +106,12 @@ enum { /* loc_conf.set: location settings set at a level (inheritance, duplicate
        F_RETURN,
        F_PASS,
        F_STATUS,
+       F_BUFFERS,
+       F_BUSY_SIZE,
+       F_MAX_TEMP,
+       F_TEMP_WRITE,
+       F_TEMP_PATH,
+       F_IGNORE_HDRS,
 };
 
 struct srv_conf;
