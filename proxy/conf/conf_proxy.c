@@ -299,6 +299,10 @@ int conf_proxy_finish(struct conf_build *b, struct loc_conf *lc)
         return conf_oom(b->R);
     if (check_buffers(b, l, ps->uwsgi ? "uwsgi_" : "proxy_") < 0)
         return -1;
+    /* nginx's default temp paths, under the prefix */
+    if (!l->temp_path &&
+        !(l->temp_path = conf_prefixed(b, ps->uwsgi ? "uwsgi_temp" : "proxy_temp")))
+        return conf_oom(b->R);
     if (ps->uwsgi)
         return 0;
     int n0 = l->nproxy_headers;

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "f_headers.h"
+#include "h_proxy_buf.h"
 #include "h_proxy_req.h"
 #include "handler.h"
 #include "request.h"
@@ -41,6 +42,7 @@ enum px_phase {
     PX_CONNECTING, /* connect() in progress */
     PX_WAIT_HEAD,  /* connected: request going out, response head awaited */
     PX_BODY,       /* response head sent to the client, body relayed */
+    PX_DRAIN,      /* the upstream is done; buffered body bytes go to the client */
 };
 
 enum px_framing { RF_NONE, RF_LENGTH, RF_CHUNKED, RF_EOF };
@@ -69,10 +71,13 @@ struct proxy {
     int64_t left;
     struct http1_chunked ck;
     bool reusable;
-    bool paused; /* upstream reading stopped: the client output is full */
+    bool paused;      /* upstream reading stopped: the client output (or the buffer) is full */
+    struct pxbuf buf; /* proxy_buffering */
 };
 
 static void px_try(struct proxy *px);
+static void flush(struct proxy *px);
+static void on_client_drain(void *ud);
 static bool try_peer(struct proxy *px, int peer, bool fresh);
 static void connect_failed(struct proxy *px);
 static void relay(struct proxy *px);
@@ -286,14 +291,50 @@ static void complete(struct proxy *px)
     end_try(px, UP_OK, px->rp.status, keep);
     /* the upstream answered before the whole body came: drop the rest */
     request_body_drop(q);
+    if (pxbuf_len(&px->buf) > 0) { /* buffered bytes still go to the client */
+        px->phase = PX_DRAIN;
+        flush(px);
+        return;
+    }
+    pxbuf_reset(&px->buf); /* closes a temporary file */
     request_done(q);
+}
+
+/* Moves buffered body bytes to the client; ends the request once the
+ * upstream is done and nothing waits. */
+static void flush(struct proxy *px)
+{
+    struct request *q = px->q;
+    int rc = pxbuf_flush(&px->buf, q);
+    if (rc < 0) {
+        request_close(q); /* the client has part of the response: it sees it cut */
+        return;
+    }
+    if (rc == 1 && px->phase == PX_DRAIN) {
+        px->phase = PX_IDLE;
+        pxbuf_reset(&px->buf); /* closes the temporary file */
+        request_done(q);
+        return;
+    }
+    request_on_drain(q, on_client_drain, px);
 }
 
 static void on_client_drain(void *ud)
 {
     struct proxy *px = ud;
+    if (px->phase == PX_DRAIN) {
+        flush(px);
+        return;
+    }
     if (px->phase != PX_BODY || !px->pc)
         return;
+    if (pxbuf_len(&px->buf) > 0) {
+        int rc = pxbuf_flush(&px->buf, px->q);
+        if (rc < 0) {
+            fail_try(px, PF_ERROR, "could not read its buffered response");
+            return;
+        }
+    }
     if (px->paused) {
         px->paused = false;
         sock_enable(px->pc->sk, EV_READ);
@@ -315,21 +356,24 @@ static void relay(struct proxy *px)
         size_t avail = evbuffer_get_length(in);
         if (avail == 0)
             break;
-        if (request_output_full(q)) {
+        bool queue;
+        size_t lim = pxbuf_limit(&px->buf, q, avail, &queue);
+        if (lim == 0) { /* the client output and the buffers are full */
             px->paused = true;
             sock_disable(px->pc->sk, EV_READ);
             request_on_drain(q, on_client_drain, px);
             return;
         }
+        int rc = 0;
         if (px->rf == RF_LENGTH) {
-            size_t n = (int64_t)avail < px->left ? avail : (size_t)px->left;
-            request_body_out(q, in, (int64_t)n);
+            size_t n = (int64_t)lim < px->left ? lim : (size_t)px->left;
+            rc = pxbuf_move(&px->buf, q, in, (int64_t)n, queue);
             px->left -= (int64_t)n;
         } else if (px->rf == RF_EOF) {
-            request_body_out(q, in, -1);
+            rc = pxbuf_move(&px->buf, q, in, lim == avail ? -1 : (int64_t)lim, queue);
         } else if (http1_chunked_in_data(&px->ck)) {
-            size_t n = avail < px->ck.remaining ? avail : (size_t)px->ck.remaining;
-            request_body_out(q, in, (int64_t)n);
+            size_t n = lim < px->ck.remaining ? lim : (size_t)px->ck.remaining;
+            rc = pxbuf_move(&px->buf, q, in, (int64_t)n, queue);
             http1_chunked_consumed(&px->ck, n);
         } else {
             struct evbuffer_iovec v;
@@ -341,6 +385,10 @@ static void relay(struct proxy *px)
                 return;
             }
             evbuffer_drain(in, (size_t)k);
+        }
+        if (rc < 0 && queue) {
+            fail_try(px, PF_ERROR, "could not be buffered (temporary file)");
+            return;
         }
     }
     request_on_drain(q, on_client_drain, px);
@@ -373,6 +421,7 @@ static void on_head(struct proxy *px)
         }
     }
     q->tm.app_us = -1;
+    pxbuf_begin(&px->buf, px->loc);
     request_head_begin(q, status, NULL, 0);
     bool expires = f_headers_sets_expires(px->loc, status);
     for (int i = 0; i < rp->nhdrs; i++) {
@@ -383,6 +432,8 @@ static void on_head(struct proxy *px)
             timing_parse_app(&q->tm, h->value, h->value_len);
             continue;
         }
+        if (HTTP_IEQ(n, l, "x-accel-buffering"))
+            pxbuf_accel(&px->buf, px->loc, h->value, h->value_len);
         if (expires && (HTTP_IEQ(n, l, "expires") || HTTP_IEQ(n, l, "cache-control")))
             continue; /* expires replaces them, as nginx's */
         if (http_hop_by_hop(n, l, &rp->connection) || HTTP_IEQ(n, l, "content-length") ||
@@ -504,9 +555,12 @@ static void on_up_event(struct sock *sk, short what, void *ud)
     } else if (what & SOCK_EOF) {
         if (px->phase == PX_BODY && px->rf == RF_EOF) {
             /* the end of a close-delimited body: what is left is bounded by
-             * the read watermark */
-            request_body_out(q, sock_input(sk), -1);
-            complete(px);
+             * the read watermark (it goes after what the buffer holds) */
+            bool queue = pxbuf_len(&px->buf) > 0;
+            if (pxbuf_move(&px->buf, q, sock_input(sk), -1, queue) < 0 && queue)
+                fail_try(px, PF_ERROR, "could not be buffered (temporary file)");
+            else
+                complete(px);
         } else {
             fail_try(px, PF_ERROR, "prematurely closed the connection");
         }
@@ -703,6 +757,8 @@ static void proxy_abort(struct request *q)
         return;
     if (px->peer >= 0 || px->pc)
         end_try(px, UP_DISCARD, 0, false);
+    pxbuf_reset(&px->buf);
+    px->phase = PX_IDLE;
     if (px->tries_live) {
         up_try_free(&px->tries);
         px->tries_live = false;
@@ -732,6 +788,7 @@ static void proxy_free(void *ctx)
     buf_free(&px->tmp);
     if (px->replay)
         evbuffer_free(px->replay);
+    pxbuf_free(&px->buf);
     free(px);
 }
 
