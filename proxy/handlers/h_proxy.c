@@ -3,10 +3,13 @@
  * One struct proxy per request state (the request's context slot), reused
  * by the requests that state serves.  A request goes through tries: pick a peer (upstream.h), take
  * a pooled connection or connect, write the request head (or uwsgi packet) and stream the body,
- * read the response head, then relay the body to the client.  A try that fails before anything
- * reached the client may be followed by another, as proxy_next_upstream says; the request body is
- * then replayed from a copy kept while it is small (nginx buffers it; we stream, so a large body
- * that already left cannot be sent twice and the client gets the error). */
+ * read the response head, then relay the body to the client (through h_proxy_buf.h: with
+ * proxy_buffering on, what the client cannot take at once waits in memory and a temporary file, and
+ * the upstream is released when its response is read).  A try that fails before anything
+ * reached the client may be followed by another, as proxy_next_upstream says (and a reused
+ * keep-alive connection that fails before any response byte is retried on a new one, retry_stale);
+ * the request body is then replayed from a copy kept while it is small (nginx buffers it; we
+ * stream, so a large body that already left cannot be sent twice and the client gets the error). */
 #define _GNU_SOURCE
 #include "h_proxy.h"
 
