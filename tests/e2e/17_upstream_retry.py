@@ -202,5 +202,44 @@ class StaleRetry(ProxyCase):
         self.assertEqual(self.b.dropped, 1)
 
 
+
+class NotAFailure(ProxyCase):
+    """The stale connection's server is not marked failed (max_fails=1):
+    it keeps getting its share.  Ours only: with several servers nginx's
+    balancer moves on to another one and counts the failure."""
+
+    def test_server_not_marked_failed(self):
+        if not self.ours():
+            self.skipTest("nginx moves on to the other server")
+        a, b = StaleBackend(), StaleBackend()
+        self.addCleanup(a.stop)
+        self.addCleanup(b.stop)
+        self.start_proxy("""
+    upstream two {
+        server 127.0.0.1:%d max_fails=1 fail_timeout=60s;
+        server 127.0.0.1:%d max_fails=1 fail_timeout=60s;
+        keepalive 4;
+    }
+    server {
+        listen 127.0.0.1:{port};
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        location / { proxy_pass http://two; }
+    }
+""" % (a.port, b.port))
+        for i in range(2):  # round robin: one each, both pooled
+            self.assertEqual(self.get("/w%d" % i).status, 200)
+        wait_for(lambda: len(a.conns) >= 1 and len(b.conns) >= 1, what="pooled connections")
+        a.doom()
+        for i in range(2):  # one of them goes to a's stale connection
+            self.assertEqual(self.get("/x%d" % i).status, 200)
+        self.assertEqual(a.dropped, 1)
+        before = len(a.served)
+        for i in range(4):
+            self.assertEqual(self.get("/y%d" % i).status, 200)
+        # a failed server would get nothing for fail_timeout (60 s)
+        self.assertGreaterEqual(len(a.served) - before, 1)
+
+
 if __name__ == "__main__":
     harness.main()
