@@ -7,11 +7,13 @@ through intact (sha256, Content-Length, chunked and close-delimited), the
 temporary file is gone afterwards.  proxy_buffering off and
 `X-Accel-Buffering: no` stream (a handshake: the client gets the first part
 before the app writes the second); proxy_max_temp_file_size 0 falls back to
-backpressure without any file.  PROXY_IMPL=nginx runs the same checks
+backpressure without any file; uwsgi_pass buffers the same way
+(uwsgi_temp_path).  PROXY_IMPL=nginx runs the same checks
 against nginx."""
 import hashlib
 import os
 import socket
+import struct
 import threading
 
 import harness
@@ -162,12 +164,9 @@ def dechunk(b):
         b = b[n + 2:]
 
 
-class Buffering(ProxyCase):
-    def setUp(self):
-        super().setUp()
-        self.b = SerialBackend()
-        self.addCleanup(self.b.stop)
-        self.start_proxy(CONF % {"port": self.b.port, "tmp": self.tmp})
+class TempCase(ProxyCase):
+    """What the tests see of temporary files (under tmp/ptemp), and the
+    slow client check; self.b is the serial backend."""
 
     def temp_fds(self):
         """The proxy workers' open files under the temp path."""
@@ -216,6 +215,15 @@ class Buffering(ProxyCase):
                          hashlib.sha256(self.b.body(n)).hexdigest())
         wait_for(lambda: not self.temp_fds(), what="the temporary file closed")
         self.assertEqual(self.temp_files(), [])
+
+
+
+class Buffering(TempCase):
+    def setUp(self):
+        super().setUp()
+        self.b = SerialBackend()
+        self.addCleanup(self.b.stop)
+        self.start_proxy(CONF % {"port": self.b.port, "tmp": self.tmp})
 
     def test_slow_client_length(self):
         self.slow_client_releases_upstream("/big/%d" % BIG)
@@ -315,6 +323,60 @@ class DefaultTempPath(ProxyCase):
         wait_for(lambda: want in self.error_log(), timeout=60, what="the temporary file")
         head, body = c.read_all()
         self.assertEqual(hashlib.sha256(body).digest(), hashlib.sha256(b.body(BIG)).digest())
+
+
+
+class SerialUwsgi(SerialBackend):
+    """The same, speaking uwsgi: one packet in, an HTTP response out."""
+
+    def _serve(self, s):
+        s.settimeout(300)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack("<BHB", buf[:4])[1]:
+            d = s.recv(65536)
+            if not d:
+                return
+            buf += d
+        size = struct.unpack("<BHB", buf[:4])[1]
+        data, env, i = buf[4:4 + size], {}, 0
+        while i < len(data):
+            kl = struct.unpack("<H", data[i:i + 2])[0]
+            k = data[i + 2:i + 2 + kl].decode()
+            i += 2 + kl
+            vl = struct.unpack("<H", data[i:i + 2])[0]
+            env[k] = data[i + 2:i + 2 + vl].decode()
+            i += 2 + vl
+        path = env.get("PATH_INFO", "/")
+        parts = path.strip("/").split("/")
+        if parts[0] == "big":
+            b = self.body(int(parts[1]))
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(b))
+            s.sendall(b)
+        else:
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        s.shutdown(socket.SHUT_WR)
+        with self.lock:
+            self.done.append(path)
+
+
+class UwsgiBuffering(TempCase):
+    """uwsgi_buffering and uwsgi_temp_path: a slow client does not hold a
+    single-worker uwsgi peer either."""
+
+    def setUp(self):
+        super().setUp()
+        self.b = SerialUwsgi()
+        self.addCleanup(self.b.stop)
+        self.start_proxy("""
+    server {
+        listen 127.0.0.1:{port};
+        uwsgi_temp_path %(tmp)s/ptemp 2;
+        location / { uwsgi_param PATH_INFO $uri; uwsgi_pass 127.0.0.1:%(port)d; }
+    }
+""" % {"port": self.b.port, "tmp": self.tmp})
+
+    def test_slow_client_uwsgi(self):
+        self.slow_client_releases_upstream("/big/%d" % BIG)
 
 
 if __name__ == "__main__":
