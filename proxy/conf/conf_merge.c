@@ -41,6 +41,8 @@ static int set_http_defaults(struct conf_build *b, struct loc_conf *h)
     DEF(F_LINGER_CLOSE, l->lingering_close = CF_LINGER_ON)
     DEF(F_LINGER_TIME, l->lingering_time_ms = 30000)
     DEF(F_LINGER_TO, l->lingering_timeout_ms = 5000)
+    DEF(F_BUFFERS, (l->buffers_num = 8, l->buffers_size = 4096))
+    DEF(F_MAX_TEMP, l->max_temp_file_size = 1024LL * 1024 * 1024)
 #undef DEF
     if (!(h->set & (1ULL << F_BODY_TEMP)) && conf_body_default_temp(b, l) < 0)
         return -1;
@@ -111,6 +113,13 @@ static void merge(struct loc_conf *c, const struct loc_conf *p)
     INH(F_LINGER_CLOSE, l->lingering_close = q->lingering_close)
     INH(F_LINGER_TIME, l->lingering_time_ms = q->lingering_time_ms)
     INH(F_LINGER_TO, l->lingering_timeout_ms = q->lingering_timeout_ms)
+    INH(F_BUFFERS, (l->buffers_num = q->buffers_num, l->buffers_size = q->buffers_size))
+    INH(F_BUSY_SIZE, l->busy_buffers_size = q->busy_buffers_size)
+    INH(F_MAX_TEMP, l->max_temp_file_size = q->max_temp_file_size)
+    INH(F_TEMP_WRITE, l->temp_file_write_size = q->temp_file_write_size)
+    INH(F_TEMP_PATH, (l->temp_path = q->temp_path,
+                      memcpy(l->temp_levels, q->temp_levels, sizeof(l->temp_levels))))
+    INH(F_IGNORE_HDRS, l->ignore_headers = q->ignore_headers)
 #undef INH
     uint64_t keep = (1ULL << F_RETURN) | (1ULL << F_PASS) | (1ULL << F_STATUS) | (1ULL << F_ALIAS);
     c->set |= p->set & ~keep;

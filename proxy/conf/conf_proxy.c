@@ -37,6 +37,120 @@ static int set_buffer_size(struct conf_build *b, const struct conf_cmd *cmd, str
     return 0;
 }
 
+/* proxy_buffers NUMBER SIZE (nginx: at least 2 buffers). */
+static int set_buffers(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
+                       struct conf_scope *s)
+{
+    (void)cmd;
+    int num;
+    int64_t v;
+    if (conf_parse_int(n->args[1], &num) < 0 || num < 2 || num > 1 << 20)
+        return conf_bad_value(b, n, n->args[1]);
+    if (conf_parse_size(n->args[2], &v) < 0 || v < 1 || v > (1 << 24))
+        return conf_bad_value(b, n, n->args[2]);
+    s->lc->loc.buffers_num = num;
+    s->lc->loc.buffers_size = (int)v;
+    return 0;
+}
+
+/* A size into an int field (proxy_busy_buffers_size, proxy_temp_file_write_size). */
+static int set_int_size(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
+                        struct conf_scope *s)
+{
+    int64_t v;
+    if (conf_parse_size(n->args[1], &v) < 0 || v < 1 || v > (1 << 30))
+        return conf_bad_value(b, n, n->args[1]);
+    if (cmd->off == LOC_OFF(busy_buffers_size))
+        s->lc->loc.busy_buffers_size = (int)v;
+    else
+        s->lc->loc.temp_file_write_size = (int)v;
+    return 0;
+}
+
+/* proxy_temp_path PATH [L1 [L2 [L3]]]: relative to the prefix; levels of 1
+ * or 2 hex digits of the file name, as nginx's. */
+static int set_temp_path(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
+                         struct conf_scope *s)
+{
+    (void)cmd;
+    struct cf_loc *l = &s->lc->loc;
+    memset(l->temp_levels, 0, sizeof(l->temp_levels));
+    for (int i = 2; i < n->nargs; i++) {
+        int v;
+        if (conf_parse_int(n->args[i], &v) < 0 || v < 1 || v > 2)
+            return conf_bad_value(b, n, n->args[i]);
+        l->temp_levels[i - 2] = v;
+    }
+    const char *p = n->args[1];
+    l->temp_path = p[0] == '/' ? conf_strdup(b->R->A, p) : conf_prefixed(b, p);
+    if (!l->temp_path)
+        return conf_oom(b->R);
+    size_t k = strlen(l->temp_path);
+    while (k > 1 && l->temp_path[k - 1] == '/')
+        l->temp_path[--k] = 0;
+    return 0;
+}
+
+/* proxy_ignore_headers NAME...: nginx's names; X-Accel-Buffering is the one
+ * that changes what we do (the others concern caching and X-Accel-*
+ * features we do not have, whose headers are never passed on). */
+static int set_ignore_headers(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
+                              struct conf_scope *s)
+{
+    (void)cmd;
+    static const char *const known[] = {
+        "X-Accel-Redirect",  "X-Accel-Expires", "X-Accel-Limit-Rate",
+        "X-Accel-Buffering", "X-Accel-Charset", "Expires",
+        "Cache-Control",     "Set-Cookie",      "Vary",
+    };
+    int v = 0;
+    for (int i = 1; i < n->nargs; i++) {
+        size_t k = 0;
+        while (k < sizeof(known) / sizeof(known[0]) && strcasecmp(known[k], n->args[i]) != 0)
+            k++;
+        if (k == sizeof(known) / sizeof(known[0]))
+            return conf_bad_value(b, n, n->args[i]);
+        if (strcasecmp(n->args[i], "X-Accel-Buffering") == 0)
+            v |= CF_IGN_X_ACCEL_BUFFERING;
+    }
+    s->lc->loc.ignore_headers = v;
+    return 0;
+}
+
+/* nginx's defaults and checks of the buffer sizes together
+ * (ngx_http_proxy_merge_loc_conf), those not tied to proxy_buffer_size (ours
+ * is not one of the buffers): busy and write sizes default to two buffers. */
+static int check_buffers(struct conf_build *b, struct cf_loc *l, const char *pfx)
+{
+    const char *f = l->where.file ? l->where.file : "?";
+    if (l->busy_buffers_size == 0)
+        l->busy_buffers_size = 2 * l->buffers_size;
+    if (l->temp_file_write_size == 0)
+        l->temp_file_write_size = 2 * l->buffers_size;
+    if (l->busy_buffers_size < l->buffers_size)
+        return conf_error(b->R, f, l->where.line,
+                          "\"%sbusy_buffers_size\" must be equal to or greater than the size of "
+                          "one of the \"%sbuffers\"",
+                          pfx, pfx);
+    if (l->busy_buffers_size > (int64_t)(l->buffers_num - 1) * l->buffers_size)
+        return conf_error(b->R, f, l->where.line,
+                          "\"%sbusy_buffers_size\" must be less than the size of all "
+                          "\"%sbuffers\" minus one buffer",
+                          pfx, pfx);
+    if (l->temp_file_write_size < l->buffers_size)
+        return conf_error(b->R, f, l->where.line,
+                          "\"%stemp_file_write_size\" must be equal to or greater than the size "
+                          "of one of the \"%sbuffers\"",
+                          pfx, pfx);
+    if (l->max_temp_file_size != 0 && l->max_temp_file_size < l->buffers_size)
+        return conf_error(b->R, f, l->where.line,
+                          "\"%smax_temp_file_size\" must be equal to zero to disable temporary "
+                          "files usage or must be equal to or greater than the size of one of the "
+                          "\"%sbuffers\"",
+                          pfx, pfx);
+    return 0;
+}
+
 static int set_http_version(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
                             struct conf_scope *s)
 {
@@ -176,6 +290,12 @@ int conf_proxy_finish(struct conf_build *b, struct loc_conf *lc)
     }
     if (!l->proxy_host)
         return conf_oom(b->R);
+    if (check_buffers(b, l, ps->uwsgi ? "uwsgi_" : "proxy_") < 0)
+        return -1;
+    /* nginx's default temp paths, under the prefix */
+    if (!l->temp_path &&
+        !(l->temp_path = conf_prefixed(b, ps->uwsgi ? "uwsgi_temp" : "proxy_temp")))
+        return conf_oom(b->R);
     if (ps->uwsgi)
         return 0;
     int n0 = l->nproxy_headers;
@@ -207,7 +327,7 @@ static const struct conf_cmd cmds[] = {
     BOTH("pass", PASS, 0),
     CONF_LOC_LIST("proxy_set_header", 2, 2, conf_set_header, F_PROXY_HEADERS),
     CONF_LOC_LIST("uwsgi_param", 2, 3, conf_set_header, F_UWSGI_PARAMS),
-    BOTH("temp_path", CONF_CMD, CONF_HSL, 1, 4, conf_set_temp_path),
+    BOTH("temp_path", CONF_LOC, 1, 4, set_temp_path, temp_path, F_TEMP_PATH),
     CONF_CMD("proxy_redirect", CONF_HSL, 1, 2, set_redirect),
     CONF_LOC("proxy_http_version", 1, 1, set_http_version, proxy_http_version, F_HTTP_VERSION),
     BOTH("connect_timeout", CONF_LOC, 1, 1, conf_set_msec, connect_timeout_ms, F_CONNECT_TO),
@@ -215,8 +335,11 @@ static const struct conf_cmd cmds[] = {
     BOTH("read_timeout", CONF_LOC, 1, 1, conf_set_msec, read_timeout_ms, F_READ_TO),
     BOTH("buffering", CONF_LOC, 1, 1, conf_set_flag, buffering, F_BUFFERING),
     BOTH("buffer_size", CONF_LOC, 1, 1, set_buffer_size, buffer_size, F_BUF_SIZE),
-    BOTH("buffers", CONF_CMD, CONF_HSL, 2, 2, conf_set_unused_sizes),
-    BOTH("busy_buffers_size", CONF_CMD, CONF_HSL, 1, 1, conf_set_unused_sizes),
+    BOTH("buffers", CONF_LOC, 2, 2, set_buffers, buffers_num, F_BUFFERS),
+    BOTH("busy_buffers_size", CONF_LOC, 1, 1, set_int_size, busy_buffers_size, F_BUSY_SIZE),
+    BOTH("max_temp_file_size", CONF_LOC, 1, 1, conf_set_size, max_temp_file_size, F_MAX_TEMP),
+    BOTH("temp_file_write_size", CONF_LOC, 1, 1, set_int_size, temp_file_write_size, F_TEMP_WRITE),
+    BOTH("ignore_headers", CONF_LOC, 1, -1, set_ignore_headers, ignore_headers, F_IGNORE_HDRS),
     BOTH("next_upstream", CONF_LOC, 1, -1, set_next_upstream, next_upstream, F_NEXT_UP),
     BOTH("next_upstream_tries", CONF_LOC, 1, 1, conf_set_int, next_upstream_tries, F_NEXT_TRIES),
     BOTH("next_upstream_timeout", CONF_LOC, 1, 1, conf_set_msec, next_upstream_timeout_ms,

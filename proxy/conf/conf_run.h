@@ -116,6 +116,12 @@ enum { /* loc_conf.set: location settings set at a level (inheritance, duplicate
        F_LINGER_CLOSE,
        F_LINGER_TIME,
        F_LINGER_TO,
+       F_BUFFERS,
+       F_BUSY_SIZE,
+       F_MAX_TEMP,
+       F_TEMP_WRITE,
+       F_TEMP_PATH,
+       F_IGNORE_HDRS,
 };
 
 struct srv_conf;

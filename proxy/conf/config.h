@@ -212,6 +212,20 @@ struct cf_loc {
                                                   "client_body_temp" under the prefix */
     int client_body_in_file_only;              /* CF_BODY_FILE_*, default off */
     bool client_body_in_single_buffer;         /* accepted: the in-memory body is one buffer */
+    /* response buffering (proxy_* and uwsgi_* set the same fields) */
+    int buffers_num;            /* proxy_buffers NUMBER SIZE: memory for a response, */
+    int buffers_size;           /* default 8 4k */
+    int busy_buffers_size;      /* proxy_busy_buffers_size, default 2 buffers (checked only) */
+    int64_t max_temp_file_size; /* proxy_max_temp_file_size, default 1024m; 0: no file */
+    int temp_file_write_size;   /* proxy_temp_file_write_size, default 2 buffers */
+    char *temp_path;            /* proxy_temp_path; NULL: proxy_temp or uwsgi_temp under
+                                   the prefix */
+    int temp_levels[3];         /* its subfolder levels (1 or 2 hex digits each), 0: none */
+    int ignore_headers;         /* proxy_ignore_headers: CF_IGN_* */
+};
+
+enum { /* proxy_ignore_headers: the ones that change what we do */
+       CF_IGN_X_ACCEL_BUFFERING = 1 << 0,
 };
 
 /* client_body_in_file_only */

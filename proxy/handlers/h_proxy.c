@@ -3,11 +3,14 @@
  * One struct proxy per request state (the request's context slot), reused
  * by the requests that state serves.  A request goes through tries: pick a peer (upstream.h), take
  * a pooled connection or connect, write the request head (or uwsgi packet) and stream the body,
- * read the response head, then relay the body to the client.  A try that fails before anything
- * reached the client may be followed by another, as proxy_next_upstream says; the request body is
- * then sent again: a buffered body (proxy_request_buffering on, the default) from its spool, a
- * streamed one from a copy kept while it is small (a large streamed body that already left cannot
- * be sent twice and the client gets the error). */
+ * read the response head, then relay the body to the client (through h_proxy_buf.h: with
+ * proxy_buffering on, what the client cannot take at once waits in memory and a temporary file, and
+ * the upstream is released when its response is read).  A try that fails before anything
+ * reached the client may be followed by another, as proxy_next_upstream says (and a reused
+ * keep-alive connection that fails before any response byte is retried on a new one, retry_stale);
+ * the request body is then sent again: a buffered body (proxy_request_buffering on, the default)
+ * from its spool, a streamed one from a copy kept while it is small (a large streamed body that
+ * already left cannot be sent twice and the client gets the error). */
 #define _GNU_SOURCE
 #include "h_proxy.h"
 
@@ -21,6 +24,7 @@
 
 #include "f_headers.h"
 #include "h_proxy_body.h"
+#include "h_proxy_buf.h"
 #include "h_proxy_req.h"
 #include "handler.h"
 #include "request.h"
@@ -43,6 +47,7 @@ enum px_phase {
     PX_CONNECTING, /* connect() in progress */
     PX_WAIT_HEAD,  /* connected: request going out, response head awaited */
     PX_BODY,       /* response head sent to the client, body relayed */
+    PX_DRAIN,      /* the upstream is done; buffered body bytes go to the client */
 };
 
 enum px_framing { RF_NONE, RF_LENGTH, RF_CHUNKED, RF_EOF };
@@ -64,17 +69,23 @@ struct proxy {
     struct buf tmp;
     struct evbuffer *replay; /* copy of the body sent so far (conn's tee) */
     bool sent;               /* the current try got past connecting (bytes may have left) */
+    bool got;                /* the current try received a response byte */
     double t_first, t_try, t_conn, t_head;
     int fail_status; /* what to answer when no try is left: 502 or 504 */
     enum px_framing rf;
     int64_t left;
     struct http1_chunked ck;
     bool reusable;
-    bool paused; /* upstream reading stopped: the client output is full */
+    bool paused;      /* upstream reading stopped: the client output (or the buffer) is full */
+    struct pxbuf buf; /* proxy_buffering */
 };
 
 static void px_try(struct proxy *px);
 static void px_begin(struct proxy *px);
+static void flush(struct proxy *px);
+static void on_client_drain(void *ud);
+static int try_peer(struct proxy *px, int peer, bool fresh);
+static void connect_failed(struct proxy *px);
 static void relay(struct proxy *px);
 static bool spool_fill(struct proxy *px);
 static bool spool_pending(struct proxy *px);
@@ -111,12 +122,26 @@ static void append_secs(struct buf *b, double from, double to)
     append_list(b, t, n);
 }
 
-/* Ends the current try: fills $upstream_status and the times, tells
- * upstream.c, and releases or frees the connection. */
-static void end_try(struct proxy *px, enum up_result res, int status, bool keep_conn)
+/* Gives the try's connection back to the pool (keep) or closes it. */
+static void drop_conn(struct proxy *px, bool keep)
+{
+    if (px->pc && px->q->sink == sock_output(px->pc->sk))
+        request_body_pause(px->q); /* the sink goes away with the connection */
+    if (px->pc) {
+        if (keep)
+            pool_put(px->pc);
+        else
+            pool_free(px->pc);
+        px->pc = NULL;
+    }
+    px->phase = PX_IDLE;
+    px->paused = false;
+}
+
+/* Adds the current try to $upstream_status and the $upstream_*_time lists. */
+static void note_try(struct proxy *px, int status, double now)
 {
     struct req *r = &px->q->r;
-    double now = timing_now();
     if (status > 0) {
         char st[FMT_U64_MAX];
         append_list(&r->upstream_status, st, fmt_u64(st, (uint64_t)status));
@@ -126,6 +151,14 @@ static void end_try(struct proxy *px, enum up_result res, int status, bool keep_
     append_secs(&r->upstream_connect_time, px->t_try, px->t_conn);
     append_secs(&r->upstream_header_time, px->t_try, px->t_head);
     append_secs(&r->upstream_response_time, px->t_try, now);
+}
+
+/* Ends the current try: fills $upstream_status and the times, tells
+ * upstream.c, and releases or frees the connection. */
+static void end_try(struct proxy *px, enum up_result res, int status, bool keep_conn)
+{
+    double now = timing_now();
+    note_try(px, status, now);
     struct up_timing tm = {
         px->t_conn > 0 ? px->t_conn - px->t_try : -1,
         px->t_head > 0 ? px->t_head - px->t_try : -1,
@@ -134,17 +167,7 @@ static void end_try(struct proxy *px, enum up_result res, int status, bool keep_
     if (px->peer >= 0)
         up_done(px->g, px->peer, res, &tm);
     px->peer = -1;
-    if (px->pc && px->q->sink == sock_output(px->pc->sk))
-        request_body_pause(px->q); /* the sink goes away with the connection */
-    if (px->pc) {
-        if (keep_conn)
-            pool_put(px->pc);
-        else
-            pool_free(px->pc);
-        px->pc = NULL;
-    }
-    px->phase = PX_IDLE;
-    px->paused = false;
+    drop_conn(px, keep_conn);
 }
 
 /* The proxy_next_upstream flag of an upstream status (http_500, ...), or 0. */
@@ -170,8 +193,10 @@ static int status_flag(int status)
     }
 }
 
-/* May another try follow a failure of kind `flag`? */
-static bool can_retry(struct proxy *px, int flag)
+/* May another try follow a failure of kind `flag`?  `count`: the try
+ * counts toward proxy_next_upstream_tries (not so a retry after a stale
+ * keep-alive connection, as nginx's u->peer.tries++ for a cached one). */
+static bool can_retry(struct proxy *px, int flag, bool count)
 {
     const struct cf_loc *loc = px->loc;
     struct request *q = px->q;
@@ -179,7 +204,7 @@ static bool can_retry(struct proxy *px, int flag)
         return false;
     if (q->head_sent)
         return false;
-    if (loc->next_upstream_tries > 0 && px->tries.ntries >= loc->next_upstream_tries)
+    if (count && loc->next_upstream_tries > 0 && px->tries.ntries >= loc->next_upstream_tries)
         return false;
     if (loc->next_upstream_timeout_ms > 0 &&
         (timing_now() - px->t_first) * 1000.0 >= loc->next_upstream_timeout_ms)
@@ -193,10 +218,36 @@ static bool can_retry(struct proxy *px, int flag)
     return true;
 }
 
+/* A connection taken from the keep-alive cache failed before any response
+ * byte came: the upstream closed it while it was idle, or its process went
+ * away.  As nginx, the request is sent again on a new connection to the same
+ * peer (a stale connection says nothing about the peer: no failure is
+ * counted, and the retry is not a new pick); $upstream_status shows both
+ * attempts ("502, 200").  The new connection is not a cached one, so this
+ * happens at most once per try.  False when it does not apply. */
+static bool retry_stale(struct proxy *px, enum px_fail kind, const char *why)
+{
+    struct request *q = px->q;
+    if (kind != PF_ERROR || !px->pc || !px->pc->reused || px->phase != PX_WAIT_HEAD || px->got ||
+        q->head_sent || px->peer < 0 || !can_retry(px, CF_NEXT_ERROR, false))
+        return false;
+    log_warn("upstream %s %s on a kept-alive connection before the response header, retrying on "
+             "a new connection, client request \"%.*s\"",
+             up_peer_name(px->g, px->peer), why, (int)q->r.request_line.len, q->r.request_line.p);
+    note_try(px, 502, timing_now());
+    drop_conn(px, false);
+    px->fail_status = 502;
+    if (try_peer(px, px->peer, true) == 0)
+        connect_failed(px);
+    return true;
+}
+
 /* The try failed before a response reached the client. */
 static void fail_try(struct proxy *px, enum px_fail kind, const char *why)
 {
     struct request *q = px->q;
+    if (retry_stale(px, kind, why))
+        return;
     int status = kind == PF_TIMEOUT ? 504 : 502;
     int flag = kind == PF_TIMEOUT   ? CF_NEXT_TIMEOUT
                : kind == PF_INVALID ? CF_NEXT_INVALID_HEADER
@@ -214,7 +265,7 @@ static void fail_try(struct proxy *px, enum px_fail kind, const char *why)
         return;
     }
     px->fail_status = status;
-    if (can_retry(px, flag)) {
+    if (can_retry(px, flag, true)) {
         px_try(px);
         return;
     }
@@ -250,14 +301,50 @@ static void complete(struct proxy *px)
     end_try(px, UP_OK, px->rp.status, keep);
     /* the upstream answered before the whole body came: drop the rest */
     request_body_drop(q);
+    if (pxbuf_len(&px->buf) > 0) { /* buffered bytes still go to the client */
+        px->phase = PX_DRAIN;
+        flush(px);
+        return;
+    }
+    pxbuf_reset(&px->buf); /* closes a temporary file */
     request_done(q);
+}
+
+/* Moves buffered body bytes to the client; ends the request once the
+ * upstream is done and nothing waits. */
+static void flush(struct proxy *px)
+{
+    struct request *q = px->q;
+    int rc = pxbuf_flush(&px->buf, q);
+    if (rc < 0) {
+        request_close(q); /* the client has part of the response: it sees it cut */
+        return;
+    }
+    if (rc == 1 && px->phase == PX_DRAIN) {
+        px->phase = PX_IDLE;
+        pxbuf_reset(&px->buf); /* closes the temporary file */
+        request_done(q);
+        return;
+    }
+    request_on_drain(q, on_client_drain, px);
 }
 
 static void on_client_drain(void *ud)
 {
     struct proxy *px = ud;
+    if (px->phase == PX_DRAIN) {
+        flush(px);
+        return;
+    }
     if (px->phase != PX_BODY || !px->pc)
         return;
+    if (pxbuf_len(&px->buf) > 0) {
+        int rc = pxbuf_flush(&px->buf, px->q);
+        if (rc < 0) {
+            fail_try(px, PF_ERROR, "could not read its buffered response");
+            return;
+        }
+    }
     if (px->paused) {
         px->paused = false;
         sock_enable(px->pc->sk, EV_READ);
@@ -279,21 +366,24 @@ static void relay(struct proxy *px)
         size_t avail = evbuffer_get_length(in);
         if (avail == 0)
             break;
-        if (request_output_full(q)) {
+        bool queue;
+        size_t lim = pxbuf_limit(&px->buf, q, avail, &queue);
+        if (lim == 0) { /* the client output and the buffers are full */
             px->paused = true;
             sock_disable(px->pc->sk, EV_READ);
             request_on_drain(q, on_client_drain, px);
             return;
         }
+        int rc = 0;
         if (px->rf == RF_LENGTH) {
-            size_t n = (int64_t)avail < px->left ? avail : (size_t)px->left;
-            request_body_out(q, in, (int64_t)n);
+            size_t n = (int64_t)lim < px->left ? lim : (size_t)px->left;
+            rc = pxbuf_move(&px->buf, q, in, (int64_t)n, queue);
             px->left -= (int64_t)n;
         } else if (px->rf == RF_EOF) {
-            request_body_out(q, in, -1);
+            rc = pxbuf_move(&px->buf, q, in, lim == avail ? -1 : (int64_t)lim, queue);
         } else if (http1_chunked_in_data(&px->ck)) {
-            size_t n = avail < px->ck.remaining ? avail : (size_t)px->ck.remaining;
-            request_body_out(q, in, (int64_t)n);
+            size_t n = lim < px->ck.remaining ? lim : (size_t)px->ck.remaining;
+            rc = pxbuf_move(&px->buf, q, in, (int64_t)n, queue);
             http1_chunked_consumed(&px->ck, n);
         } else {
             struct evbuffer_iovec v;
@@ -305,6 +395,10 @@ static void relay(struct proxy *px)
                 return;
             }
             evbuffer_drain(in, (size_t)k);
+        }
+        if (rc < 0 && queue) {
+            fail_try(px, PF_ERROR, "could not be buffered (temporary file)");
+            return;
         }
     }
     request_on_drain(q, on_client_drain, px);
@@ -327,7 +421,7 @@ static void on_head(struct proxy *px)
     if (px->loc->next_upstream & flag) {
         /* nginx retries only while another peer is left to try */
         bool more = px->tries.ntries < up_npeers(px->g);
-        if (more && can_retry(px, flag)) {
+        if (more && can_retry(px, flag, true)) {
             /* 403 and 404 move on without counting a failure (nginx's
              * NGX_PEER_NEXT in ngx_http_upstream_next) */
             end_try(px, status == 403 || status == 404 ? UP_OK : UP_FAIL, status, false);
@@ -337,6 +431,7 @@ static void on_head(struct proxy *px)
         }
     }
     q->tm.app_us = -1;
+    pxbuf_begin(&px->buf, px->loc);
     request_head_begin(q, status, NULL, 0);
     bool expires = f_headers_sets_expires(px->loc, status);
     for (int i = 0; i < rp->nhdrs; i++) {
@@ -347,6 +442,8 @@ static void on_head(struct proxy *px)
             timing_parse_app(&q->tm, h->value, h->value_len);
             continue;
         }
+        if (HTTP_IEQ(n, l, "x-accel-buffering"))
+            pxbuf_accel(&px->buf, px->loc, h->value, h->value_len);
         if (expires && (HTTP_IEQ(n, l, "expires") || HTTP_IEQ(n, l, "cache-control")))
             continue; /* expires replaces them, as nginx's */
         if (http_hop_by_hop(n, l, &rp->connection) || HTTP_IEQ(n, l, "content-length") ||
@@ -383,6 +480,8 @@ static void on_up_read(struct sock *sk, void *ud)
     struct request *q = px->q;
     request_hold(q);
     struct evbuffer *in = sock_input(sk);
+    if (evbuffer_get_length(in) > 0)
+        px->got = true;
     while (px->phase == PX_WAIT_HEAD) {
         size_t len = evbuffer_get_length(in);
         if (len == 0)
@@ -470,9 +569,12 @@ static void on_up_event(struct sock *sk, short what, void *ud)
     } else if (what & SOCK_EOF) {
         if (px->phase == PX_BODY && px->rf == RF_EOF) {
             /* the end of a close-delimited body: what is left is bounded by
-             * the read watermark */
-            request_body_out(q, sock_input(sk), -1);
-            complete(px);
+             * the read watermark (it goes after what the buffer holds) */
+            bool queue = pxbuf_len(&px->buf) > 0;
+            if (pxbuf_move(&px->buf, q, sock_input(sk), -1, queue) < 0 && queue)
+                fail_try(px, PF_ERROR, "could not be buffered (temporary file)");
+            else
+                complete(px);
         } else {
             fail_try(px, PF_ERROR, "prematurely closed the connection");
         }
@@ -528,100 +630,117 @@ static void on_body_read(struct request *q, void *ud)
     px_begin(px);
 }
 
+/* Starts a try on `peer`: on a pooled connection if one is idle (not when
+ * `fresh`), else on a new one; writes the request head and the body (from
+ * its spool, or what the replay holds).  1 when the try is under way, 0 when
+ * connect() failed at once (errno set), -1 when the buffered body could not
+ * be read back (the request was answered 500). */
+static int try_peer(struct proxy *px, int peer, bool fresh)
+{
+    struct request *q = px->q;
+    struct req *r = &q->r;
+    px->peer = peer;
+    px->sent = false;
+    px->got = false;
+    px->t_try = timing_now();
+    px->t_conn = px->t_head = 0;
+    q->tm.t[TM_UPSTREAM] = px->t_try;
+    q->tm.t[TM_CONNECTED] = 0;
+    const char *name = up_peer_name(px->g, peer);
+    append_list(&r->upstream_addr, name, strlen(name));
+
+    struct pconn *pc = fresh ? NULL : pool_take(px->loc->upstream, peer);
+    if (!pc) {
+        pc = pool_connect(request_base(q), px->loc->upstream, peer, up_peer_addr(px->g, peer));
+        if (!pc) {
+            log_error("connect() to %s failed (%d: %s)", name, errno, strerror(errno));
+            return 0;
+        }
+    }
+    px->pc = pc;
+    sock_setcb(pc->sk, on_up_read, on_up_write, on_up_event, px);
+    if (!pc->reused) { /* a pooled one keeps what its first owner set */
+        sock_set_read_high(pc->sk, PX_HIGH);
+        sock_set_write_low(pc->sk, PX_LOW);
+    }
+    if (pc->reused || pc->ready) {
+        px->t_conn = pc->reused ? px->t_try : timing_now();
+        q->tm.t[TM_CONNECTED] = px->t_conn;
+        px->phase = PX_WAIT_HEAD;
+        px->sent = true;
+        set_connected_timeouts(px);
+    } else {
+        px->phase = PX_CONNECTING;
+        int ms = px->loc->connect_timeout_ms;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        sock_set_timeouts_lazy(pc->sk, NULL, ms > 0 ? &tv : NULL);
+    }
+    struct evbuffer *out = sock_output(pc->sk);
+    evbuffer_add(out, px->req.data, px->req.len);
+    /* the body bytes earlier tries consumed, then the rest as it comes */
+    if (px->replay && evbuffer_get_length(px->replay) > 0) {
+        struct evbuffer_iovec v[16];
+        int k = evbuffer_peek(px->replay, -1, NULL, v, 16);
+        if (k > 16) {
+            /* copy through a linear pull-up */
+            size_t n = evbuffer_get_length(px->replay);
+            evbuffer_add(out, evbuffer_pullup(px->replay, -1), n);
+        } else {
+            for (int i = 0; i < k; i++)
+                evbuffer_add(out, v[i].iov_base, v[i].iov_len);
+        }
+    }
+    /* a pooled connection's writing is off (pool_put): the request goes
+     * out at once, and the write event is armed only if some is left or
+     * a body follows */
+    if (!spool_start(px))
+        return -1;
+    int all_out = pc->reused || pc->ready ? px_body_write_now(q, pc->sk, PX_HIGH) : 0;
+    if (all_out < 0) {
+        spool_failed(px);
+        return -1;
+    }
+    if (!all_out || !q->body_done)
+        sock_enable(pc->sk, EV_READ | EV_WRITE);
+    else if (!(sock_enabled(pc->sk) & EV_READ))
+        sock_enable(pc->sk, EV_READ);
+    request_send_continue(q);
+    if (!q->body_done)
+        request_body_attach(q, out, r->chunked && !px->uwsgi, on_body, px);
+    return 1;
+}
+
+/* connect() to the try's peer failed at once: a failed try, then another
+ * one if proxy_next_upstream allows, else 502. */
+static void connect_failed(struct proxy *px)
+{
+    end_try(px, UP_FAIL, 502, false);
+    px->fail_status = 502;
+    if (can_retry(px, CF_NEXT_ERROR, true))
+        px_try(px);
+    else
+        request_fail(px->q, 502);
+}
+
 /* Starts one try on a peer chosen by the balancer. */
 static void px_try(struct proxy *px)
 {
     struct request *q = px->q;
-    struct req *r = &q->r;
-    for (;;) {
-        if (px->tries.ntries > 0 && px->loc->next_upstream_timeout_ms > 0 &&
-            (timing_now() - px->t_first) * 1000.0 >= px->loc->next_upstream_timeout_ms) {
-            request_fail(q, px->fail_status);
-            return;
-        }
-        int peer = up_pick(px->g, r, &px->tries);
-        if (peer < 0) {
-            if (px->tries.ntries == 0)
-                log_error("no live upstreams while connecting to upstream \"%s\"",
-                          px->loc->upstream->name);
-            request_fail(q, px->fail_status);
-            return;
-        }
-        px->peer = peer;
-        px->sent = false;
-        px->t_try = timing_now();
-        px->t_conn = px->t_head = 0;
-        q->tm.t[TM_UPSTREAM] = px->t_try;
-        q->tm.t[TM_CONNECTED] = 0;
-        const char *name = up_peer_name(px->g, peer);
-        append_list(&r->upstream_addr, name, strlen(name));
-
-        struct pconn *pc = pool_take(px->loc->upstream, peer);
-        if (!pc) {
-            pc = pool_connect(request_base(q), px->loc->upstream, peer, up_peer_addr(px->g, peer));
-            if (!pc) {
-                log_error("connect() to %s failed (%d: %s)", name, errno, strerror(errno));
-                end_try(px, UP_FAIL, 502, false);
-                px->fail_status = 502;
-                if (!can_retry(px, CF_NEXT_ERROR)) {
-                    request_fail(q, 502);
-                    return;
-                }
-                continue;
-            }
-        }
-        px->pc = pc;
-        sock_setcb(pc->sk, on_up_read, on_up_write, on_up_event, px);
-        if (!pc->reused) { /* a pooled one keeps what its first owner set */
-            sock_set_read_high(pc->sk, PX_HIGH);
-            sock_set_write_low(pc->sk, PX_LOW);
-        }
-        if (pc->reused || pc->ready) {
-            px->t_conn = pc->reused ? px->t_try : timing_now();
-            q->tm.t[TM_CONNECTED] = px->t_conn;
-            px->phase = PX_WAIT_HEAD;
-            px->sent = true;
-            set_connected_timeouts(px);
-        } else {
-            px->phase = PX_CONNECTING;
-            int ms = px->loc->connect_timeout_ms;
-            struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-            sock_set_timeouts_lazy(pc->sk, NULL, ms > 0 ? &tv : NULL);
-        }
-        struct evbuffer *out = sock_output(pc->sk);
-        evbuffer_add(out, px->req.data, px->req.len);
-        /* the body bytes earlier tries consumed, then the rest as it comes */
-        if (px->replay && evbuffer_get_length(px->replay) > 0) {
-            struct evbuffer_iovec v[16];
-            int k = evbuffer_peek(px->replay, -1, NULL, v, 16);
-            if (k > 16) {
-                /* copy through a linear pull-up */
-                size_t n = evbuffer_get_length(px->replay);
-                evbuffer_add(out, evbuffer_pullup(px->replay, -1), n);
-            } else {
-                for (int i = 0; i < k; i++)
-                    evbuffer_add(out, v[i].iov_base, v[i].iov_len);
-            }
-        }
-        /* a pooled connection's writing is off (pool_put): the request goes
-         * out at once, and the write event is armed only if some is left or
-         * a body follows */
-        if (!spool_start(px))
-            return;
-        int all_out = pc->reused || pc->ready ? px_body_write_now(q, pc->sk, PX_HIGH) : 0;
-        if (all_out < 0) {
-            spool_failed(px);
-            return;
-        }
-        if (!all_out || !q->body_done)
-            sock_enable(pc->sk, EV_READ | EV_WRITE);
-        else if (!(sock_enabled(pc->sk) & EV_READ))
-            sock_enable(pc->sk, EV_READ);
-        request_send_continue(q);
-        if (!q->body_done)
-            request_body_attach(q, out, r->chunked && !px->uwsgi, on_body, px);
+    if (px->tries.ntries > 0 && px->loc->next_upstream_timeout_ms > 0 &&
+        (timing_now() - px->t_first) * 1000.0 >= px->loc->next_upstream_timeout_ms) {
+        request_fail(q, px->fail_status);
         return;
     }
+    int peer = up_pick(px->g, &q->r, &px->tries);
+    if (peer < 0) {
+        if (px->tries.ntries == 0)
+            log_error("no live upstreams while connecting to upstream \"%s\"",
+                      px->loc->upstream->name);
+        request_fail(q, px->fail_status);
+        return;
+    }
+    if (try_peer(px, peer, false) == 0)
+        connect_failed(px);
 }
 
 static const struct h_ops proxy_ops, uwsgi_ops;
@@ -718,6 +837,8 @@ static void proxy_abort(struct request *q)
         return;
     if (px->peer >= 0 || px->pc)
         end_try(px, UP_DISCARD, 0, false);
+    pxbuf_reset(&px->buf);
+    px->phase = PX_IDLE;
     if (px->tries_live) {
         up_try_free(&px->tries);
         px->tries_live = false;
@@ -747,6 +868,7 @@ static void proxy_free(void *ctx)
     buf_free(&px->tmp);
     if (px->replay)
         evbuffer_free(px->replay);
+    pxbuf_free(&px->buf);
     free(px);
 }
 

@@ -192,6 +192,16 @@ START_TEST(test_inheritance)
     ck_assert_str_eq(root->proxy_host, "127.0.0.1:9000");
     ck_assert_int_eq(root->read_timeout_ms, 5000);
     ck_assert_int_eq(root->buffer_size, 16 * 1024);
+    /* buffering: inherited from http, nginx's defaults for the rest */
+    ck_assert(root->buffering);
+    ck_assert_int_eq(root->buffers_num, 8);
+    ck_assert_int_eq(root->buffers_size, 16 * 1024);
+    ck_assert_int_eq(root->busy_buffers_size, 32 * 1024);
+    ck_assert_int_eq(root->temp_file_write_size, 32 * 1024); /* two buffers */
+    ck_assert(root->max_temp_file_size == 1024LL * 1024 * 1024);
+    ck_assert_ptr_nonnull(root->temp_path);
+    ck_assert(strstr(root->temp_path, "/proxy_temp") != NULL);
+    ck_assert_int_eq(root->temp_levels[0], 0);
     ck_assert_int_eq(root->expires, CF_EXP_TIME);
     ck_assert_int_eq(root->expires_s, 30 * 86400);
     ck_assert_int_eq(root->connect_timeout_ms, 250);
@@ -510,6 +520,17 @@ START_TEST(test_errors)
          "D/conf/t.conf:1: \"multi_accept\" directive is duplicate"},
         {EV "daemon on;\n",
          "D/conf/t.conf:2: \"daemon on\" is not supported (the proxy stays in the foreground)"},
+        {EV "http { server { listen 127.0.0.1:1;\nlocation / { proxy_buffers 4 4k; "
+            "proxy_busy_buffers_size 16k; proxy_pass http://127.0.0.1:2; } } }\n",
+         "D/conf/t.conf:3: \"proxy_busy_buffers_size\" must be less than the size of all "
+         "\"proxy_buffers\" minus one buffer"},
+        {EV "http { server { listen 127.0.0.1:1;\nlocation / { uwsgi_max_temp_file_size 1k; "
+            "uwsgi_pass 127.0.0.1:2; } } }\n",
+         "D/conf/t.conf:3: \"uwsgi_max_temp_file_size\" must be equal to zero"},
+        {EV "http { proxy_temp_path /t 3; }\n",
+         "D/conf/t.conf:2: invalid value \"3\" in \"proxy_temp_path\" directive"},
+        {EV "http { proxy_ignore_headers X-Nope; }\n",
+         "D/conf/t.conf:2: invalid value \"X-Nope\" in \"proxy_ignore_headers\" directive"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *got = load_err(cases[i].text, NULL);
