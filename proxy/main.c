@@ -38,6 +38,7 @@
 #include "priv.h"
 #include "request.h"
 #include "route.h"
+#include "tempdir.h"
 #include "worker.h"
 
 #define PROXY_VERSION "0.1"
@@ -289,7 +290,7 @@ static void reload(struct master *m)
         release(cf);
         goto fail;
     }
-    if (request_body_temp_dirs(cf, err, sizeof(err)) < 0) {
+    if (tempdir_make_all(cf, err, sizeof(err)) < 0) {
         release(cf);
         goto fail;
     }
@@ -392,7 +393,7 @@ static int run_master(struct master *m)
         log_msg(LL_EMERG, "%s", err);
         return 1;
     }
-    if (request_body_temp_dirs(m->cf, err, sizeof(err)) < 0) {
+    if (tempdir_make_all(m->cf, err, sizeof(err)) < 0) {
         fprintf(stderr, "proxy: [emerg] %s\n", err);
         log_msg(LL_EMERG, "%s", err);
         listener_close_all();

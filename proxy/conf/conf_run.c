@@ -350,21 +350,6 @@ int conf_only_off(struct conf_build *b, const struct conf_cmd *cmd, struct conf_
                           why);
     return 0;
 }
-/* client_body_temp_path / proxy_temp_path / uwsgi_temp_path PATH [L1 [L2
- * [L3]]]: accepted without effect, nothing is buffered to disk. */
-int conf_set_temp_path(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
-                       struct conf_scope *s)
-{
-    (void)cmd;
-    (void)s;
-    for (int i = 2; i < n->nargs; i++) {
-        int v;
-        if (conf_parse_int(n->args[i], &v) < 0 || v < 1 || v > 2)
-            return conf_bad_value(b, n, n->args[i]);
-    }
-    return 0;
-}
-
 /* [NUMBER] SIZE settings checked as nginx reads them, then without effect:
  * proxy_buffers NUMBER SIZE and proxy_busy_buffers_size SIZE (the body is
  * streamed, never buffered), types_hash_* / server_names_hash_* SIZE (the

@@ -276,10 +276,6 @@ int conf_set_size(struct conf_build *b, const struct conf_cmd *cmd, struct conf_
 /* on|off accepted and checked, without effect (see conf.h). */
 int conf_set_ignored_flag(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
                           struct conf_scope *s);
-/* client_body_temp_path / proxy_temp_path / uwsgi_temp_path PATH [L1 [L2
- * [L3]]]: levels checked, without effect (nothing is buffered to disk). */
-int conf_set_temp_path(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,
-                       struct conf_scope *s);
 /* [NUMBER] SIZE checked as nginx reads them, without effect (buffer and hash
  * table sizes; see conf.h). */
 int conf_set_unused_sizes(struct conf_build *b, const struct conf_cmd *cmd, struct conf_node *n,

@@ -277,9 +277,5 @@ struct spool *request_body_spool(struct request *q);
  * request's body state (free_it: the request itself goes). */
 void request_spool_push(struct request *q, struct evbuffer *in, size_t n);
 void request_body_spool_end(struct request *q, bool free_it);
-/* Makes the client_body_temp_path directories of every location of cf
- * (mode 0700; existing ones are left as they are), as the master does at
- * start and reload.  0, or -1 with the error in err. */
-int request_body_temp_dirs(const struct cf_main *cf, char *err, size_t errlen);
 
 #endif

@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "priv.h"
 #include "spool.h"
 
 /* The spool settings of q's location. */
@@ -150,46 +149,4 @@ void request_body_spool_end(struct request *q, bool free_it)
     } else {
         spool_reset(q->spool);
     }
-}
-
-/* Makes one location's temp directory unless an earlier one was the same,
- * and hands it to the workers' user (as nginx's ngx_create_paths). */
-static int make_dir(const struct cf_main *cf, const struct cf_tempdir *t,
-                    const struct cf_tempdir **seen, int *nseen, int max, char *err, size_t errlen)
-{
-    if (!t)
-        return 0;
-    for (int i = 0; i < *nseen; i++)
-        if (seen[i] == t || strcmp(seen[i]->path, t->path) == 0)
-            return 0;
-    if (*nseen < max)
-        seen[(*nseen)++] = t;
-    if (spool_mkdir(t->path) < 0) {
-        snprintf(err, errlen, "mkdir() \"%s\" failed (%d: %s)", t->path, errno, strerror(errno));
-        return -1;
-    }
-    if (priv_chown_dir(cf, t->path) < 0) {
-        snprintf(err, errlen, "chown() \"%s\" failed (%d: %s)", t->path, errno, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-int request_body_temp_dirs(const struct cf_main *cf, char *err, size_t errlen)
-{
-    /* the locations mostly share the http level's directory: remember a
-     * few, so that each is made once */
-    enum { SEEN_MAX = 64 };
-    const struct cf_tempdir *seen[SEEN_MAX];
-    int nseen = 0;
-    for (int i = 0; i < cf->nservers; i++) {
-        const struct cf_server *s = &cf->servers[i];
-        if (s->def_loc &&
-            make_dir(cf, s->def_loc->client_body_temp, seen, &nseen, SEEN_MAX, err, errlen) < 0)
-            return -1;
-        for (int j = 0; j < s->nlocs; j++)
-            if (make_dir(cf, s->locs[j].client_body_temp, seen, &nseen, SEEN_MAX, err, errlen) < 0)
-                return -1;
-    }
-    return 0;
 }

@@ -7,6 +7,7 @@ import grp
 import os
 import pwd
 import signal
+import socket
 import subprocess
 import unittest
 
@@ -139,6 +140,51 @@ class User(harness.TempDirTestCase):
         # and they keep serving, writing to the new files
         self.assertEqual(harness.request(self.port, path="/final").status, 200)
         harness.wait_for(lambda: "/final" in read(alog), 10, what="the last access line")
+
+    def test_temp_files_as_nobody(self):
+        """The temp folders the master makes (client_body_temp, proxy_temp
+        under the prefix) are the workers' to write in: a request body and a
+        response that go to temp files work for workers running as nobody."""
+        b = harness.Backend()
+        self.addCleanup(b.stop)
+        loc = ("location / { proxy_pass http://127.0.0.1:%d; client_body_buffer_size 1k;"
+               " client_body_in_file_only clean;"
+               " proxy_buffer_size 1k; proxy_buffers 8 1k; proxy_busy_buffers_size 2k; }" % b.port)
+        path = self.write("conf/proxy.conf", (CONF % {"user": "", "tmp": self.tmp,
+                                                      "port": self.port}).replace(
+            'location / { return 200 "uid ok\\n"; }', loc))
+        p = self.spawn([harness.PROXY_BIN, "-p", self.tmp + "/", "-c", path], name="proxy")
+        p.wait_port(self.port)
+        workers = harness.wait_for(lambda: (lambda w: len(w) == 2 and w)(
+            harness.proc_children(p.pid)), 20, what="2 workers")
+        self.want_ids(workers, pwd.getpwnam("nobody").pw_uid, ids(workers[0])[1][0])
+        for d in ("client_body_temp", "proxy_temp"):
+            self.assertEqual(os.stat(os.path.join(self.tmp, d)).st_uid,
+                             pwd.getpwnam("nobody").pw_uid)
+        body = os.urandom(64 * 1024)
+        r = harness.request(self.port, "POST", "/up", body=body)
+        self.assertEqual(r.status, 200, read(os.path.join(self.tmp, "error.log")))
+        self.assertEqual(b.hits[-1]["body"], body)
+        # a response the client does not read goes to a temp file
+        c = socket.socket()
+        self.addCleanup(c.close)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.settimeout(60)
+        c.connect(("127.0.0.1", self.port))
+        c.sendall(b"GET /bytes/8000000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        want = "buffered to a temporary file %s/proxy_temp/" % self.tmp.rstrip("/")
+        elog = os.path.join(self.tmp, "error.log")
+        harness.wait_for(lambda: want in read(elog), 60, step=0.05, what="the temporary file")
+        got = bytearray()
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            got += d
+        head, _, rest = bytes(got).partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertEqual(rest, b"x" * 8000000)
+        self.assertNotIn("Permission denied", read(os.path.join(self.tmp, "error.log")))
 
     def check_t(self, user, want):
         path = self.conf(user)
