@@ -20,6 +20,7 @@ import functools
 import hashlib
 import http.client
 import os
+import select
 import signal
 import socket
 import threading
@@ -448,7 +449,6 @@ def early_response(port, size, timeout=60.0):
         buf = b""
         s.setblocking(False)
         last = time.monotonic()
-        import select
         while True:
             want_w = out["sent"] < size
             r, w, _ = select.select([s], [s] if want_w else [], [], 0.5)
