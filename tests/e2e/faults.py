@@ -268,7 +268,8 @@ class Load:
         self.done = threading.Event()
         self.sent = 0
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(conns)]
+        self.inflight = [None] * conns  # when each client's pending request went out
+        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(conns)]
 
     def start(self):
         self.t0 = time.monotonic()
@@ -283,10 +284,16 @@ class Load:
             self.sent += 1
             return True
 
-    def _run(self):
+    def oldest_wait(self):
+        """How long the longest-waiting request now pending has waited (s)."""
+        now, ts = time.monotonic(), [t for t in self.inflight if t is not None]
+        return max((now - t for t in ts), default=0.0)
+
+    def _run(self, idx):
         c, reused = None, False
         while self._take():
             t = time.monotonic()
+            self.inflight[idx] = t
             for attempt in (0, 1):
                 if c is None:
                     c, reused = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout), False
@@ -318,6 +325,7 @@ class Load:
                     c.close()
                     c = None
                 break
+            self.inflight[idx] = None
             if self.pace:
                 self.done.wait(self.pace)
         if c is not None:
