@@ -1,7 +1,8 @@
 """Fault suite: harakiri under load (issue 16, points 4 and 8).
 
 The gateways run with --harakiri 3.  One request sleeps 10 s in the app
-(the victim); while it sleeps, a load of 4 keep-alive clients runs GETs.
+(the victim); while it sleeps, a load of 4 keep-alive clients runs GETs,
+and a burst of 32 clients sends 96 more.
 The victim gets 502 or 504 (its worker is killed, never a hang); every
 other GET is answered 200.  None of the others may wait as long as the
 harakiri: a request queued behind the busy worker (on a pooled keep-alive
@@ -45,7 +46,13 @@ class Harakiri:
             t = threading.Thread(target=sleep_request, daemon=True)
             t.start()
             harness.wait_for(lambda: faults.sleeping_pids(self.tmp), 30, what="the victim in the app")
+            # a burst of 32 more clients: the proxy takes every idle pooled
+            # connection, the busy worker's too, before opening new ones
+            burst = faults.Load(st.port, conns=32, max_requests=96, cap=120).start()
+            self.addCleanup(burst.stop)
             t.join(90)
+            harness.wait_for(lambda: not burst.running(), 90, what="the burst's answers")
+            bstats = burst.stop()
             self.assertFalse(t.is_alive(), "the victim was never answered")
             n = load.stats.ok + load.stats.failed
             load.wait_ok(n + 200, 60)
@@ -53,8 +60,10 @@ class Harakiri:
             stats = load.stop()
         print("%s/%s: victim %s; others: %s" % (self.IMPL, self.PROTO, victim, stats.summary()))
         self.assertIn(victim.get("status"), (502, 504), victim)
-        self.assertEqual(stats.failed, 0, stats.summary())
-        slow = [x for x in stats.latencies if x >= HOL_BOUND]
+        print("the burst: %s" % bstats.summary())
+        self.assertEqual(stats.failed + bstats.failed, 0, stats.summary() + "; burst: " + bstats.summary())
+        self.assertEqual(bstats.ok, 96)
+        slow = [x for x in stats.latencies + bstats.latencies if x >= HOL_BOUND]
         self.assertEqual(slow, [], "%d requests waited behind the victim: %s" % (len(slow), stats.summary()))
 
 
