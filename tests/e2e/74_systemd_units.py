@@ -10,7 +10,8 @@ ProtectHome and no capabilities (the proxy's config binds no port below
 1024); each creates run/ and hands it to www-data before it starts (files
 an earlier deploy/run.sh left as root must not break it).  `systemd-analyze
 security --offline=yes` rates each unit's exposure at most EXPOSURE_BOUND
-(docs/robustness.md records the full output)."""
+(docs/robustness.md records the full output).  deploy/run.sh and stop.sh
+run as root in a run/ owned by www-data leave it all to www-data."""
 import os
 import re
 import shutil
@@ -135,6 +136,38 @@ class Hardening(harness.TempDirTestCase):
             text = f.read().split("# Hardening")[0] + "\n[Install]\nWantedBy=multi-user.target\n"
         level, out = self.exposure("chain-proxy.service", text)
         self.assertGreater(level, EXPOSURE_BOUND, out)
+
+
+class StateOwnership(harness.TempDirTestCase):
+    """deploy/run.sh and stop.sh run as root in a run/ that belongs to
+    www-data (the units' state folder) leave every file there to www-data,
+    so the units' gateway can write them afterwards."""
+
+    def test_run_sh_as_root_keeps_run_owned_by_its_owner(self):
+        import pwd
+        import chainstack
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        try:
+            w = pwd.getpwnam("www-data")
+        except KeyError:
+            self.skipTest("no www-data user")
+        dep = chainstack.Deployment(self.tmp, "hello")
+        os.makedirs(dep.run_dir)
+        os.chown(dep.run_dir, w.pw_uid, w.pw_gid)
+
+        def not_theirs():
+            return sorted(n for n in os.listdir(dep.run_dir)
+                          if os.lstat(os.path.join(dep.run_dir, n)).st_uid != w.pw_uid)
+        try:
+            dep.start()
+            self.assertTrue(os.listdir(dep.run_dir))
+            self.assertEqual(not_theirs(), [])
+        finally:
+            r = dep.stop()
+            dep.kill_leftovers()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(not_theirs(), [])
 
 
 if __name__ == "__main__":
