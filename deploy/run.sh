@@ -77,6 +77,16 @@ done
 # Idempotent: stop whatever an earlier run left running.
 bash "$ROOT/deploy/stop.sh" --quiet
 mkdir -p "$RUN"
+# run/ keeps one owner.  When root runs this in a run/ that belongs to
+# someone else (www-data, after the systemd units ran), what it creates
+# there is handed to that owner once the chain runs, so that the services
+# can still write their state (the units themselves chown run/ as they start).
+run_owner=
+if [ "$(id -u)" -eq 0 ]; then
+    run_owner=$(stat -c %u:%g "$RUN")
+    [ "$run_owner" != 0:0 ] || run_owner=
+fi
+own_run() { [ -z "$run_owner" ] || chown -R -h "$run_owner" "$RUN"; }
 
 # Port and sockets: refuse clearly rather than fail obscurely.
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
@@ -196,6 +206,7 @@ case "$probe" in
    die "the first request through the chain got: ${probe:-no answer (run/probe.out is empty)}" ;;
 esac
 
+own_run
 echo
 echo "  $app sample running ($proxy_impl proxy, $gateway_impl gateway):  http://127.0.0.1:$PORT/"
 [ "$app" = django ] && echo "  admin: http://127.0.0.1:$PORT/admin/  user admin, password in run/django-admin-password"

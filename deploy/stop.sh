@@ -3,6 +3,8 @@
 # gracefully (QUIT: in-flight requests finish), then the gateway (TERM for
 # ours, INT for uWSGI, which reloads on TERM).  Anything still running after
 # 30 s is killed with its whole process group.  Safe to run when nothing runs.
+# Run as root in a run/ owned by another user, it hands what is left there
+# back to that user.
 #   deploy/stop.sh [--quiet]
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,4 +72,10 @@ stop_one proxy QUIT "$RUN/proxy.pid" "$RUN/proxy.spawn.pid"
 stop_one gateway "$gw_sig" "$RUN"/gateway-*.pid "$RUN/gateway.spawn.pid"
 for g in $pgids; do reap_group "$g"; done
 rm -f "$RUN"/*.sock "$RUN/impl"
+# Files the stopped programs created as root in a run/ that belongs to
+# another user (www-data, for the systemd units) go back to that owner.
+if [ "$(id -u)" -eq 0 ]; then
+    owner=$(stat -c %u:%g "$RUN" 2>/dev/null || echo 0:0)
+    [ "$owner" = 0:0 ] || chown -R -h "$owner" "$RUN"
+fi
 exit 0
