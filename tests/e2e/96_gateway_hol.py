@@ -43,20 +43,28 @@ class Hol(harness.GatewayTestCase):
         self.assertEqual(r.status, 200)
         return int(r.body.split(b"=")[1])
 
-    def conns_on_both(self, n=8):
-        """Keep-alive connections, at least two of them on each worker:
-        {pid: [RawClient]} (the gateway spreads new connections over idle
-        workers)."""
-        by = {}
-        for _ in range(64):  # bounded: stop once both workers have two
+    def conns_on_both(self, n=3):
+        """Keep-alive connections on both workers, made without relying on
+        how the kernel spreads accepts: {pid: [RawClient]}.  While one
+        worker is held inside the app only the other accepts, so the n
+        connections opened then are all the other's; the first one stays
+        the held worker's."""
+        first = RawClient(self.port, timeout=30)
+        self.addCleanup(first.close)
+        x_pid = self.pid_of(first)
+        held, pid = self.hold_one(first)
+        self.assertEqual(pid, x_pid)
+        ys = []
+        for _ in range(n):
             c = RawClient(self.port, timeout=30)
             self.addCleanup(c.close)
-            by.setdefault(self.pid_of(c), []).append(c)
-            if len(by) == 2 and all(len(v) >= 2 for v in by.values()) and \
-                    sum(len(v) for v in by.values()) >= n:
-                return by
-        self.fail("connections did not spread over both workers: %r"
-                  % {k: len(v) for k, v in by.items()})
+            ys.append((self.pid_of(c), c))
+        y_pids = {p for p, _ in ys}
+        self.assertEqual(len(y_pids), 1, "a held worker accepted: %r" % y_pids)
+        self.assertNotIn(x_pid, y_pids)
+        held.sendall(b"x")  # release
+        self.assertEqual(first.read_response().status, 200)
+        return {ys[0][0]: [c for _, c in ys], x_pid: [first]}
 
     def hold_one(self, c):
         """Sends the held request on c; returns once the app is inside it."""

@@ -67,8 +67,7 @@ class Early:
                 "        location / {\n            proxy_pass http://127.0.0.1:%d;\n"
                 "            proxy_http_version 1.1;\n            proxy_send_timeout 10s;\n"
                 "        }\n    }\n" % (port, up.port))
-        px = harness.start_proxy(self.tmp, http, [port], impl="ours" if self.IMPL == "ours" else "nginx",
-                                 main="" if self.IMPL == "ours" else "user root;\n")
+        px = harness.start_proxy(self.tmp, http, [port], impl="ours" if self.IMPL == "ours" else "nginx")
         self.addCleanup(px.stop)
         self.early_three_times(port, (200,))
 
@@ -86,15 +85,6 @@ class Early:
 
 class Ours(Early, harness.TempDirTestCase):
     IMPL = "ours"
-
-    # pending: discard of the rest of the body after an early response, with
-    # lingering_close / lingering_time / lingering_timeout (issue 16 point 1)
-    test_early_response_from_an_upstream_that_never_reads = faults.pending(
-        "discard body and lingering close after an early response")(
-        Early.test_early_response_from_an_upstream_that_never_reads)
-    # pending: worker_shutdown_timeout (issue 16 point 1)
-    test_quit_with_a_half_sent_body = faults.pending("worker_shutdown_timeout")(
-        Early.test_quit_with_a_half_sent_body)
 
 
 class Peers(Early, harness.TempDirTestCase):

@@ -75,11 +75,6 @@ class OursKeepalive(Harakiri, harness.TempDirTestCase):
     IMPL = "ours"
     PROTO = "http"
 
-    # pending: no head-of-line blocking on gateway keep-alive connections
-    # (a busy worker's pooled connections; issue 16 point 4)
-    test_harakiri_under_load = faults.pending("no head-of-line blocking on gateway keep-alive connections")(
-        Harakiri.test_harakiri_under_load)
-
 
 class Peers(Harakiri, harness.TempDirTestCase):
     IMPL = "peers"

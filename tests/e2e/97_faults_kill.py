@@ -166,11 +166,6 @@ class OursKeepalive(KillUnderLoad, harness.TempDirTestCase):
     IMPL = "ours"
     PROTO = "http"
 
-    # pending: retry on a fresh connection when a reused keep-alive upstream
-    # connection fails before any response byte (issue 16 point 3)
-    test_kill_worker_one_server = faults.pending("retry after a reset on a reused keep-alive connection")(
-        KillUnderLoad.test_kill_worker_one_server)
-
 
 class Peers(KillUnderLoad, harness.TempDirTestCase):
     IMPL = "peers"

@@ -87,16 +87,6 @@ class SlowClients:
 class Ours(SlowClients, harness.TempDirTestCase):
     IMPL = "ours"
 
-    # pending: request buffering (proxy_request_buffering, client_body_buffer_size,
-    # client_body_temp_path; issue 16 point 2)
-    test_slow_uploaders = faults.pending("request buffering")(SlowClients.test_slow_uploaders)
-    # pending: response buffering (proxy_buffering, proxy_buffers, proxy_temp_path;
-    # issue 16 point 2)
-    test_slow_readers_large = faults.pending("response buffering")(SlowClients.test_slow_readers_large)
-    # pending: request and response buffering (issue 16 point 2)
-    test_slow_uploaders_and_readers = faults.pending("request and response buffering")(
-        SlowClients.test_slow_uploaders_and_readers)
-
 
 class Peers(SlowClients, harness.TempDirTestCase):
     IMPL = "peers"

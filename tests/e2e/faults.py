@@ -153,9 +153,7 @@ class Stack:
                 "    }\n" % (temp, self.http_extra, servers, self.port, loc, self.location_extra))
 
     def start_proxy(self):
-        main = self.main_extra
-        if self.px_impl == "nginx":
-            main += "user root;\n"  # its workers read our temp folders
+        main = self.main_extra  # (harness adds `user root;`: the workers read our temp folders)
         self.proxy = harness.start_proxy(self.tmp, self.proxy_http(), [self.port],
                                          workers=self.proxy_workers, main=main,
                                          impl=self.px_impl, timeout=60)
@@ -509,13 +507,13 @@ def early_response(port, size, timeout=60.0):
         buf = buf[head_end + 4 + cl:]
         s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         try:
-            while b"ok pid=" not in buf:
+            while b"\r\n\r\n" not in buf:
                 d = s.recv(65536)
                 if not d:
                     out["closed"] = True
                     return out
                 buf += d
-            out["alive"] = True
+            out["alive"] = buf.startswith(b"HTTP/1.1 200 ")
         except socket.timeout:
             out["stuck"] = True
         except ConnectionError:

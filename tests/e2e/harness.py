@@ -820,7 +820,7 @@ class ProxyCase(TempDirTestCase):
             http = "\n".join(l for l in http.split("\n") if "# nginx-only" not in l)
             # run as root, a master's workers would be `nobody`, who cannot
             # enter the 0700 scratch folder nor use the tests' sockets
-            if os.geteuid() == 0 and not main_extra.lstrip().startswith("user "):
+            if os.geteuid() == 0 and not has_user(main_extra):
                 main_extra = "user root;\n" + main_extra
         self.port = port or free_port()
         conf = PROXY_CONF % {"workers": workers, "tmp": self.tmp, "main_extra": main_extra,
@@ -990,13 +990,18 @@ def need_proxy(impl=None):
     need_binary(proxy_bin(impl))
 
 
+def has_user(main):
+    """Does this main-context text set `user` already?"""
+    return any(l.split()[:1] == ["user"] for l in main.splitlines())
+
+
 def proxy_conf(http_body, tmp, workers=1, main="", events="worker_connections 1024;",
                access_log=True, impl=None):
     """A complete config: `http_body` goes inside http {}; pid, error_log
     (level info) and, unless access_log is False, a combined access log
     (tmp/access.log) live in `tmp`."""
     al = "    access_log %s/access.log;\n" % tmp if access_log else ""
-    if os.geteuid() == 0 and not main.lstrip().startswith("user "):
+    if os.geteuid() == 0 and not has_user(main):
         main = "user root;\n" + main  # as start_proxy: the workers stay root
     if (impl or PROXY_IMPL) == "nginx":
         # its own temp folders: /var/lib/nginx/* may belong to another user
