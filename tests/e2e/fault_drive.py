@@ -169,6 +169,8 @@ def bench(seconds=20):
 
 
 if __name__ == "__main__":
+    # a TERM (kill, a timeout) still stops the stack: the finally blocks run
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     if len(sys.argv) >= 2 and sys.argv[1] == "soak":
         sys.exit(soak(float(sys.argv[2]) if len(sys.argv) > 2 else 30, sys.argv[3] if len(sys.argv) > 3 else "ours"))
     if len(sys.argv) >= 2 and sys.argv[1] == "bench":
