@@ -4,7 +4,9 @@
     fuzz/seeds.py OUT_DIR [--corpora DIR]
 
 Writes OUT_DIR/<harness>/<name> files (OUT_DIR is normally
-build-fuzz/fuzz/seeds) from:
+build-fuzz/fuzz/seeds), and OUT_DIR/<harness>.dict libFuzzer dictionaries
+(HTTP field names and tokens; the directive names docs/directives.md lists),
+from:
   - the external request corpora (gunicorn's and llhttp's vectors, see
     their README), by default ../shared/corpora beside the repository;
   - the tests' own vectors: tests/common/http1_vectors.h (request heads and
@@ -182,6 +184,32 @@ def from_tests(seeds):
     seeds.add("fuzz_uwsgi", uwsgi_packet([(k, v) for k, v in names]), "conf")
 
 
+HTTP_WORDS = ("Host", "Content-Length", "Transfer-Encoding", "chunked", "gzip", "identity",
+              "Connection", "close", "keep-alive", "Expect", "100-continue", "Upgrade",
+              "Content-Type", "Trailer", "TE", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "http://",
+              "https://", "OPTIONS", "CONNECT", "HEAD", "*", "%2e", "%2F", "..", "\r\n", ": ")
+CONF_WORDS = ("{", "}", ";", "on", "off", "127.0.0.1:8080", "unix:", "[::1]:80", "localhost",
+              "http", "server", "location", "upstream", "events", "$uri", "$host",
+              "$request_uri", "=", "~", "~*", "^~", "@", "1k", "10m", "1s", "default_server",
+              "'", "\"", "#", "\\", "*.conf")
+
+
+def dictionary(path, words):
+    """A libFuzzer dictionary: one quoted word a line."""
+    def q(w):
+        return '"%s"' % "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "\\x%02x" % ord(c)
+                                for c in w)
+    with open(path, "w") as f:
+        for w in words:
+            f.write(q(w) + "\n")
+
+
+def directives():
+    """The directive names docs/directives.md lists."""
+    text = open(os.path.join(ROOT, "docs/directives.md"), encoding="utf-8").read()
+    return sorted(set(re.findall(r"^\| `([a-z_0-9]+)`", text, re.M)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out")
@@ -195,6 +223,9 @@ def main():
               "gunicorn's tests/requests and llhttp's test/*.md vectors as JSON; see "
               "docs/fuzzing.md)" % a.corpora, file=sys.stderr)
     from_tests(seeds)
+    dictionary(os.path.join(a.out, "fuzz_request.dict"), HTTP_WORDS)
+    dictionary(os.path.join(a.out, "fuzz_response.dict"), HTTP_WORDS)
+    dictionary(os.path.join(a.out, "fuzz_conf.dict"), CONF_WORDS + tuple(directives()))
     for h in HARNESSES:
         print("seeds.py: %s: %d new seeds in %s" % (h, seeds.count[h], os.path.join(a.out, h)))
 

@@ -10,7 +10,8 @@
 #   FUZZ_BUILD     build folder (default build-fuzz)
 #   FUZZ_ARGS      more libFuzzer flags (e.g. "-max_len=65536")
 # Where things go, under $FUZZ_BUILD/fuzz/:
-#   seeds/NAME/    made by fuzz/seeds.py (corpora + the tests' vectors)
+#   seeds/NAME/    made by fuzz/seeds.py (corpora + the tests' vectors),
+#                  with seeds/NAME.dict, a dictionary, for some
 #   corpus/NAME/   the growing corpus, kept between runs
 #   crashes/NAME/  crash-*, leak-*, timeout-*, oom-* inputs libFuzzer saved
 #   logs/NAME.log  each run's output
@@ -63,12 +64,13 @@ unset LSAN_OPTIONS
 run_one() { # NAME: runs it, writes its exit status to logs/NAME.rc
     local n=$1
     mkdir -p "$out/corpus/$n" "$out/crashes/$n" "$out/logs"
-    local rc=0
+    local rc=0 dict=()
+    [ ! -f "$out/seeds/$n.dict" ] || dict=(-dict="$out/seeds/$n.dict")
     # the hard bound: libFuzzer stops itself after -max_total_time, a unit
     # running over -timeout is itself a failure (timeout-* file)
     timeout -k 10 $((secs + 120)) "$out/$n" -max_total_time="$secs" -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/crashes/$n/" \
-        ${FUZZ_ARGS:-} "$out/corpus/$n" "$out/seeds/$n" >"$out/logs/$n.log" 2>&1 || rc=$?
+        "${dict[@]}" ${FUZZ_ARGS:-} "$out/corpus/$n" "$out/seeds/$n" >"$out/logs/$n.log" 2>&1 || rc=$?
     echo $rc >"$out/logs/$n.rc"
 }
 
