@@ -24,7 +24,8 @@ import struct
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HARNESSES = ("fuzz_request", "fuzz_response", "fuzz_chunked", "fuzz_uwsgi", "fuzz_conf")
+HARNESSES = ("fuzz_request", "fuzz_response", "fuzz_chunked", "fuzz_uwsgi", "fuzz_conf",
+             "fuzz_uwsgi_pass")
 
 
 def c_unescape(s):
@@ -117,6 +118,7 @@ class Seeds:
     def request(self, raw, origin):
         """A client's bytes: the head and body harnesses all get a share."""
         self.add("fuzz_request", raw, origin)
+        self.add("fuzz_uwsgi_pass", raw, origin)
         head, body = split_head(raw)
         if body and b"chunked" in head.lower():
             self.add("fuzz_chunked", b"\x00" + body, origin)
@@ -225,6 +227,7 @@ def main():
     from_tests(seeds)
     dictionary(os.path.join(a.out, "fuzz_request.dict"), HTTP_WORDS)
     dictionary(os.path.join(a.out, "fuzz_response.dict"), HTTP_WORDS)
+    dictionary(os.path.join(a.out, "fuzz_uwsgi_pass.dict"), HTTP_WORDS)
     dictionary(os.path.join(a.out, "fuzz_conf.dict"), CONF_WORDS + tuple(directives()))
     for h in HARNESSES:
         print("seeds.py: %s: %d new seeds in %s" % (h, seeds.count[h], os.path.join(a.out, h)))
