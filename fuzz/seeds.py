@@ -25,7 +25,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HARNESSES = ("fuzz_request", "fuzz_response", "fuzz_chunked", "fuzz_uwsgi", "fuzz_conf",
-             "fuzz_uwsgi_pass")
+             "fuzz_uwsgi_pass", "fuzz_uwsgi_head")
 
 
 def c_unescape(s):
@@ -165,6 +165,13 @@ def from_tests(seeds):
                  b"HTTP/1.1 204\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\n\r\n",
                  b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"):
         seeds.add("fuzz_response", resp, "tests")
+    # a uwsgi gateway's CGI heads: the fields, with a Status field or none
+    for name in sorted(os.listdir(seeds.out + "/fuzz_response")):
+        head, _ = split_head(open(os.path.join(seeds.out, "fuzz_response", name), "rb").read())
+        line, sep, fields = head.partition(b"\r\n")
+        if sep and line.startswith(b"HTTP/"):
+            seeds.add("fuzz_uwsgi_head", fields or b"\r\n", "cgi")
+            seeds.add("fuzz_uwsgi_head", b"Status: " + line[9:] + b"\r\n" + fields, "cgi")
     # the e2e tests' configurations: the http { } bodies they write
     for py in sorted(os.listdir(os.path.join(ROOT, "tests/e2e"))):
         if not py.endswith(".py"):
@@ -228,6 +235,7 @@ def main():
     dictionary(os.path.join(a.out, "fuzz_request.dict"), HTTP_WORDS)
     dictionary(os.path.join(a.out, "fuzz_response.dict"), HTTP_WORDS)
     dictionary(os.path.join(a.out, "fuzz_uwsgi_pass.dict"), HTTP_WORDS)
+    dictionary(os.path.join(a.out, "fuzz_uwsgi_head.dict"), HTTP_WORDS + ("Status:",))
     dictionary(os.path.join(a.out, "fuzz_conf.dict"), CONF_WORDS + tuple(directives()))
     for h in HARNESSES:
         print("seeds.py: %s: %d new seeds in %s" % (h, seeds.count[h], os.path.join(a.out, h)))

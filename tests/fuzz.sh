@@ -22,7 +22,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 unset PYTHONHOME PYTHONPATH
 
-ALL=(fuzz_request fuzz_response fuzz_chunked fuzz_uwsgi fuzz_conf fuzz_uwsgi_pass)
+ALL=(fuzz_request fuzz_response fuzz_chunked fuzz_uwsgi fuzz_conf fuzz_uwsgi_pass
+     fuzz_uwsgi_head)
 secs=${FUZZ_SECONDS:-20}
 if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
     secs=$1
