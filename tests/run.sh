@@ -13,7 +13,7 @@
 #   tests/run.sh -R REGEX     only the ctest tests matching REGEX
 #   tests/run.sh --no-fuzz    without the fuzz step: after the two builds'
 #                             tests, each libFuzzer harness runs briefly
-#                             (tests/fuzz.sh, FUZZ_SECONDS each, default 15;
+#                             (tests/fuzz.sh, FUZZ_SECONDS each, default 10;
 #                             not with --fast or a -R filter)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +91,6 @@ fi
 # A short, bounded fuzz run of every harness (crash files stay in
 # build-fuzz/fuzz/crashes/); tests/fuzz.sh runs them as long as asked.
 if [ $fast -eq 0 ] && [ $fuzz -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
-    echo "=== fuzz: each harness ${FUZZ_SECONDS:-15}s"
-    FUZZ_SECONDS=${FUZZ_SECONDS:-15} bash tests/fuzz.sh
+    echo "=== fuzz: each harness ${FUZZ_SECONDS:-10}s"
+    FUZZ_SECONDS=${FUZZ_SECONDS:-10} bash tests/fuzz.sh
 fi
