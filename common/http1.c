@@ -310,6 +310,10 @@ static int parse_te(struct http1_framing *f, const char *v, size_t vl, const cha
     }
     const char *p = v, *e;
     size_t el;
+    /* codings are forwarded as one span of the head (the proxy's
+     * Transfer-Encoding upstream): a span from one field into another would
+     * carry the field lines between them, so codings come in one field */
+    bool earlier = f->codings != NULL;
     while (http1_list_next(&p, v + vl, &e, &el)) {
         if (el == 0)
             continue;
@@ -336,10 +340,14 @@ static int parse_te(struct http1_framing *f, const char *v, size_t vl, const cha
             *why = "unknown transfer coding";
             return 501;
         }
+        if (earlier) {
+            *why = "transfer codings in several Transfer-Encoding fields";
+            return 400;
+        }
         if (!f->codings) {
             f->codings = e;
             f->codings_len = el;
-        } else if (e > f->codings) {
+        } else {
             f->codings_len = (size_t)(e + el - f->codings);
         }
     }

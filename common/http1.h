@@ -155,7 +155,8 @@ int http1_content_length(const char *v, size_t len, int64_t *out);
 /* Takes one field (name and value borrowed; the value without surrounding
  * whitespace).  Returns 0, 400 (malformed Content-Length, an empty
  * Transfer-Encoding or one whose codings are not tokens, a coding after
- * chunked) or 501 (a transfer coding that is not gzip, x-gzip, deflate,
+ * chunked, codings in more than one Transfer-Encoding field: f->codings
+ * spans one field's value) or 501 (a transfer coding that is not gzip, x-gzip, deflate,
  * compress, x-compress or chunked; identity is skipped); *why says why. */
 int http1_framing_field(struct http1_framing *f, const char *name, size_t name_len,
                         const char *value, size_t value_len, const char **why);

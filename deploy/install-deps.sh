@@ -6,7 +6,8 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config libevent-dev libjansson-dev check
       python3 python3-dev python3-venv python3-flask python3-django node-llhttp
       nginx uwsgi uwsgi-plugin-python3 gunicorn haproxy wrk curl procps iproute2
-      systemd)  # systemd-analyze verifies deploy/systemd (e2e 74)
+      systemd   # systemd-analyze verifies deploy/systemd (e2e 74)
+      clang libclang-rt-14-dev)  # the libFuzzer harnesses (fuzz/, tests/fuzz.sh)
 
 missing=()
 for p in "${PKGS[@]}"; do

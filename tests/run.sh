@@ -11,15 +11,21 @@
 #                             build); the only limit: tests/CMakeLists.txt
 #                             sets none
 #   tests/run.sh -R REGEX     only the ctest tests matching REGEX
+#   tests/run.sh --no-fuzz    without the fuzz step: after the two builds'
+#                             tests, each libFuzzer harness runs briefly
+#                             (tests/fuzz.sh, FUZZ_SECONDS each, default 10;
+#                             not with --fast or a -R filter)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fast=0
+fuzz=1
 loaded=0
 timeout=
 ctest_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --fast) fast=1 ;;
+    --no-fuzz) fuzz=0 ;;
     --loaded) loaded=1 ;;
     --timeout)
         [ $# -ge 2 ] || { echo "run.sh: --timeout needs a number of seconds" >&2; exit 2; }
@@ -80,4 +86,11 @@ if [ $fast -eq 0 ]; then
     export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
     (cd build-asan && ctest --output-on-failure -j2 --timeout "${timeout:-900}" "${ctest_args[@]}")
     stop_load
+fi
+
+# A short, bounded fuzz run of every harness (crash files stay in
+# build-fuzz/fuzz/crashes/); tests/fuzz.sh runs them as long as asked.
+if [ $fast -eq 0 ] && [ $fuzz -eq 1 ] && [ ${#ctest_args[@]} -eq 0 ]; then
+    echo "=== fuzz: each harness ${FUZZ_SECONDS:-10}s"
+    FUZZ_SECONDS=${FUZZ_SECONDS:-10} bash tests/fuzz.sh
 fi

@@ -507,8 +507,12 @@ static void on_up_read(struct sock *sk, void *ud)
         }
         int pr;
         if (px->uwsgi && (hl < 5 || memcmp(p + skip, "HTTP/", 5) != 0)) {
-            if (uwsgi_cgi_head(p + skip, hl, &px->tmp) < 0) {
-                fail_try(px, PF_ERROR, "out of memory");
+            int ch = uwsgi_cgi_head(p + skip, hl, &px->tmp);
+            if (ch < 0) {
+                if (ch == -2)
+                    fail_try(px, PF_INVALID, "sent an invalid status");
+                else
+                    fail_try(px, PF_ERROR, "out of memory");
                 break;
             }
             pr = http_parse_response(&px->rp, px->tmp.data, px->tmp.len);

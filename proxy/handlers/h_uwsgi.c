@@ -118,8 +118,12 @@ int uwsgi_cgi_head(const char *p, size_t hl, struct buf *out)
             const char *v = s + 7;
             while (v < e && *v == ' ')
                 v++;
-            if (e - v >= 3 && v[0] >= '1' && v[0] <= '5')
-                status = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
+            /* three digits, as nginx's uwsgi module reads it (ngx_atoi of
+             * 3 bytes), else the upstream sent an invalid status */
+            if (e - v < 3 || v[0] < '1' || v[0] > '5' || v[1] < '0' || v[1] > '9' || v[2] < '0' ||
+                v[2] > '9')
+                return -2;
+            status = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
         }
         s = e + 1;
     }

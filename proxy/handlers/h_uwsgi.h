@@ -23,8 +23,9 @@ int uwsgi_build_request(const struct cf_loc *loc, const struct req *r, struct bu
 
 /* A uwsgi gateway may answer with a CGI head ("Status: 404 Not Found"
  * instead of a status line): writes it into out (emptied first) as an
- * HTTP/1.0 head with that status (200 when none).  p/hl borrowed.  0, or -1
- * when memory runs out. */
+ * HTTP/1.0 head with that status (200 when none).  p/hl borrowed.  0, -1
+ * when memory runs out, or -2 when a Status value does not start with a
+ * status of three digits (100 to 599): an invalid header, as nginx has it. */
 int uwsgi_cgi_head(const char *p, size_t hl, struct buf *out);
 
 #endif

@@ -109,6 +109,11 @@ static const struct http1_head_vector http1_head_vectors[] = {
     {"GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400},
     {"GET http://a..b/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},
     {"GET / HTTP/1.1\r\nHost: a\r\nContent-Type: a\r\nContent-Type: b\r\n\r\n", 400},
+    /* codings in two Transfer-Encoding fields: the proxy forwards codings as
+     * one span of the head, which would carry the field lines between them */
+    {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nX-Real-IP: 192.0.2.1\r\n"
+     "Transfer-Encoding: gzip, chunked\r\n\r\n",
+     400},
     {NULL, 0},
 };
 

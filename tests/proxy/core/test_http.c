@@ -123,6 +123,16 @@ START_TEST(test_keepalive_rules)
     ck_assert_int_eq(parse(&hp, &r, e, strlen(e)), 0);
     ck_assert(r.chunked);
     ck_assert_int_eq((int)hp.te_codings.len, 4);
+    /* the codings forwarded upstream are one field's: never the lines
+     * between two Transfer-Encoding fields */
+    const char *e2 = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, deflate\r\n"
+                     "X-Real-IP: 192.0.2.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    ck_assert_int_eq(parse(&hp, &r, e2, strlen(e2)), 0);
+    ck_assert(r.chunked && hp.te_codings.len == 13 &&
+              memcmp(hp.te_codings.p, "gzip, deflate", 13) == 0);
+    const char *e3 = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
+                     "X-Real-IP: 192.0.2.1\r\nTransfer-Encoding: deflate, chunked\r\n\r\n";
+    ck_assert_int_eq(parse(&hp, &r, e3, strlen(e3)), 400);
     const char *f = "GET http://user:pw@Other.example:81/p?q=1 HTTP/1.1\r\nHost: x\r\n\r\n";
     ck_assert_int_eq(parse(&hp, &r, f, strlen(f)), 0);
     ck_assert(memcmp(r.host.p, "other.example", r.host.len) == 0 && r.host.len == 13);
