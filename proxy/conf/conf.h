@@ -11,14 +11,12 @@
  * docs/directives.md lists every directive and how it differs from nginx.
  * Accepted with nginx's meaning but without effect here: `sendfile`,
  * `tcp_nopush`, `tcp_nodelay` (we always send files with sendfile(2)),
- * `proxy_temp_path`, `uwsgi_temp_path` (responses are not buffered to
- * disk), `proxy_buffering`, `proxy_buffers` and `proxy_busy_buffers_size` and their
- * uwsgi_ twins (the values are checked; response bodies are streamed with
- * backpressure, not buffered), `types_hash_*` and `server_names_hash_*`
- * (nginx's table sizes), `proxy_redirect off` (Location is never
- * rewritten), `accept_mutex` (off, nginx's default since 1.11.3), `use
- * epoll`, `daemon off`, `master_process on` and `user` (workers keep the
- * user the master runs as: run the proxy as the user it should be).
+ * `proxy_busy_buffers_size` and its uwsgi_ twin (checked as nginx does; the
+ * client connection's own output buffer plays its part), `types_hash_*` and
+ * `server_names_hash_*` (nginx's table sizes), `proxy_redirect off`
+ * (Location is never rewritten), `accept_mutex` (off, nginx's default since
+ * 1.11.3), `use epoll`, `daemon off`, `master_process on`.  `user` drops
+ * the workers' privileges when the master is root (priv.h).
  * `error_log` sets the one error log, in the main or the http context.
  *
  * Refused with a message where we do not do what they ask: `gzip on`
@@ -29,6 +27,9 @@
  * Request bodies are buffered as nginx buffers them (conf_body.c,
  * request_body.c): proxy_request_buffering / uwsgi_request_buffering,
  * client_body_buffer_size, client_body_temp_path, client_body_in_file_only.
+ * Responses too (conf_proxy.c, h_proxy_buf.c): proxy_buffering,
+ * proxy_buffers, proxy_max_temp_file_size, proxy_temp_file_write_size,
+ * proxy_temp_path, X-Accel-Buffering, and their uwsgi_ twins.
  *
  * `proxy_buffer_size` / `uwsgi_buffer_size` is what the upstream's response
  * head must fit in, as in nginx (502 otherwise); the default here is 64k,
