@@ -79,6 +79,9 @@ class Signals:
         for t in threads:
             t.start()
         halfway.wait()
+        # every upload was accepted (a connection still in the accept queue
+        # is reset when QUIT closes the listening socket, in nginx as in ours)
+        harness.wait_for(lambda: faults.accept_queue(st.port) == 0, 60, what="the uploads accepted")
         os.kill(st.proxy.pid, signal.SIGQUIT)
         go.set()
         for t in threads:

@@ -416,6 +416,25 @@ class SlowReader(threading.Thread):
         self.join(70)
 
 
+def accept_queue(port):
+    """Connections waiting in the accept queue of the listening sockets on
+    `port` (127.0.0.1 or ::1), from /proc/net/tcp{,6}: a LISTEN socket's
+    rx_queue is its accept queue.  A server that closes its listening
+    sockets (QUIT) resets the connections still waiting there."""
+    n = 0
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                lines = f.readlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                n += int(fields[4].split(":")[1], 16)
+    return n
+
+
 def post_body(port, path, size, piece=256 * 1024, after_piece=None, timeout=120.0):
     """POSTs `size` bytes (a pattern) to `path` on a fresh connection and
     reads the answer: (status, body, sha256 of what was sent).
