@@ -231,23 +231,6 @@ int spool_append(struct spool *sp, struct evbuffer *in, size_t n)
     return 0;
 }
 
-int spool_write(struct spool *sp, const void *p, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (sp->fd < 0 && evbuffer_get_length(sp->mem) + n > sp->c.mem_max && spill(sp) < 0)
-        return -1;
-    if (sp->fd >= 0) {
-        if (write_all(sp->fd, p, n) < 0)
-            return -1;
-    } else if (evbuffer_add(sp->mem, p, n) < 0) {
-        errno = ENOMEM;
-        return -1;
-    }
-    sp->len += n;
-    return 0;
-}
-
 uint64_t spool_length(const struct spool *sp)
 {
     return sp->len;

@@ -58,11 +58,10 @@ void spool_init(struct spool *sp);
  * first, and opens the file now for CLEAN and ON.  0, or -1 with errno set
  * (memory, or the temp file could not be made). */
 int spool_open(struct spool *sp, const struct spool_conf *c);
-/* Moves n bytes from the start of `in` into the spool (or copies p).  0, or
+/* Moves n bytes from the start of `in` into the spool.  0, or
  * -1 with errno set (a failed write to the temp file); the spool must not
  * be used for this body after an error. */
 int spool_append(struct spool *sp, struct evbuffer *in, size_t n);
-int spool_write(struct spool *sp, const void *p, size_t n);
 /* Bytes appended so far. */
 uint64_t spool_length(const struct spool *sp);
 /* Is the body in a temp file?  Its name (borrowed), or NULL in memory. */
